@@ -1,0 +1,18 @@
+"""spt: Unsupervised Person Image Generation with Semantic Parsing Transformation (Song et al., CVPR 2019).
+
+The public API. Networks and the pipeline arrive with their own modules; this package root stays light
+(no diffusers import) so that data tools start fast.
+"""
+
+from .data.synthetic import SyntheticPeople, make_dataset, make_pairs
+from .parsing import (
+    LIP20_LABELS, ATR18_LABELS, NUM_LABELS, PALETTE, SPT10_LABELS, colorize, from_onehot, legend,
+    load_parsing, merge_to_spt10, overlay, save_parsing, to_onehot,
+)
+from .pose import (
+    KEYPOINT_NAMES, NUM_KEYPOINTS, NUM_PARTS, PART_NAMES, draw_skeleton, keypoints_from_json,
+    keypoints_to_json, load_keypoints_json, part_masks, part_transforms, pose_heatmaps, pose_mask,
+    read_patn_csv, save_keypoints_json, validate_keypoints, warp_parts, warp_parsing, write_patn_csv,
+)
+
+__version__ = "0.1.0"

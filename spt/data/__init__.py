@@ -1,0 +1,1 @@
+"""Datasets: SyntheticPeople (the embedded default); DeepFashion / Market-1501 follow in fashion.py."""
