@@ -4,7 +4,6 @@ The public API. Networks and the pipeline arrive with their own modules; this pa
 (no diffusers import) so that data tools start fast.
 """
 
-from .data.synthetic import SyntheticPeople, make_dataset, make_pairs
 from .parsing import (
     LIP20_LABELS, ATR18_LABELS, NUM_LABELS, PALETTE, SPT10_LABELS, colorize, from_onehot, legend,
     load_parsing, merge_to_spt10, overlay, save_parsing, to_onehot,
@@ -16,3 +15,14 @@ from .pose import (
 )
 
 __version__ = "0.1.0"
+
+_LAZY = {"SyntheticPeople", "make_dataset", "make_pairs"}
+
+
+def __getattr__(name):
+    # Imported on first use so that `python -m spt.data.synthetic` does not import itself twice.
+    if name in _LAZY:
+        from .data import synthetic
+
+        return getattr(synthetic, name)
+    raise AttributeError(f"module 'spt' has no attribute {name!r}")

@@ -46,6 +46,11 @@ LOWER_KINDS = ("long_pants", "shorts", "skirt")
 HAIR_STYLES = ("short", "long", "bun", "cropped")
 
 
+def _clip(x, low, high):
+    """np.clip without its Python-level dispatch, which dominates on the small arrays painted here."""
+    return np.minimum(np.maximum(x, low), high)
+
+
 def _rng(seed: int, split: str, kind: int, index: int) -> np.random.Generator:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
@@ -76,21 +81,21 @@ class Texture:
         c, s = math.cos(self.angle), math.sin(self.angle)
         a = (u * c + v * s) * (1.0 / self.period)
         if self.kind == "stripes":
-            t = np.clip(np.sin(2 * math.pi * a + self.phase) * 3.0 + 0.5, 0.0, 1.0)
+            t = _clip(np.sin(2 * math.pi * a + self.phase) * 3.0 + 0.5, 0.0, 1.0)
         elif self.kind == "checks":
             b = (v * c - u * s) * (1.0 / self.period)
-            t = np.clip(np.sin(math.pi * a + self.phase) * np.sin(math.pi * b) * 4.0 + 0.5, 0.0, 1.0)
+            t = _clip(np.sin(math.pi * a + self.phase) * np.sin(math.pi * b) * 4.0 + 0.5, 0.0, 1.0)
         elif self.kind == "dots":
             b = (v * c - u * s) * (1.0 / self.period)
             du = a - np.floor(a) - 0.5
             dv = b - np.floor(b) - 0.5
-            t = np.clip((0.3 - np.sqrt(du * du + dv * dv)) * 8.0 + 0.5, 0.0, 1.0)
+            t = _clip((0.3 - np.sqrt(du * du + dv * dv)) * 8.0 + 0.5, 0.0, 1.0)
         else:  # smooth noise: a few waves summed
             w = self.waves
             acc = np.sin(u * w[0, 0] + v * w[0, 1] + w[0, 2])
             acc = acc + np.sin(u * w[1, 0] + v * w[1, 1] + w[1, 2])
             acc = acc + np.sin(u * w[2, 0] + v * w[2, 1] + w[2, 2])
-            t = np.clip(acc * 0.35 + 0.5, 0.0, 1.0)
+            t = _clip(acc * 0.35 + 0.5, 0.0, 1.0)
         t = t[..., None]
         return self.color_a * (1.0 - t) + self.color_b * t
 
@@ -112,7 +117,7 @@ def _texture(rng: np.random.Generator, kinds=TEXTURES, p=None) -> Texture:
     a = _color(rng)
     b = _color(rng)
     if np.abs(a - b).sum() < 0.5:  # keep patterns visible
-        b = np.clip(1.0 - a, 0, 1).astype(np.float32)
+        b = _clip(1.0 - a, 0, 1).astype(np.float32)
     return Texture(
         kind=kind, color_a=a, color_b=b,
         period=float(rng.uniform(0.035, 0.08)),
@@ -172,9 +177,9 @@ def sample_identity(rng: np.random.Generator, identity_id: int = 0) -> Identity:
         identity_id=int(identity_id),
         shoulder=0.105 * scale[0], hip=0.062 * scale[1], torso=0.30 * scale[2],
         upper_arm=0.165 * scale[3], forearm=0.145 * scale[3], thigh=0.235 * scale[4], shin=0.225 * scale[4],
-        head=0.062 * scale[5], girth=float(rng.uniform(0.85, 1.2)),
-        skin=np.clip(skin, 0, 1).astype(np.float32),
-        hair_style=style, hair_color=np.clip(hair_color, 0, 1).astype(np.float32),
+        head=0.062 * scale[5], girth=float(rng.uniform(0.95, 1.4)),
+        skin=_clip(skin, 0, 1).astype(np.float32),
+        hair_style=style, hair_color=_clip(hair_color, 0, 1).astype(np.float32),
         hairline=float(rng.uniform(0.05, 0.45)), hair_length=float(rng.uniform(0.08, 0.2)),
         hat=_texture(rng, ("solid", "stripes")) if rng.random() < 0.12 else None,
         sunglasses=bool(rng.random() < 0.1),
@@ -223,14 +228,14 @@ class Pose:
     bend: float
     head_yaw: float
     head_tilt: float
-    fill: float  # body height as a fraction of the frame height
+    fill: float  # body height as a fraction of the frame height; above 1 a close-up that crops the legs
     offset: np.ndarray  # (x, y) placement in [-1, 1] of the free room
     arm_spread: np.ndarray = field(default_factory=lambda: np.zeros(2))
 
     def clipped(self) -> "Pose":
         for name, (low, high) in LIMITS.items():
             value = getattr(self, name)
-            setattr(self, name, np.clip(value, low, high) if isinstance(value, np.ndarray) else float(np.clip(value, low, high)))
+            setattr(self, name, _clip(value, low, high) if isinstance(value, np.ndarray) else float(_clip(value, low, high)))
         return self
 
 
@@ -274,7 +279,8 @@ def sample_pose(rng: np.random.Generator, pose_id: int = 0) -> Pose:
         hip_flex=hip_flex, hip_abduct=hip_abduct, knee=knee,
         lean=float(rng.normal(0, 4)), bend=float(rng.normal(3, 5)),
         head_yaw=float(rng.normal(0, 12)), head_tilt=float(rng.normal(0, 6)),
-        fill=float(rng.uniform(0.7, 0.95)), offset=rng.uniform(-1, 1, 2),
+        fill=float(rng.uniform(0.84, 0.98) if rng.random() < 0.8 else rng.uniform(1.2, 1.8)),
+        offset=rng.uniform(-1, 1, 2),
     ).clipped()
 
 
@@ -438,7 +444,7 @@ class SyntheticPeople:
         canvas = _Canvas(background)
         for item in sorted(self._items(ident, skel, to_px), key=lambda it: it.depth):
             item.draw(canvas)
-        image = np.clip(canvas.image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        image = _clip(canvas.image * 255.0 + 0.5, 0, 255).astype(np.uint8)
         keypoints = self._keypoints(skel, to_px)
         return {
             "image": image,
@@ -453,7 +459,7 @@ class SyntheticPeople:
     def background(self, identity: int | Identity) -> np.ndarray:
         """The identity's background alone, (H, W, 3) uint8 (what a sample shows where the parsing is 0)."""
         ident = self.identity(identity) if not isinstance(identity, Identity) else identity
-        return np.clip(self._background(ident) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return _clip(self._background(ident) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
     # ---------------------------------------------------------------------------------------------
 
@@ -466,6 +472,12 @@ class SyntheticPeople:
         margin = 0.06
         extent_y = hi[1] - lo[1] + 2 * margin
         extent_x = hi[0] - lo[0] + 2 * margin
+        if pose.fill > 1:  # close-up: the head near the top, the legs leave the frame
+            scale = pose.fill * height / max(extent_y, 0.9)
+            room_x = max(width - extent_x * scale, 0.0)
+            ox = room_x / 2 * (1 + 0.5 * pose.offset[0]) - (lo[0] - margin) * scale + min(width - extent_x * scale, 0) / 2
+            oy = -(lo[1] - margin) * scale + 0.03 * height * (1 + pose.offset[1])
+            return scale, np.array([ox, oy])
         scale = min(pose.fill * height / extent_y, 0.97 * width / extent_x, pose.fill * height / 0.9)
         room_x = width - extent_x * scale
         room_y = height - extent_y * scale
@@ -596,14 +608,14 @@ class SyntheticPeople:
             length = math.sqrt(length2)
             rx, ry = xs - p[0], ys - p[1]
             along = (rx * d[0] + ry * d[1]) / length2
-            t = np.clip(along, 0.0, 1.0)
+            t = _clip(along, 0.0, 1.0)
             cross = (rx * d[1] - ry * d[0]) / length
             dist = np.sqrt((rx - t * d[0]) ** 2 + (ry - t * d[1]) ** 2)
             radius = r0 + (r1 - r0) * t
-            coverage = np.clip(radius - dist + 0.5, 0.0, 1.0)
+            coverage = _clip(radius - dist + 0.5, 0.0, 1.0)
             if not coverage.any():
                 return
-            rel = np.clip(cross / np.maximum(radius, 1e-3), -1, 1)
+            rel = _clip(cross / np.maximum(radius, 1e-3), -1, 1)
             light = (1.0 - shade * rel * rel)[..., None]
             if texture is None or covered <= 0:
                 colors = skin * light
@@ -637,13 +649,13 @@ class SyntheticPeople:
             rx, ry = xs - top[0], ys - top[1]
             along = rx * axis[0] + ry * axis[1]
             cross = rx * normal[0] + ry * normal[1]
-            t = np.clip(along / length, 0.0, 1.0)
+            t = _clip(along / length, 0.0, 1.0)
             half = half_top + (half_bottom - half_top) * t
             sdf = np.maximum(np.abs(cross) - half, np.maximum(-along, along - length))
-            coverage = np.clip(0.5 - sdf, 0.0, 1.0)
+            coverage = _clip(0.5 - sdf, 0.0, 1.0)
             if not coverage.any():
                 return
-            rel = np.clip(cross / np.maximum(half, 1e-3), -1, 1)
+            rel = _clip(cross / np.maximum(half, 1e-3), -1, 1)
             light = (1.0 - shade * rel * rel)[..., None]
             colors = texture(cross / scale, along / scale) * light
             canvas.paint(where, coverage, colors, label)
@@ -685,8 +697,8 @@ class SyntheticPeople:
         nx = (xs - center[0]) / r
         ny = (ys - center[1]) / ry
         rho = np.sqrt(nx * nx + ny * ny)
-        coverage = np.clip((1.0 - rho) * r + 0.5, 0.0, 1.0)
-        nz = np.sqrt(np.clip(1.0 - rho * rho, 0.0, 1.0))
+        coverage = _clip((1.0 - rho) * r + 0.5, 0.0, 1.0)
+        nz = np.sqrt(_clip(1.0 - rho * rho, 0.0, 1.0))
         # Surface normal in head coordinates: project the camera-space normal onto the head axes.
         left, down, fwd = skel.head_axes
         n_fwd = nx * fwd[0] + ny * fwd[1] + nz * fwd[2]
