@@ -136,3 +136,30 @@ def test_bad_arguments():
         make_dataset(0, 2)
     with pytest.raises(ValueError, match="two rows"):
         make_pairs([0, 1, 2])
+
+
+def test_cli_writes_dataset_grid_and_examples(tmp_path):
+    from datasets import load_from_disk
+    from PIL import Image
+
+    from spt.data.synthetic import main
+    from spt.parsing import load_parsing
+    from spt.pose import load_keypoints_json
+
+    main(["--out", str(tmp_path / "ds"), "--identities", "2", "--poses", "2", "--size", "64", "48",
+          "--split", "test", "--grid", str(tmp_path / "grid.png"), "--examples", str(tmp_path / "ex")])
+    ds = load_from_disk(str(tmp_path / "ds"))
+    assert len(ds) == 4 and ds[0]["image"].size == (48, 64)
+    assert Image.open(tmp_path / "grid.png").size == (4 * 3 * 48 + 3 * 4, 2 * 64)
+    name = "synthetic_test_id0001_pose0003"
+    truth = SyntheticPeople((64, 48), split="test").render(1, 3)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "ex" / f"{name}.png")), truth["image"])
+    np.testing.assert_array_equal(load_keypoints_json(tmp_path / "ex" / f"{name}.json"), truth["keypoints"])
+    np.testing.assert_array_equal(load_parsing(tmp_path / "ex" / f"{name}_parsing.png"), truth["parsing"])
+
+
+def test_cli_needs_an_output():
+    from spt.data.synthetic import main
+
+    with pytest.raises(SystemExit):
+        main([])

@@ -822,8 +822,8 @@ def make_pairs(identity_ids, num_pairs: int | None = None, seed: int = 0) -> lis
 
 
 def sample_grid(people: SyntheticPeople, identity_ids, poses_per_identity: int = 4) -> Image.Image:
-    """A figure: per identity, each pose as image | skeleton overlay | parsing overlay."""
-    from ..parsing import colorize
+    """A figure: per identity, each pose as image | skeleton overlay | SPT-10 parsing overlay."""
+    from ..parsing import overlay
     from ..pose import draw_skeleton
 
     height, width = people.size
@@ -835,7 +835,7 @@ def sample_grid(people: SyntheticPeople, identity_ids, poses_per_identity: int =
             x0 = k * (3 * width + 4)
             grid.paste(Image.fromarray(s["image"]), (x0, row * height))
             grid.paste(draw_skeleton(s["image"], s["keypoints"]), (x0 + width, row * height))
-            grid.paste(Image.fromarray(colorize(s["parsing"])), (x0 + 2 * width, row * height))
+            grid.paste(overlay(s["image"], s["parsing"], 0.7), (x0 + 2 * width, row * height))
     return grid
 
 
