@@ -445,6 +445,7 @@ def warp_parts(
     transforms: PartTransforms,
     *,
     image_size: tuple[int, int] | None = None,
+    masks: torch.Tensor | None = None,
     reduce: str | None = "max",
     mode: str = "bilinear",
 ) -> torch.Tensor:
@@ -453,12 +454,18 @@ def warp_parts(
     ``reduce="max"`` gives (B, C, H, W), the max over parts (the deformable skip of H_A);
     ``reduce=None`` gives the parts separately, (B, 10, C, H, W) (what the pseudo-label search compares).
     ``image_size`` is the (H, W) of the image the keypoints belong to, when ``x`` is a feature map of
-    another resolution over the same field of view.
+    another resolution over the same field of view. ``masks`` (B, 10, h, w) are the source part masks
+    (``transforms.source_masks(image_size)``), computed once and max-pooled to each feature size so that
+    thin limbs survive at coarse levels; by default they are rasterised at ``x``'s size.
     """
     bsz, channels, height, width = x.shape
     if image_size is not None and tuple(image_size) != (height, width):
         transforms = scale_transforms(transforms, (height / image_size[0], width / image_size[1]))
-    masks = transforms.source_masks((height, width))
+    if masks is None:
+        masks = transforms.source_masks((height, width))
+    elif masks.shape[-2:] != (height, width):
+        masks = F.adaptive_max_pool2d(masks, (height, width))
+    masks = masks.to(x.dtype)
     affines = transforms.affines
     k = affines.shape[1]
     to_norm = _pixel_to_normalized((height, width), x.device)

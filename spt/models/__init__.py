@@ -1,0 +1,8 @@
+"""The SPT networks. Each component's defining module path is part of the checkpoint format
+(``model_index.json`` records it), so these modules do not move."""
+
+from .appearance import AppearanceGenerator
+from .discriminators import PatchDiscriminator
+from .semantic import SemanticGenerator
+
+__all__ = ["AppearanceGenerator", "PatchDiscriminator", "SemanticGenerator"]

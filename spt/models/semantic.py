@@ -1,0 +1,74 @@
+"""H_S, the semantic generative network: predicts the target parsing from the source parsing and two poses."""
+
+from __future__ import annotations
+
+import torch
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+from torch import nn
+
+from .blocks import ConvBlock, Encoder, ResBlock, UpBlock, check_input
+
+
+class SemanticGenerator(ModelMixin, ConfigMixin):
+    """H_S = G_S(E_S(S_s, P_s, M_s), E_P(P_t, M_t)).
+
+    * E_S encodes the source parsing S_s (one-hot), its pose heatmaps P_s and pose mask M_s;
+    * E_P encodes the target pose P_t and its mask M_t;
+    * G_S fuses both bottlenecks, refines them with residual blocks and decodes, with skip connections
+      from E_P (the only stream already aligned with the target), to per-pixel label logits.
+      ``softmax(logits, dim=1)`` is the predicted target parsing S~_t.
+
+    The paper runs it at 128x128 for DeepFashion (upsampled to 256) and 128x64 for Market-1501; any size
+    divisible by ``2 ** num_downsamples`` works.
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        num_labels: int = 10,
+        num_keypoints: int = 18,
+        base_channels: int = 64,
+        num_downsamples: int = 3,
+        max_channels: int = 256,
+        num_res_blocks: int = 6,
+        norm: str = "instance",
+    ):
+        super().__init__()
+        self.source_encoder = Encoder(num_labels + num_keypoints + 1, base_channels, num_downsamples, max_channels, norm=norm)
+        self.pose_encoder = Encoder(num_keypoints + 1, base_channels, num_downsamples, max_channels, norm=norm)
+        chans = self.pose_encoder.channels
+        bottleneck = chans[-1]
+        self.fuse = ConvBlock(2 * bottleneck, bottleneck, kernel=1, norm=norm)
+        self.res_blocks = nn.Sequential(*(ResBlock(bottleneck, norm=norm) for _ in range(num_res_blocks)))
+        self.ups = nn.ModuleList(
+            UpBlock(chans[i + 1] if i == num_downsamples - 1 else 2 * chans[i + 1], chans[i], norm=norm)
+            for i in reversed(range(num_downsamples))
+        )
+        self.head = nn.Conv2d(2 * chans[0], num_labels, 7, padding=3)
+
+    def forward(
+        self,
+        source_parsing: torch.Tensor,
+        source_pose: torch.Tensor,
+        source_mask: torch.Tensor,
+        target_pose: torch.Tensor,
+        target_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """Label logits (B, num_labels, H, W); inputs are (B, C, H, W) maps of the same size."""
+        cfg = self.config
+        multiple = 2**cfg.num_downsamples
+        check_input("source_parsing", source_parsing, cfg.num_labels, multiple=multiple)
+        size = source_parsing.shape[-2:]
+        check_input("source_pose", source_pose, cfg.num_keypoints, size)
+        check_input("source_mask", source_mask, 1, size)
+        check_input("target_pose", target_pose, cfg.num_keypoints, size)
+        check_input("target_mask", target_mask, 1, size)
+        source = self.source_encoder(torch.cat([source_parsing, source_pose, source_mask], 1))[-1]
+        target = self.pose_encoder(torch.cat([target_pose, target_mask], 1))
+        x = self.res_blocks(self.fuse(torch.cat([source, target[-1]], 1)))
+        for level, up in zip(reversed(range(len(self.ups))), self.ups):
+            if level != len(self.ups) - 1:
+                x = torch.cat([x, target[level + 1]], 1)
+            x = up(x)
+        return self.head(torch.cat([x, target[0]], 1))

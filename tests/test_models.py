@@ -1,0 +1,131 @@
+import os
+
+import pytest
+import torch
+
+from spt.data.synthetic import SyntheticPeople
+from spt.models import AppearanceGenerator, PatchDiscriminator, SemanticGenerator
+from spt.parsing import to_onehot
+from spt.pose import part_transforms, pose_heatmaps, pose_mask
+
+TINY = dict(base_channels=8, num_downsamples=3, max_channels=32)
+H, W = 64, 32
+
+
+@pytest.fixture(scope="module")
+def batch():
+    """Two SyntheticPeople samples of one person at 64x32; flipping the batch gives each one's other pose."""
+    people = SyntheticPeople((H, W), seed=0, split="train")
+    samples = [people.render(1, 2), people.render(1, 3)]
+    kps = torch.stack([torch.from_numpy(s["keypoints"]) for s in samples])
+    images = torch.stack([torch.from_numpy(s["image"]).permute(2, 0, 1) for s in samples]).float() / 127.5 - 1
+    return {
+        "image": images,
+        "pose": pose_heatmaps(kps, (H, W)),
+        "mask": pose_mask(kps, (H, W)),
+        "parsing": to_onehot(torch.stack([torch.from_numpy(s["parsing"]) for s in samples])),
+        "keypoints": kps,
+    }
+
+
+def _semantic_inputs(b):
+    return b["parsing"], b["pose"], b["mask"], b["pose"].flip(0), b["mask"].flip(0)
+
+
+def _appearance_inputs(b):
+    return (b["image"], b["pose"], b["parsing"], b["pose"].flip(0), b["parsing"].flip(0),
+            b["keypoints"], b["keypoints"].flip(0))
+
+
+def test_semantic_output_is_a_distribution(batch):
+    model = SemanticGenerator(num_res_blocks=2, **TINY)
+    logits = model(*_semantic_inputs(batch))
+    assert logits.shape == (2, 10, H, W)
+    probs = logits.softmax(1)
+    torch.testing.assert_close(probs.sum(1), torch.ones(2, H, W))
+
+
+def test_appearance_output_shape_and_range(batch):
+    model = AppearanceGenerator(num_res_blocks=1, **TINY)
+    out = model(*_appearance_inputs(batch))
+    assert out.shape == (2, 3, H, W)
+    assert out.min() >= -1 and out.max() <= 1
+
+
+def test_deformable_skips_are_identity_for_equal_poses(batch):
+    model = AppearanceGenerator(**TINY)
+    kp = batch["keypoints"]
+    transforms = part_transforms(kp, kp)
+    feats = [torch.rand(2, c, H // 2**i, W // 2**i) + 0.1 for i, c in enumerate(model.source_encoder.channels)]
+    skips = model.deformable_skips(feats, transforms, (H, W))
+    masks = transforms.source_masks((H, W))
+    full = skips[0]
+    inside = masks.amax(1, keepdim=True).expand_as(full) > 0
+    torch.testing.assert_close(full[inside], feats[0][inside], atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize("cls, make_inputs", [(SemanticGenerator, _semantic_inputs), (AppearanceGenerator, _appearance_inputs)])
+def test_gradients_reach_every_parameter(cls, make_inputs, batch):
+    model = cls(num_res_blocks=1, **TINY)
+    out = model(*make_inputs(batch))
+    (out * torch.randn_like(out)).mean().backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing
+
+
+def test_save_and_load_round_trip(tmp_path, batch):
+    model = AppearanceGenerator(num_res_blocks=1, **TINY).eval()
+    model.save_pretrained(tmp_path / "ha")
+    assert sorted(os.listdir(tmp_path / "ha")) == ["config.json", "diffusion_pytorch_model.safetensors"]
+    loaded = AppearanceGenerator.from_pretrained(tmp_path / "ha").eval()
+    assert loaded.config.base_channels == 8
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(*_appearance_inputs(batch)), model(*_appearance_inputs(batch)))
+
+
+def test_discriminator_scores_patches():
+    d = PatchDiscriminator(in_channels=13, base_channels=8)
+    scores = d(torch.rand(2, 13, 128, 128))
+    assert scores.shape == (2, 1, 14, 14)
+    with pytest.raises(ValueError, match=r"\(B, 13, H, W\)"):
+        d(torch.rand(2, 3, 64, 64))
+
+
+def test_bad_inputs_name_the_problem(batch):
+    hs = SemanticGenerator(**TINY)
+    args = list(_semantic_inputs(batch))
+    args[1] = args[1][:, :17]
+    with pytest.raises(ValueError, match=r"source_pose must be a \(B, 18, H, W\)"):
+        hs(*args)
+    args = [a[..., :60, :] for a in _semantic_inputs(batch)]
+    with pytest.raises(ValueError, match="multiples of 8"):
+        hs(*args)
+    ha = AppearanceGenerator(**TINY)
+    args = list(_appearance_inputs(batch))
+    args[5] = args[5][:, :17]
+    with pytest.raises(ValueError, match=r"source_keypoints must be \(2, 18, 2\)"):
+        ha(*args)
+    with pytest.raises(ValueError, match="norm"):
+        SemanticGenerator(norm="group")
+
+
+def test_tiny_semantic_overfit_lowers_the_loss(batch):
+    torch.manual_seed(0)
+    model = SemanticGenerator(num_res_blocks=1, **TINY)
+    target = batch["parsing"].argmax(1).flip(0)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    losses = []
+    for _ in range(30):
+        loss = torch.nn.functional.cross_entropy(model(*_semantic_inputs(batch)), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_mixed_precision_forward(batch):
+    model = AppearanceGenerator(num_res_blocks=1, **TINY)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(*_appearance_inputs(batch))
+    assert torch.isfinite(out.float()).all() and out.shape == (2, 3, H, W)
