@@ -8,7 +8,7 @@ from diffusers.configuration_utils import register_to_config
 from torch import nn
 
 from ..pose import PartTransforms, part_transforms, warp_parts
-from .blocks import ConvBlock, Encoder, ResBlock, UpBlock, check_input
+from .blocks import ConvBlock, Encoder, ResBlock, SkipDecoder, check_input
 
 
 class AppearanceGenerator(ModelMixin, ConfigMixin):
@@ -42,12 +42,8 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         chans = self.source_encoder.channels
         self.fuse = ConvBlock(2 * chans[-1], chans[-1], kernel=1, norm=norm)
         self.res_blocks = nn.Sequential(*(ResBlock(chans[-1], norm=norm) for _ in range(num_res_blocks)))
-        # Level i's decoder input: the upsampled features (chans[i + 1]) + warped E_A and E'_S skips (2 chans[i + 1]),
-        # except at the bottleneck, which is already fused.
-        self.ups = nn.ModuleList(
-            UpBlock(chans[i + 1] if i == num_downsamples - 1 else 3 * chans[i + 1], chans[i], norm=norm)
-            for i in reversed(range(num_downsamples))
-        )
+        # Each level joins two skips: E_A's features warped to the target, and E'_S's.
+        self.decoder = SkipDecoder(chans, num_streams=2, norm=norm)
         self.head = nn.Sequential(nn.Conv2d(3 * chans[0], 3, 7, padding=3), nn.Tanh())
 
     def deformable_skips(
@@ -87,8 +83,4 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         target = self.target_encoder(torch.cat([target_pose, target_parsing], 1))
         skips = self.deformable_skips(source, transforms, size)
         x = self.res_blocks(self.fuse(torch.cat([skips[-1], target[-1]], 1)))
-        for level, up in zip(reversed(range(len(self.ups))), self.ups):
-            if level != len(self.ups) - 1:
-                x = torch.cat([x, skips[level + 1], target[level + 1]], 1)
-            x = up(x)
-        return self.head(torch.cat([x, skips[0], target[0]], 1))
+        return self.head(self.decoder(x, [skips, target]))

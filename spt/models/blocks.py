@@ -73,6 +73,32 @@ class Encoder(nn.Module):
         return feats
 
 
+class SkipDecoder(nn.Module):
+    """The U-Net decoder half: from the bottleneck up to level 0, joining per-level skip features.
+
+    ``channels`` are the encoder's per-level channels; ``num_streams`` how many skip tensors join each
+    level (H_S: the target-pose stream; H_A: the warped source and the target streams). The bottleneck
+    itself takes no skip (the caller has fused it already). Returns level-0 features concatenated with
+    the level-0 skips: ``(1 + num_streams) * channels[0]`` channels, ready for an output head.
+    """
+
+    def __init__(self, channels: list[int], num_streams: int, *, norm: str = "instance"):
+        super().__init__()
+        top = len(channels) - 1
+        self.ups = nn.ModuleList(
+            UpBlock(channels[i + 1] * (1 if i == top - 1 else 1 + num_streams), channels[i], norm=norm)
+            for i in reversed(range(top))
+        )
+
+    def forward(self, x: torch.Tensor, skips: list[list[torch.Tensor]]) -> torch.Tensor:
+        top = len(self.ups)
+        for level, up in zip(reversed(range(top)), self.ups):
+            if level != top - 1:
+                x = torch.cat([x, *(stream[level + 1] for stream in skips)], 1)
+            x = up(x)
+        return torch.cat([x, *(stream[0] for stream in skips)], 1)
+
+
 def check_input(name: str, x: torch.Tensor, channels: int, size: tuple[int, int] | None = None, multiple: int = 1):
     """Raise a ValueError naming ``name`` unless x is (B, channels, H, W) with H, W multiples of ``multiple``."""
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != channels:

@@ -7,7 +7,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from .blocks import ConvBlock, check_input
+from .blocks import ConvBlock, check_input, norm_layer
 
 
 class PatchDiscriminator(ModelMixin, ConfigMixin):
@@ -26,7 +26,7 @@ class PatchDiscriminator(ModelMixin, ConfigMixin):
         for i in range(1, num_layers):
             layers.append(ConvBlock(chans[i - 1], chans[i], kernel=4, stride=2, norm=norm, act="lrelu"))
         layers.append(nn.Conv2d(chans[num_layers - 1], chans[num_layers], 4, 1, 1))
-        layers.append(nn.InstanceNorm2d(chans[num_layers], affine=True) if norm == "instance" else nn.Identity())
+        layers.append(norm_layer(norm, chans[num_layers]))
         layers.append(nn.LeakyReLU(0.2, inplace=True))
         layers.append(nn.Conv2d(chans[num_layers], 1, 4, 1, 1))
         self.model = nn.Sequential(*layers)

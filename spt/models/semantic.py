@@ -7,7 +7,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from .blocks import ConvBlock, Encoder, ResBlock, UpBlock, check_input
+from .blocks import ConvBlock, Encoder, ResBlock, SkipDecoder, check_input
 
 
 class SemanticGenerator(ModelMixin, ConfigMixin):
@@ -41,10 +41,7 @@ class SemanticGenerator(ModelMixin, ConfigMixin):
         bottleneck = chans[-1]
         self.fuse = ConvBlock(2 * bottleneck, bottleneck, kernel=1, norm=norm)
         self.res_blocks = nn.Sequential(*(ResBlock(bottleneck, norm=norm) for _ in range(num_res_blocks)))
-        self.ups = nn.ModuleList(
-            UpBlock(chans[i + 1] if i == num_downsamples - 1 else 2 * chans[i + 1], chans[i], norm=norm)
-            for i in reversed(range(num_downsamples))
-        )
+        self.decoder = SkipDecoder(chans, num_streams=1, norm=norm)
         self.head = nn.Conv2d(2 * chans[0], num_labels, 7, padding=3)
 
     def forward(
@@ -67,8 +64,4 @@ class SemanticGenerator(ModelMixin, ConfigMixin):
         source = self.source_encoder(torch.cat([source_parsing, source_pose, source_mask], 1))[-1]
         target = self.pose_encoder(torch.cat([target_pose, target_mask], 1))
         x = self.res_blocks(self.fuse(torch.cat([source, target[-1]], 1)))
-        for level, up in zip(reversed(range(len(self.ups))), self.ups):
-            if level != len(self.ups) - 1:
-                x = torch.cat([x, target[level + 1]], 1)
-            x = up(x)
-        return self.head(torch.cat([x, target[0]], 1))
+        return self.head(self.decoder(x, [target]))
