@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import gradio as gr
-from PIL import Image
 
 from spt.data.synthetic import SPLITS, SyntheticPeople
 from spt.parsing import SPT10_LABELS, legend
@@ -37,11 +36,10 @@ def _check_id(value, what: str) -> int:
     return int(value)
 
 
-def _enlarge(image: Image.Image | np.ndarray) -> Image.Image:
-    """Nearest-neighbour upscale so that small renders stay crisp on screen."""
-    image = Image.fromarray(image) if isinstance(image, np.ndarray) else image
-    factor = max(1, DISPLAY_HEIGHT // image.height)
-    return image.resize((image.width * factor, image.height * factor), Image.NEAREST)
+def _enlarge(image: np.ndarray) -> np.ndarray:
+    """Nearest-neighbour upscale of an image or mask, so that small renders stay crisp on screen."""
+    factor = max(1, DISPLAY_HEIGHT // image.shape[0])
+    return image.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
 def browse(split: str, size_name: str, seed: int, identity_id, pose_id):
@@ -51,10 +49,9 @@ def browse(split: str, size_name: str, seed: int, identity_id, pose_id):
     pose_id = _check_id(pose_id, "Pose id")
     sample = people.render(identity_id, pose_id)
     image = sample["image"]
-    factor = max(1, DISPLAY_HEIGHT // image.shape[0])
-    big = np.asarray(_enlarge(image))
+    big = _enlarge(image)
     annotations = [
-        (np.kron(sample["parsing"] == label, np.ones((factor, factor))).astype(np.float32), name)
+        (_enlarge(sample["parsing"] == label).astype(np.float32), name)
         for label, name in enumerate(SPT10_LABELS)
         if label and (sample["parsing"] == label).any()
     ]

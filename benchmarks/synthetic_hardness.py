@@ -54,10 +54,11 @@ def main():
         src, tgt = people.render(i, 2 * i), people.render(i, 2 * i + 1)
         fg = (tgt["parsing"] > 0)[..., None]
         tr = part_transforms(torch.from_numpy(src["keypoints"])[None], torch.from_numpy(tgt["keypoints"])[None])
+        # One warp moves the image and a coverage channel together (the part masks are rasterised once).
         image = torch.from_numpy(src["image"]).permute(2, 0, 1)[None].float()
-        warped = warp_parts(image, tr)[0].permute(1, 2, 0).numpy()
-        covered = warp_parts(torch.ones(1, 1, *size), tr)[0, 0].numpy()[..., None] > 0.5
-        warped = np.where(covered, warped, src["image"]).round().clip(0, 255).astype(np.uint8)
+        moved_image = warp_parts(torch.cat([image, torch.ones(1, 1, *size)], 1), tr)[0].permute(1, 2, 0).numpy()
+        covered = moved_image[..., 3:] > 0.5
+        warped = np.where(covered, moved_image[..., :3], src["image"]).round().clip(0, 255).astype(np.uint8)
         for name, guess in (("copy", src["image"]), ("warp", warped)):
             rows[f"{name}_ssim"].append(ssim(guess, tgt["image"]))
             rows[f"{name}_mask_ssim"].append(ssim(guess * fg, tgt["image"] * fg))
