@@ -16,13 +16,19 @@ from .pose import (
 
 __version__ = "0.1.0"
 
-_LAZY = {"SyntheticPeople", "make_dataset", "make_pairs"}
+_LAZY = {
+    "SyntheticPeople": "spt.data.synthetic",
+    "make_dataset": "spt.data.synthetic",
+    "make_pairs": "spt.data.synthetic",
+    "SPTPipeline": "spt.pipeline",
+}
 
 
 def __getattr__(name):
-    # Imported on first use so that `python -m spt.data.synthetic` does not import itself twice.
+    # Imported on first use: the root stays light (no diffusers), and `python -m spt.data.synthetic` does
+    # not import itself twice.
     if name in _LAZY:
-        from .data import synthetic
+        import importlib
 
-        return getattr(synthetic, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'spt' has no attribute {name!r}")

@@ -210,6 +210,11 @@ def pose_mask(keypoints, size: tuple[int, int], limb_radius: float | None = None
     return _back_to_input(mask, keypoints, squeeze)
 
 
+
+def pose_condition(keypoints: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the networks see of a pose: heatmaps P (B, 18, H, W) and mask M_P (B, 1, H, W), on its device."""
+    return pose_heatmaps(keypoints, size), pose_mask(keypoints, size)
+
 # --------------------------------------------------------------------------------------------------
 # The 10 rigid parts B^j and their affines f_j
 # --------------------------------------------------------------------------------------------------

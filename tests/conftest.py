@@ -1,3 +1,8 @@
+import os
+
+# Tests never touch the network: Hub calls must fail fast (set before huggingface_hub is imported).
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 import numpy as np
 import pytest
 

@@ -3,6 +3,7 @@
 
 from .appearance import AppearanceGenerator
 from .discriminators import PatchDiscriminator
+from .pose_net import PoseDetector
 from .semantic import SemanticGenerator
 
-__all__ = ["AppearanceGenerator", "PatchDiscriminator", "SemanticGenerator"]
+__all__ = ["AppearanceGenerator", "PatchDiscriminator", "PoseDetector", "SemanticGenerator"]

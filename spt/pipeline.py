@@ -1,0 +1,443 @@
+"""``SPTPipeline``: pose transfer with H_S then H_A, as a diffusers pipeline saved to safetensors.
+
+    pipe = SPTPipeline.from_pretrained("pretrained/spt-synthetic")   # or a Hub repo id
+    out = pipe(source_image, target_pose, source_pose=keypoints, source_parsing=labels)
+    out.images[0], out.target_parsing_images[0]
+
+Texture transfer (paper Fig. 9) is ``pipe.transfer_texture(...)``; editing the layout (Fig. 10) is
+``pipe(..., target_parsing=edited_labels)``, which skips H_S.
+
+Input conventions: images are PIL, ``uint8``/float ``(H, W, 3)`` arrays, or ``(3, H, W)``/``(B, 3, H, W)``
+tensors in [-1, 1]; keypoints are COCO-18 ``(18, 2)`` (x, y) pixels of the *source image* (target pose
+included), as arrays, lists, tensors or JSON; parsings are integer label maps (SPT-10, or LIP-20/ATR-18 with
+``parsing_scheme=``). Inputs whose size differs from the model's ``image_size`` are resized (images bilinear,
+parsings nearest, keypoints rescaled) with a warning; everything else that is wrong raises a ValueError
+that names the input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import DiffusionPipeline
+from diffusers.utils import BaseOutput
+from PIL import Image
+
+from .models.appearance import AppearanceGenerator
+from .models.pose_net import PoseDetector
+from .models.semantic import SemanticGenerator
+from .parsing import NUM_LABELS, PALETTE, merge_to_spt10, to_onehot, validate_labels
+from .pose import keypoints_from_json, pose_condition, rescale_keypoints, validate_keypoints
+
+# Network sizes by name: what tests (tiny), the embedded CPU checkpoint (small) and the paper use.
+MODEL_PRESETS: dict[str, dict[str, dict]] = {
+    "tiny": {
+        "semantic": dict(base_channels=8, num_downsamples=2, max_channels=16, num_res_blocks=1),
+        "appearance": dict(base_channels=8, num_downsamples=2, max_channels=16, num_res_blocks=1),
+        "pose": dict(base_channels=8, num_downsamples=2, num_res_blocks=1),
+    },
+    "small": {
+        "semantic": dict(base_channels=32, num_downsamples=3, max_channels=128, num_res_blocks=3),
+        "appearance": dict(base_channels=32, num_downsamples=4, max_channels=128, num_res_blocks=2),
+        "pose": dict(base_channels=16, num_downsamples=2, num_res_blocks=4),
+    },
+    "paper": {
+        "semantic": dict(base_channels=64, num_downsamples=3, max_channels=256, num_res_blocks=6),
+        "appearance": dict(base_channels=64, num_downsamples=6, max_channels=512, num_res_blocks=2),
+        "pose": dict(base_channels=32, num_downsamples=2, num_res_blocks=6),
+    },
+}
+
+
+@dataclass
+class SPTPipelineOutput(BaseOutput):
+    """images: the generated people (PIL list, (B, H, W, 3) float array in [0, 1], or (B, 3, H, W) tensor in
+    [-1, 1]); target_parsing: the target label maps (B, H, W) that H_A rendered (predicted by H_S, or the
+    one passed in); target_parsing_images: those maps in the SPT-10 palette (PIL); source_pose and target_pose:
+    (B, 18, 2) keypoints in the output's pixel frame (source_pose estimated when it was not given)."""
+
+    images: list | np.ndarray | torch.Tensor
+    target_parsing: np.ndarray | torch.Tensor
+    target_parsing_images: list
+    source_pose: np.ndarray
+    target_pose: np.ndarray
+
+
+# --------------------------------------------------------------------------------------------------
+# The two networks on tensors (shared by the pipeline and by training)
+# --------------------------------------------------------------------------------------------------
+
+def predict_parsing_logits(
+    semantic_generator: SemanticGenerator,
+    source_parsing: torch.Tensor,
+    source_keypoints: torch.Tensor,
+    target_keypoints: torch.Tensor,
+    semantic_size: tuple[int, int] | None = None,
+) -> torch.Tensor:
+    """H_S at ``semantic_size`` (default: the parsing's size), logits upsampled back to the parsing's size.
+
+    source_parsing (B, L, H, W) one-hot; keypoints (B, 18, 2) pixels of (H, W).
+    """
+    size = tuple(source_parsing.shape[-2:])
+    small = tuple(semantic_size or size)
+    kp_s, kp_t = source_keypoints.float(), target_keypoints.float()
+    if small != size:
+        source_parsing = F.interpolate(source_parsing, size=small, mode="nearest")
+        scale = torch.tensor([small[1] / size[1], small[0] / size[0]], device=kp_s.device)
+        kp_s = torch.where(kp_s >= 0, (kp_s + 0.5) * scale - 0.5, kp_s)
+        kp_t = torch.where(kp_t >= 0, (kp_t + 0.5) * scale - 0.5, kp_t)
+    dtype = source_parsing.dtype
+    p_s, m_s = pose_condition(kp_s, small)
+    p_t, m_t = pose_condition(kp_t, small)
+    logits = semantic_generator(source_parsing, p_s.to(dtype), m_s.to(dtype), p_t.to(dtype), m_t.to(dtype))
+    return logits if small == size else F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+
+
+def render_appearance(
+    appearance_generator: AppearanceGenerator,
+    source_image: torch.Tensor,
+    source_keypoints: torch.Tensor,
+    source_parsing: torch.Tensor,
+    target_keypoints: torch.Tensor,
+    target_parsing: torch.Tensor,
+) -> torch.Tensor:
+    """H_A: the source's appearance on the target pose and parsing (both (B, L, H, W) one-hot/probabilities)."""
+    size = tuple(source_image.shape[-2:])
+    dtype = source_image.dtype
+    p_s, _ = pose_condition(source_keypoints.float(), size)
+    p_t, _ = pose_condition(target_keypoints.float(), size)
+    return appearance_generator(source_image, p_s.to(dtype), source_parsing, p_t.to(dtype), target_parsing,
+                                source_keypoints, target_keypoints)
+
+
+# --------------------------------------------------------------------------------------------------
+# Input conversion (PIL / numpy / torch / JSON at the edges, tensors inside)
+# --------------------------------------------------------------------------------------------------
+
+_CONVERTIBLE_MODES = {"L", "LA", "P", "RGBA", "CMYK", "YCbCr"}
+
+
+def _image_to_tensor(image, name: str) -> torch.Tensor:
+    """One image -> (3, H, W) float in [-1, 1]."""
+    if isinstance(image, Image.Image):
+        if image.mode != "RGB":
+            if image.mode not in _CONVERTIBLE_MODES:
+                raise ValueError(f"{name}: image mode {image.mode!r} is not supported; give an RGB image")
+            warnings.warn(f"{name}: converting a {image.mode!r} image to RGB", stacklevel=4)
+            image = image.convert("RGB")
+        image = np.asarray(image)
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[-1] != 3:
+            raise ValueError(f"{name}: an array image must be (H, W, 3) RGB, got shape {image.shape}")
+        if image.dtype == np.uint8:
+            return torch.from_numpy(image.copy()).permute(2, 0, 1).float() / 127.5 - 1
+        if image.dtype.kind != "f" or not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
+            raise ValueError(f"{name}: a non-uint8 array image must be float in [0, 1], got {image.dtype} "
+                             f"in [{image.min()}, {image.max()}]")
+        return torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1) * 2 - 1
+    if isinstance(image, torch.Tensor):
+        if image.dim() != 3 or image.shape[0] != 3:
+            raise ValueError(f"{name}: a tensor image must be (3, H, W) (or a (B, 3, H, W) batch), got {tuple(image.shape)}")
+        image = image.detach().float().cpu()
+        if not torch.isfinite(image).all() or image.min() < -1.001 or image.max() > 1.001:
+            raise ValueError(f"{name}: tensor images must be in [-1, 1], got [{image.min():.3g}, {image.max():.3g}]")
+        return image.clamp(-1, 1)
+    raise ValueError(f"{name}: expected a PIL image, a numpy array or a tensor, got {type(image).__name__}")
+
+
+def _as_list(value, name: str, kind: str) -> list:
+    """Split a batch into items: lists/tuples of items, or batched arrays/tensors."""
+    if value is None:
+        return [None]
+    if kind == "image" and isinstance(value, torch.Tensor) and value.dim() == 4:
+        return list(value)
+    if kind == "pose":
+        if isinstance(value, (str, bytes, dict)):
+            return [value]
+        arr = value if isinstance(value, (np.ndarray, torch.Tensor)) else None
+        if arr is None and isinstance(value, (list, tuple)) and value and not isinstance(value[0], (str, bytes, dict)):
+            arr = np.asarray(value, dtype=object if _ragged(value) else np.float32)
+            if arr.dtype == object:
+                raise ValueError(f"{name}: keypoints must be (18, 2) or (B, 18, 2)")
+        if arr is not None:
+            return list(arr) if arr.ndim == 3 else [arr]
+        return list(value)
+    if kind == "parsing" and isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 3:
+        return list(value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError(f"{name} is empty")
+        return list(value)
+    return [value]
+
+
+def _ragged(value) -> bool:
+    try:
+        np.asarray(value, dtype=np.float32)
+        return False
+    except (ValueError, TypeError):
+        return True
+
+
+def _keypoints(value, name: str) -> np.ndarray:
+    if isinstance(value, (str, bytes, dict)):
+        if isinstance(value, str) and os.path.isfile(value):
+            with open(value, encoding="utf-8") as handle:
+                value = handle.read()
+        try:
+            return keypoints_from_json(value)
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
+    return validate_keypoints(value, name=name)
+
+
+def _labels(value, name: str, scheme: str) -> np.ndarray:
+    if isinstance(value, Image.Image):
+        if value.mode not in ("L", "P"):
+            raise ValueError(f"{name}: a parsing image must be a label map (mode 'L' or 'P' whose values are "
+                             f"labels), got mode {value.mode!r}; colour images do not identify labels")
+        value = np.asarray(value)
+    arr = validate_labels(value, 256, name=name)
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: a parsing must be an (H, W) label map, got shape {arr.shape}")
+    return merge_to_spt10(arr, scheme) if scheme.lower().replace("-", "") != "spt10" else validate_labels(arr, NUM_LABELS, name=name)
+
+
+def _broadcast(items: dict[str, list]) -> int:
+    sizes = {len(v) for v in items.values() if len(v) != 1}
+    if len(sizes) > 1:
+        raise ValueError("batch sizes differ: " + ", ".join(f"{k}={len(v)}" for k, v in items.items()))
+    return sizes.pop() if sizes else 1
+
+
+def _resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(labels.astype(np.uint8)).resize((size[1], size[0]), Image.NEAREST))
+
+
+def _check_pipeline_folder(path: str, class_name: str) -> None:
+    """Raise a ValueError saying what is wrong unless ``path`` is a complete, readable SPT pipeline folder."""
+    from safetensors import safe_open
+
+    index = os.path.join(path, "model_index.json")
+    if not os.path.isfile(index):
+        raise ValueError(f"{path} is not an SPT pipeline folder: it has no model_index.json "
+                         "(write one with SPTPipeline.save_pretrained)")
+    with open(index, encoding="utf-8") as handle:
+        try:
+            spec = json.load(handle)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{index} is not valid JSON: {err}") from None
+    if spec.get("_class_name") != class_name:
+        raise ValueError(f"{path} holds a {spec.get('_class_name')!r} pipeline, not an {class_name}")
+    known = {"semantic_generator": SemanticGenerator, "appearance_generator": AppearanceGenerator,
+             "pose_detector": PoseDetector}
+    for component, model_cls in known.items():
+        entry = spec.get(component)
+        if entry is None or entry[0] is None:
+            if component != "pose_detector":
+                raise ValueError(f"{path} is not a complete SPT pipeline: model_index.json lacks {component}")
+            continue
+        folder = os.path.join(path, component)
+        weights = os.path.join(folder, "diffusion_pytorch_model.safetensors")
+        for needed in (os.path.join(folder, "config.json"), weights):
+            if not os.path.isfile(needed):
+                raise ValueError(f"{path} is not a complete SPT pipeline: {os.path.relpath(needed, path)} is missing")
+        try:
+            with safe_open(weights, framework="pt") as handle:
+                have = set(handle.keys())
+        except Exception as err:
+            raise ValueError(f"{weights} is not a readable safetensors file ({err}); the checkpoint is corrupt") from None
+        with torch.device("meta"):
+            expected = set(model_cls.from_config(model_cls.load_config(folder)).state_dict())
+        missing, unexpected = sorted(expected - have), sorted(have - expected)
+        if missing or unexpected:
+            raise ValueError(f"{weights} does not match its config: missing {missing[:5]}"
+                             f"{'…' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
+                             f"{'…' if len(unexpected) > 5 else ''}")
+
+
+# --------------------------------------------------------------------------------------------------
+# The pipeline
+# --------------------------------------------------------------------------------------------------
+
+class SPTPipeline(DiffusionPipeline):
+    """Pose-guided person generation with semantic parsing transformation (Song et al., CVPR 2019).
+
+    Components: ``semantic_generator`` (H_S: source parsing + poses -> target parsing),
+    ``appearance_generator`` (H_A: source image + target parsing -> target image), and optionally
+    ``pose_detector`` (Φ, to estimate the source pose when it is not given). ``image_size`` is the (H, W)
+    H_A works at; ``semantic_size`` the one H_S works at (the paper: 128x128 for 256x256 DeepFashion).
+    """
+
+    model_cpu_offload_seq = "semantic_generator->appearance_generator"
+    _optional_components = ["pose_detector"]
+
+    def __init__(
+        self,
+        semantic_generator: SemanticGenerator,
+        appearance_generator: AppearanceGenerator,
+        pose_detector: PoseDetector | None = None,
+        image_size: tuple[int, int] | list[int] = (128, 128),
+        semantic_size: tuple[int, int] | list[int] | None = None,
+    ):
+        super().__init__()
+        self.register_modules(semantic_generator=semantic_generator, appearance_generator=appearance_generator,
+                              pose_detector=pose_detector)
+        image_size = [int(v) for v in image_size]
+        semantic_size = image_size if semantic_size is None else [int(v) for v in semantic_size]
+        self.register_to_config(image_size=image_size, semantic_size=semantic_size)
+
+    @classmethod
+    def from_preset(cls, preset: str = "tiny", image_size=(128, 128), semantic_size=None, pose_detector: bool = True):
+        """A randomly initialised pipeline of a named size (``MODEL_PRESETS``: tiny, small, paper)."""
+        if preset not in MODEL_PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; known: {sorted(MODEL_PRESETS)}")
+        cfg = MODEL_PRESETS[preset]
+        return cls(SemanticGenerator(**cfg["semantic"]), AppearanceGenerator(**cfg["appearance"]),
+                   PoseDetector(**cfg["pose"]) if pose_detector else None, image_size, semantic_size)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        """Load a ``save_pretrained`` folder or a Hub repo id (downloaded through the normal Hub cache).
+
+        Before loading, the folder is checked: ``model_index.json`` names this class, every component has
+        its config, and every safetensors file reads and holds exactly the weights its network needs (diffusers
+        alone would leave missing weights randomly initialised with only a warning).
+        """
+        path = os.fspath(pretrained_model_name_or_path)
+        if not os.path.isdir(path):
+            if os.path.exists(path) or path.startswith((".", "/", "~")) or path.count("/") != 1:
+                raise ValueError(f"{path} is not an SPT pipeline folder or a Hub repo id ('org/name')")
+            download_keys = ("cache_dir", "revision", "token", "local_files_only", "force_download", "proxies")
+            path = cls.download(path, **{k: kwargs[k] for k in download_keys if k in kwargs})
+        _check_pipeline_folder(path, cls.__name__)
+        return super().from_pretrained(path, **kwargs)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return tuple(self.config.image_size)
+
+    @property
+    def semantic_size(self) -> tuple[int, int]:
+        return tuple(self.config.semantic_size)
+
+    # -- input preparation ------------------------------------------------------------------------
+
+    def _prepare(self, source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme):
+        size = self.image_size
+        images = [_image_to_tensor(im, "source_image") for im in _as_list(source_image, "source_image", "image")]
+        targets = _as_list(target_pose, "target_pose", "pose")
+        sources = _as_list(source_pose, "source_pose", "pose")
+        parsings = _as_list(source_parsing, "source_parsing", "parsing")
+        edits = _as_list(target_parsing, "target_parsing", "parsing")
+        batch = _broadcast({"source_image": images, "target_pose": targets, "source_pose": sources,
+                            "source_parsing": parsings, "target_parsing": edits})
+        pick = lambda items, i: items[0] if len(items) == 1 else items[i]  # noqa: E731
+
+        out_images, kp_s, kp_t, labels_s, labels_t, resized = [], [], [], [], [], set()
+        for i in range(batch):
+            image = pick(images, i)
+            frame = tuple(image.shape[-2:])
+            if frame != size:
+                resized.add(f"source_image {frame[0]}x{frame[1]}")
+                image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+            out_images.append(image)
+            target = _keypoints(pick(targets, i), "target_pose")
+            kp_t.append(rescale_keypoints(validate_keypoints(target, frame, name="target_pose"), frame, size))
+            source = pick(sources, i)
+            if source is not None:
+                source = validate_keypoints(_keypoints(source, "source_pose"), frame, name="source_pose")
+                kp_s.append(rescale_keypoints(source, frame, size))
+            parsing = pick(parsings, i)
+            if parsing is None:
+                raise ValueError("source_parsing is required: pass the source's label map (SPT-10, or LIP-20/ATR-18 "
+                                 "with parsing_scheme=); `python -m spt.annotate` estimates one for your own photos")
+            labels = _labels(parsing, "source_parsing", parsing_scheme)
+            if labels.shape != frame:
+                raise ValueError(f"source_parsing is {labels.shape[0]}x{labels.shape[1]} but source_image is "
+                                 f"{frame[0]}x{frame[1]}; they must describe the same pixels")
+            labels_s.append(_resize_labels(labels, size) if frame != size else labels)
+            edit = pick(edits, i)
+            if edit is not None:
+                edit = _labels(edit, "target_parsing", parsing_scheme)
+                if edit.shape != size:
+                    resized.add(f"target_parsing {edit.shape[0]}x{edit.shape[1]}")
+                    edit = _resize_labels(edit, size)
+                labels_t.append(edit)
+        if resized:
+            warnings.warn(f"resized {', '.join(sorted(resized))} to the model's {size[0]}x{size[1]} "
+                          "(keypoints rescaled with them)", stacklevel=3)
+
+        device, dtype = self.device, self.dtype
+        image_t = torch.stack(out_images).to(device, dtype)
+        if kp_s:
+            kp_s_t = torch.from_numpy(np.stack(kp_s)).to(device)
+        elif self.pose_detector is not None:
+            kp_s_t = self.pose_detector.detect(image_t.to(self.pose_detector.dtype)).float()
+        else:
+            raise ValueError("source_pose is required: this pipeline has no pose_detector to estimate it")
+        return (image_t, kp_s_t, torch.from_numpy(np.stack(kp_t)).to(device),
+                torch.from_numpy(np.stack(labels_s)).to(device), torch.from_numpy(np.stack(labels_t)).to(device) if labels_t else None)
+
+    # -- generation -------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        source_image,
+        target_pose,
+        source_pose=None,
+        source_parsing=None,
+        target_parsing=None,
+        *,
+        parsing_scheme: str = "spt10",
+        output_type: str = "pil",
+        return_dict: bool = True,
+    ) -> SPTPipelineOutput | tuple:
+        """Generate ``source_image``'s person in ``target_pose``.
+
+        One source with several target poses (or the reverse) is broadcast; lists/batches are processed
+        together. ``target_parsing`` (label maps) replaces H_S's prediction: the paper's layout editing.
+        ``output_type``: ``"pil"``, ``"np"`` ((B, H, W, 3) in [0, 1]) or ``"pt"`` ((B, 3, H, W) in [-1, 1]).
+        """
+        if output_type not in ("pil", "np", "pt"):
+            raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
+        image, kp_s, kp_t, labels_s, labels_t = self._prepare(
+            source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme)
+        dtype = self.dtype
+        onehot_s = to_onehot(labels_s).to(dtype)
+        if labels_t is None:
+            logits = predict_parsing_logits(self.semantic_generator, onehot_s, kp_s, kp_t, self.semantic_size)
+            labels_t = logits.argmax(1)
+        # H_A renders exactly the layout that is returned (one-hot of the argmax).
+        generated = render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, to_onehot(labels_t).to(dtype))
+        generated = generated.float().clamp(-1, 1)
+        labels_np = labels_t.cpu().numpy().astype(np.uint8)
+        previews = [Image.fromarray(PALETTE[m]) for m in labels_np]
+        if output_type == "pt":
+            images, parsing = generated, labels_t
+        else:
+            array = ((generated + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+            images = [Image.fromarray((a * 255).round().astype(np.uint8)) for a in array] if output_type == "pil" else array
+            parsing = labels_np
+        self.maybe_free_model_hooks()
+        out = SPTPipelineOutput(images, parsing, previews, kp_s.cpu().numpy(), kp_t.cpu().numpy())
+        return out if return_dict else (images, parsing)
+
+    def transfer_texture(self, appearance_image, appearance_pose, appearance_parsing, layout_pose, layout_parsing,
+                         **kwargs) -> SPTPipelineOutput | tuple:
+        """Clothing texture transfer (paper Fig. 9): person A's appearance rendered on person B's pose and
+        parsing. All keypoints/parsings in their own image's pixels; B's parsing is used as is (no H_S)."""
+        layout_frame = _labels(layout_parsing, "layout_parsing", kwargs.get("parsing_scheme", "spt10")).shape
+        frame = tuple(_image_to_tensor(appearance_image, "appearance_image").shape[-2:])
+        if layout_frame != frame:
+            # B's pose lives in B's frame; bring it to A's so that both are read in one frame.
+            layout_pose = rescale_keypoints(_keypoints(layout_pose, "layout_pose"), layout_frame, frame)
+        return self(appearance_image, layout_pose, source_pose=appearance_pose, source_parsing=appearance_parsing,
+                    target_parsing=layout_parsing, **kwargs)
