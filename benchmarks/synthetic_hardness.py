@@ -18,26 +18,12 @@ import argparse
 
 import numpy as np
 import torch
-from skimage.metrics import structural_similarity
 from tqdm.auto import tqdm
 
 from spt.data.synthetic import SyntheticPeople
+from spt.evaluation.metrics import mask_ssim, mean_iou, pixel_accuracy, ssim
 from spt.parsing import NUM_LABELS, to_onehot
 from spt.pose import part_transforms, warp_parsing, warp_parts
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    return structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-                                 channel_axis=-1, data_range=255)
-
-
-def miou(pred: np.ndarray, true: np.ndarray) -> float:
-    ious = []
-    for label in range(NUM_LABELS):
-        p, t = pred == label, true == label
-        if t.any() or p.any():
-            ious.append((p & t).sum() / (p | t).sum())
-    return float(np.mean(ious))
 
 
 def main():
@@ -52,7 +38,7 @@ def main():
                             "label_change", "warp_parsing_acc", "warp_parsing_miou")}
     for i in tqdm(range(args.pairs), desc="pairs"):
         src, tgt = people.render(i, 2 * i), people.render(i, 2 * i + 1)
-        fg = (tgt["parsing"] > 0)[..., None]
+        fg = tgt["parsing"] > 0
         tr = part_transforms(torch.from_numpy(src["keypoints"])[None], torch.from_numpy(tgt["keypoints"])[None])
         # One warp moves the image and a coverage channel together (the part masks are rasterised once).
         image = torch.from_numpy(src["image"]).permute(2, 0, 1)[None].float()
@@ -61,12 +47,12 @@ def main():
         warped = np.where(covered, moved_image[..., :3], src["image"]).round().clip(0, 255).astype(np.uint8)
         for name, guess in (("copy", src["image"]), ("warp", warped)):
             rows[f"{name}_ssim"].append(ssim(guess, tgt["image"]))
-            rows[f"{name}_mask_ssim"].append(ssim(guess * fg, tgt["image"] * fg))
+            rows[f"{name}_mask_ssim"].append(mask_ssim(guess, tgt["image"], fg))
         moved = warp_parsing(to_onehot(src["parsing"])[None], tr)[0].argmax(0).numpy()
         person = (moved > 0) | (tgt["parsing"] > 0)
         rows["label_change"].append(float((moved != tgt["parsing"])[person].mean()))
-        rows["warp_parsing_acc"].append(float((moved == tgt["parsing"]).mean()))
-        rows["warp_parsing_miou"].append(miou(moved, tgt["parsing"]))
+        rows["warp_parsing_acc"].append(pixel_accuracy(moved, tgt["parsing"]))
+        rows["warp_parsing_miou"].append(mean_iou(moved, tgt["parsing"]))
     print(f"SyntheticPeople test split, {args.pairs} pairs at {size[0]}x{size[1]} (seed {args.seed})")
     print(f"{'baseline':<28} {'SSIM':>6} {'mask-SSIM':>10}")
     for name, label in (("copy", "copy the source image"), ("warp", "warp the source by f_j")):

@@ -680,6 +680,8 @@ def rescale_keypoints(keypoints, from_size: tuple[int, int], to_size: tuple[int,
     kp = validate_keypoints(keypoints).copy()
     present = is_present(kp)
     sy, sx = to_size[0] / from_size[0], to_size[1] / from_size[1]
-    kp[present, 0] = (kp[present, 0] + 0.5) * sx - 0.5
-    kp[present, 1] = (kp[present, 1] + 0.5) * sy - 0.5
+    # Clipped: a joint on the last pixel row/column of a larger frame lands up to half a pixel past the
+    # last one of a smaller frame.
+    kp[present, 0] = ((kp[present, 0] + 0.5) * sx - 0.5).clip(0, to_size[1] - 1)
+    kp[present, 1] = ((kp[present, 1] + 0.5) * sy - 0.5).clip(0, to_size[0] - 1)
     return kp

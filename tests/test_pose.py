@@ -255,6 +255,8 @@ def test_draw_skeleton(front_pose):
 
 def test_rescale_and_mirror(front_pose):
     small = P.rescale_keypoints(front_pose, (128, 128), (64, 64))
+    edge = P.rescale_keypoints(np.full((18, 2), 127.0), (128, 128), (64, 64))
+    assert (edge == 63).all()  # clipped into the smaller frame, not half a pixel past it
     np.testing.assert_allclose(P.rescale_keypoints(small, (64, 64), (128, 128)), front_pose, atol=1e-4)
     m = P.mirror_keypoints(front_pose, 128)
     assert m[2, 0] == 127 - front_pose[5, 0]  # the new right shoulder is the old left one, flipped
