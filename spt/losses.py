@@ -18,9 +18,11 @@ from .pose import FACE_JOINTS, is_present, torso_scale
 
 @dataclass
 class LossWeights:
-    """Loss weights of the official code where the paper is silent (DESIGN.md)."""
+    """Loss weights of the official code where the paper is silent (DESIGN.md). ``cycle`` weighs the L1
+    cycle consistency ``|Î_s - I_s|`` (CycleGAN's 10); ``content`` the VGG form of the same cycle."""
 
     adversarial: float = 1.0
+    cycle: float = 10.0
     pose: float = 700.0
     content: float = 0.03
     style: float = 1.0
@@ -65,6 +67,11 @@ def weighted_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, target_ma
 def pose_loss(detected_heatmaps: torch.Tensor, target_heatmaps: torch.Tensor) -> torch.Tensor:
     """``mean((Φ(Î_t) - P_t)^2)``: the detector's heatmaps on the output against the target pose's."""
     return F.mse_loss(detected_heatmaps.float(), target_heatmaps.float())
+
+
+def cycle_loss(cycled: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    """``mean(|Î_s - I_s|)``: mapping the generated target back to the source pose must give the source."""
+    return F.l1_loss(cycled.float(), source.float())
 
 
 def content_loss(features: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

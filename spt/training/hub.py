@@ -1,0 +1,76 @@
+"""The model card and the Hub upload of a trained pipeline folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .config import TrainConfig
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "model_card.md"
+
+
+def _params(folder: str, component: str) -> str:
+    from safetensors import safe_open
+
+    path = os.path.join(folder, component, "diffusion_pytorch_model.safetensors")
+    if not os.path.isfile(path):
+        return "?"
+    with safe_open(path, framework="pt") as handle:
+        total = sum(_numel(handle.get_slice(k).get_shape()) for k in handle.keys())
+    return f"{total / 1e6:.2f}"
+
+
+def _numel(shape) -> int:
+    n = 1
+    for v in shape:
+        n *= int(v)
+    return n
+
+
+def fill_model_card(values: dict[str, str], template: Path = TEMPLATE) -> str:
+    """The template with every ``{{key}}`` replaced; an unknown or unfilled placeholder is an error."""
+    if not template.is_file():
+        raise FileNotFoundError(f"model card template not found at {template} (it ships with a source checkout)")
+    text = template.read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", str(value))
+    if "{{" in text:
+        start = text.index("{{")
+        raise ValueError(f"model card placeholder left unfilled: {text[start:text.index('}}', start) + 2]}")
+    return text
+
+
+def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str | None = None,
+                     evaluation: str | None = None) -> None:
+    folder = os.path.dirname(path) or "."
+    values = {
+        "model_name": config.hub_model_id or os.path.basename(os.path.abspath(folder)),
+        "model_id": config.hub_model_id or folder,
+        "dataset": config.dataset,
+        "image_size": "x".join(map(str, config.image_size)),
+        "semantic_size": "x".join(map(str, config.semantic_size or config.image_size)),
+        "preset": config.preset,
+        "semantic_params": _params(folder, "semantic_generator"),
+        "appearance_params": _params(folder, "appearance_generator"),
+        "stage": config.stage,
+        "steps": steps,
+        "command": command or "accelerate launch train_accelerate.py --config " + os.path.join(folder, "train_config.json"),
+        "config_json": json.dumps(config.to_dict(), indent=2, default=list),
+        "evaluation": evaluation or "Not evaluated yet: run `python -m spt.evaluation --model " + folder + "`.",
+    }
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(fill_model_card(values))
+    with open(os.path.join(folder, "train_config.json"), "w", encoding="utf-8") as handle:
+        json.dump(config.to_dict(), handle, indent=2, default=list)
+
+
+def push_to_hub(folder: str, repo_id: str, token: str | None = None) -> str:
+    """Upload a pipeline folder (not its checkpoints, logs or samples) to ``repo_id``; returns the commit URL."""
+    from huggingface_hub import create_repo, upload_folder
+
+    create_repo(repo_id, exist_ok=True, token=token)
+    info = upload_folder(repo_id=repo_id, folder_path=folder, token=token,
+                         ignore_patterns=["checkpoint-*", "checkpoint-*/**", "logs/**", "samples/**", "search_index_*"])
+    return str(info)

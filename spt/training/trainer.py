@@ -1,0 +1,339 @@
+"""The training loop for every stage, in the shape of the diffusers example trainers (Accelerate)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import ProjectConfiguration, set_seed
+from PIL import Image
+from tqdm.auto import tqdm
+
+from .. import losses as L
+from ..models import PatchDiscriminator
+from ..models.vgg import load_vgg
+from ..parsing import NUM_LABELS, PALETTE, to_onehot
+from ..pipeline import SPTPipeline, predict_parsing_logits, render_appearance
+from ..pose import NUM_KEYPOINTS, draw_skeleton, pose_condition, pose_heatmaps
+from .config import TrainConfig
+from .data import Pool, load_pool, sample_rows, validation_pairs
+
+logger = logging.getLogger(__name__)
+CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or inf; the message names the loss and the step."""
+
+
+def latest_checkpoint(output_dir: str) -> str | None:
+    if not os.path.isdir(output_dir):
+        return None
+    steps = [(int(m.group(1)), name) for name in os.listdir(output_dir) if (m := CHECKPOINT.match(name))]
+    return os.path.join(output_dir, max(steps)[1]) if steps else None
+
+
+class Trainer:
+    """Builds the models of ``config.stage``, trains them and writes an ``SPTPipeline`` folder."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config.validate()
+        log_with = config.log_with
+        if log_with == "tensorboard":
+            try:
+                import tensorboard  # noqa: F401
+            except ImportError:
+                log_with = None
+        self.accelerator = Accelerator(
+            mixed_precision=config.mixed_precision,
+            gradient_accumulation_steps=config.gradient_accumulation_steps,
+            log_with=log_with,
+            project_config=ProjectConfiguration(project_dir=config.output_dir,
+                                                logging_dir=os.path.join(config.output_dir, "logs")),
+        )
+        set_seed(config.seed)
+        acc = self.accelerator
+        stage = config.stage
+        if config.init_from:
+            pipe = SPTPipeline.from_pretrained(config.init_from)
+            if tuple(pipe.image_size) != tuple(config.image_size):
+                raise ValueError(f"init_from {config.init_from} works at {pipe.image_size}, but image_size is "
+                                 f"{config.image_size}")
+        else:
+            pipe = SPTPipeline.from_preset(config.preset, config.image_size, config.semantic_size)
+        if pipe.pose_detector is None and (stage == "pose_detector" or (stage != "semantic" and config.weights.pose > 0)):
+            raise ValueError("this stage needs a pose detector, and the init_from pipeline has none")
+        self.pipe = pipe
+        self.size = tuple(config.image_size)
+
+        trained = {"pose_detector": ["pose_detector"], "semantic": ["semantic_generator"],
+                   "appearance": ["appearance_generator"], "e2e": ["semantic_generator", "appearance_generator"]}[stage]
+        self.trained = trained
+        for name in ("semantic_generator", "appearance_generator", "pose_detector"):
+            module = getattr(pipe, name)
+            if module is not None:
+                module.requires_grad_(name in trained).train(name in trained)
+        self.generators = [getattr(pipe, n) for n in trained]
+        disc_kw = dict(base_channels=32 if config.preset != "paper" else 64, num_layers=3)
+        self.discriminators = {}
+        if config.adversarial and stage in ("semantic", "e2e"):
+            self.discriminators["D_S"] = PatchDiscriminator(NUM_LABELS + NUM_KEYPOINTS, **disc_kw)
+        if config.adversarial and stage in ("appearance", "e2e"):
+            self.discriminators["D_A"] = PatchDiscriminator(3 + NUM_LABELS, **disc_kw)
+        if config.face_loss and config.weights.face > 0 and stage in ("appearance", "e2e"):
+            self.discriminators["D_F"] = PatchDiscriminator(3, base_channels=disc_kw["base_channels"], num_layers=2)
+        self.vgg = load_vgg(config.vgg_weights) if stage in ("appearance", "e2e") else None
+
+        betas = (config.adam_beta1, config.adam_beta2)
+        self.opt_g = torch.optim.Adam([p for g in self.generators for p in g.parameters()], lr=config.learning_rate,
+                                      betas=betas)
+        self.opt_d = (torch.optim.Adam([p for d in self.discriminators.values() for p in d.parameters()],
+                                       lr=config.discriminator_learning_rate, betas=betas)
+                      if self.discriminators else None)
+        prepared = acc.prepare(*self.generators, *self.discriminators.values(), self.opt_g,
+                               *([self.opt_d] if self.opt_d else []))
+        k, d = len(self.generators), len(self.discriminators)
+        self.generators = list(prepared[:k])
+        self.discriminators = dict(zip(self.discriminators, prepared[k:k + d]))
+        self.opt_g = prepared[k + d]
+        self.opt_d = prepared[k + d + 1] if self.opt_d else None
+        frozen = [m for m in (pipe.pose_detector, self.vgg) if m is not None]
+        for module in frozen + [pipe.semantic_generator, pipe.appearance_generator]:
+            module.to(acc.device)
+        self.global_step = 0
+        acc.register_save_state_pre_hook(self._save_hook)
+
+    # -- the networks as trained (unwrapped from DDP for inference) -------------------------------
+
+    def _module(self, name: str):
+        if name in self.trained:
+            return self.generators[self.trained.index(name)]
+        return getattr(self.pipe, name)
+
+    def _save_hook(self, models, weights, output_dir):
+        # Checkpoints also hold a loadable pipeline folder, so any checkpoint can be inspected or served.
+        if self.accelerator.is_main_process:
+            self._unwrapped_pipeline().save_pretrained(os.path.join(output_dir, "pipeline"))
+
+    def _unwrapped_pipeline(self) -> SPTPipeline:
+        acc = self.accelerator
+        parts = {n: acc.unwrap_model(self._module(n)) for n in ("semantic_generator", "appearance_generator")}
+        return SPTPipeline(parts["semantic_generator"], parts["appearance_generator"], self.pipe.pose_detector,
+                           self.pipe.config.image_size, self.pipe.config.semantic_size)
+
+    # -- losses of one step --------------------------------------------------------------------------
+
+    def _check(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        if not torch.isfinite(value.detach()).all():
+            raise NonFiniteLossError(f"{name} loss is {value.item()} at step {self.global_step}")
+        return value
+
+    def _semantic(self, batch, terms: dict) -> torch.Tensor:
+        """H_S: CE(1 + M_t) on the pseudo label, plus D_S's adversarial term. Returns S~_t (softmax)."""
+        onehot_s = to_onehot(batch["source_parsing"]).to(batch["source_image"].dtype)
+        logits = predict_parsing_logits(self._module("semantic_generator"), onehot_s, batch["source_keypoints"],
+                                        batch["target_keypoints"], self.pipe.semantic_size)
+        p_t, m_t = pose_condition(batch["target_keypoints"], self.size)
+        terms["ce"] = L.weighted_cross_entropy(logits, batch["target_parsing"], m_t)
+        parsing = logits.float().softmax(1)
+        if "D_S" in self.discriminators:
+            terms["adv_S"] = self.config.weights.adversarial * L.generator_adversarial_loss(
+                self.discriminators["D_S"](torch.cat([parsing, p_t], 1)))
+            batch["_ds_fake"] = torch.cat([parsing.detach(), p_t], 1)
+            batch["_ds_real"] = torch.cat([to_onehot(batch["target_parsing"]).float(), p_t], 1)
+        return parsing
+
+    def _appearance(self, batch, target_parsing: torch.Tensor, terms: dict) -> None:
+        """H_A and its unsupervised objective on one batch, given the target parsing (one-hot or S~_t)."""
+        w, cfg = self.config.weights, self.config
+        h_a = self._module("appearance_generator")
+        image, kp_s, kp_t = batch["source_image"], batch["source_keypoints"], batch["target_keypoints"]
+        onehot_s = to_onehot(batch["source_parsing"]).float()
+        fake = render_appearance(h_a, image, kp_s, onehot_s, kp_t, target_parsing)
+        cycle = render_appearance(h_a, fake, kp_t, target_parsing, kp_s, onehot_s)
+        terms["cycle"] = w.cycle * L.cycle_loss(cycle, image)
+        if "D_A" in self.discriminators:
+            terms["adv_A"] = w.adversarial * L.generator_adversarial_loss(
+                self.discriminators["D_A"](torch.cat([fake, target_parsing], 1)))
+            batch["_da_fake"] = torch.cat([fake.detach(), target_parsing.detach()], 1)
+            batch["_da_real"] = torch.cat([image, onehot_s], 1)
+        if w.pose > 0:
+            terms["pose"] = w.pose * L.pose_loss(self.pipe.pose_detector(fake), pose_heatmaps(kp_t, self.size))
+        if w.content > 0 or w.style > 0:
+            phi = {k: self.vgg(x)["relu2_1"] for k, x in (("source", image), ("fake", fake), ("cycle", cycle))}
+            if w.content > 0:
+                terms["content"] = w.content * L.content_loss(phi["cycle"], phi["source"].detach())
+            if w.style > 0:
+                terms["style"] = w.style * L.appearance_style_loss(
+                    phi["source"].detach(), L.style_regions(cfg.style_kind, onehot_s, kp_s),
+                    phi["fake"], L.style_regions(cfg.style_kind, target_parsing, kp_t), phi["cycle"])
+        if "D_F" in self.discriminators:
+            crops, valid = L.face_crops(fake, kp_t)
+            real, real_valid = L.face_crops(image, kp_s)
+            if valid.any() and real_valid.any():
+                terms["face"] = w.face * L.generator_adversarial_loss(self.discriminators["D_F"](crops[valid]))
+                batch["_df_fake"], batch["_df_real"] = crops[valid].detach(), real[real_valid]
+        batch["_fake"] = fake
+
+    def _pose_detector(self, batch, terms: dict) -> None:
+        heatmaps = pose_heatmaps(batch["source_keypoints"], self.size)
+        terms["heatmap"] = L.pose_loss(self._module("pose_detector")(batch["source_image"]), heatmaps)
+
+    def _discriminator_loss(self, batch) -> torch.Tensor | None:
+        total = None
+        for name, key in (("D_S", "_ds"), ("D_A", "_da"), ("D_F", "_df")):
+            if name in self.discriminators and f"{key}_fake" in batch:
+                d = self.discriminators[name]
+                loss = L.discriminator_loss(d(batch[f"{key}_real"]), d(batch[f"{key}_fake"]))
+                total = loss if total is None else total + loss
+        return total
+
+    def step(self, batch) -> dict[str, float]:
+        """One optimisation step of the generators, then of the discriminators."""
+        acc, stage = self.accelerator, self.config.stage
+        terms: dict[str, torch.Tensor] = {}
+        with acc.accumulate(*self.generators, *self.discriminators.values()), acc.autocast():
+            if stage == "pose_detector":
+                self._pose_detector(batch, terms)
+            if stage in ("semantic", "e2e"):
+                parsing = self._semantic(batch, terms)
+            if stage == "appearance":
+                self._appearance(batch, to_onehot(batch["target_parsing"]).float(), terms)
+            if stage == "e2e":
+                self._appearance(batch, parsing, terms)
+            for name, value in terms.items():
+                self._check(name, value)
+            total = sum(terms.values())
+            self.opt_g.zero_grad(set_to_none=True)
+            acc.backward(total)
+            if acc.sync_gradients and self.config.max_grad_norm > 0:
+                acc.clip_grad_norm_([p for g in self.generators for p in g.parameters()], self.config.max_grad_norm)
+            self.opt_g.step()
+            logs = {name: value.item() for name, value in terms.items()}
+            if self.opt_d is not None:
+                d_loss = self._discriminator_loss(batch)
+                if d_loss is not None:
+                    self._check("discriminator", d_loss)
+                    self.opt_d.zero_grad(set_to_none=True)
+                    acc.backward(d_loss)
+                    self.opt_d.step()
+                    logs["discriminator"] = d_loss.item()
+        logs["total"] = float(total.item())
+        return logs
+
+    # -- validation -------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def validation_grid(self, pairs) -> Image.Image | None:
+        """Rows of: source | target pose | predicted parsing | generated | truth | true parsing (what is known)."""
+        if not pairs:
+            return None
+        pipe = self._unwrapped_pipeline().to(self.accelerator.device)
+        for module in (pipe.semantic_generator, pipe.appearance_generator):
+            module.eval()
+        src, tgt = [p[0] for p in pairs], [p[1] for p in pairs]
+        out = pipe([s["image"] for s in src], [t["keypoints"] for t in tgt], source_pose=[s["keypoints"] for s in src],
+                   source_parsing=[s["parsing"] for s in src])
+        for name in self.trained:
+            self._module(name).train()
+        h, w = self.size
+        grid = Image.new("RGB", (6 * w, len(pairs) * h))
+        for row, (s, t) in enumerate(zip(src, tgt)):
+            tiles = [Image.fromarray(s["image"]), draw_skeleton(None, t["keypoints"], self.size),
+                     out.target_parsing_images[row], out.images[row], Image.fromarray(t["image"]),
+                     Image.fromarray(PALETTE[t["parsing"]])]
+            for col, tile in enumerate(tiles):
+                grid.paste(tile, (col * w, row * h))
+        return grid
+
+    def _log_grid(self, grid: Image.Image) -> None:
+        folder = os.path.join(self.config.output_dir, "samples")
+        os.makedirs(folder, exist_ok=True)
+        grid.save(os.path.join(folder, f"{self.config.stage}-{self.global_step:06d}.png"))
+        for tracker in self.accelerator.trackers:
+            if tracker.name == "tensorboard":
+                tracker.writer.add_image("validation", np.asarray(grid), self.global_step, dataformats="HWC")
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    def save_checkpoint(self) -> str:
+        acc, cfg = self.accelerator, self.config
+        path = os.path.join(cfg.output_dir, f"checkpoint-{self.global_step}")
+        if acc.is_main_process and cfg.checkpoints_total_limit is not None:
+            existing = sorted((int(m.group(1)), n) for n in os.listdir(cfg.output_dir) if (m := CHECKPOINT.match(n)))
+            for _, name in existing[:max(0, len(existing) - cfg.checkpoints_total_limit + 1)]:
+                shutil.rmtree(os.path.join(cfg.output_dir, name))
+        acc.wait_for_everyone()
+        acc.save_state(path)
+        return path
+
+    def resume(self) -> None:
+        cfg = self.config
+        path = cfg.resume_from_checkpoint
+        if path is None:
+            return
+        if path == "latest":
+            path = latest_checkpoint(cfg.output_dir)
+            if path is None:
+                self.accelerator.print(f"no checkpoint in {cfg.output_dir}; starting from step 0")
+                return
+        match = CHECKPOINT.match(os.path.basename(os.path.normpath(path)))
+        if not os.path.isdir(path) or match is None:
+            raise ValueError(f"resume_from_checkpoint {path!r} is not a checkpoint-<step> folder")
+        self.accelerator.load_state(path)
+        self.global_step = int(match.group(1))
+        self.accelerator.print(f"resumed from {path} at step {self.global_step}")
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    def train(self, pool: Pool | None = None) -> str:
+        acc, cfg = self.accelerator, self.config
+        pool = pool if pool is not None else load_pool(cfg, acc, progress=acc.is_local_main_process)
+        trainable = pool.trainable_rows(needs_target=cfg.stage != "pose_detector")
+        pairs = validation_pairs(cfg) if acc.is_main_process else []
+        if acc.is_main_process:
+            os.makedirs(cfg.output_dir, exist_ok=True)
+        acc.init_trackers("spt", config={k: str(v) for k, v in cfg.to_dict().items()})
+        self.resume()
+        acc.print(f"training {cfg.stage} on {acc.num_processes} processes ({acc.device}), "
+                  f"{len(trainable)} training samples, steps {self.global_step}..{cfg.max_steps}")
+        bar = tqdm(range(self.global_step, cfg.max_steps), initial=self.global_step, total=cfg.max_steps,
+                   disable=not acc.is_local_main_process, desc=f"train {cfg.stage}")
+        logs: dict[str, float] = {}
+        for _ in bar:
+            rows = sample_rows(trainable, cfg.batch_size, cfg.seed, self.global_step, acc.process_index)
+            logs = self.step(pool.batch(rows, acc.device))
+            self.global_step += 1
+            if self.global_step % cfg.logging_steps == 0 or self.global_step == cfg.max_steps:
+                acc.log(logs, step=self.global_step)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k in ("total", "ce", "cycle", "heatmap")})
+            if self.global_step % cfg.checkpointing_steps == 0:
+                self.save_checkpoint()
+            if acc.is_main_process and (self.global_step % cfg.validation_steps == 0 or self.global_step == cfg.max_steps):
+                grid = self.validation_grid(pairs)
+                if grid is not None:
+                    self._log_grid(grid)
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            self.save_pipeline()
+        acc.end_training()
+        return cfg.output_dir
+
+    def save_pipeline(self) -> None:
+        """The output folder: a pipeline (model_index.json + components), a model card, the training config."""
+        from .hub import push_to_hub, write_model_card
+
+        cfg = self.config
+        self._unwrapped_pipeline().save_pretrained(cfg.output_dir)
+        write_model_card(cfg, os.path.join(cfg.output_dir, "README.md"), steps=self.global_step)
+        if cfg.push_to_hub:
+            push_to_hub(cfg.output_dir, cfg.hub_model_id)
+
+
+def train(config: TrainConfig) -> str:
+    return Trainer(config).train()
