@@ -13,12 +13,21 @@ from skimage.metrics import structural_similarity
 from ..parsing import NUM_LABELS
 
 
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """SSIM of two (H, W, 3) uint8 images, as PATN computes it."""
+def ssim(a: np.ndarray, b: np.ndarray, win_size: int | None = None) -> float:
+    """SSIM of two (H, W, 3) uint8 images, as PATN computes it (Gaussian weights, sigma 1.5); with
+    ``win_size=51``, the GFLA/PIDM variant (uniform 51x51 window)."""
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    if win_size is not None:
+        return float(structural_similarity(a, b, win_size=win_size, channel_axis=-1, data_range=255))
     return float(structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
                                        channel_axis=-1, data_range=255))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio (dB) of two uint8 images; inf when identical."""
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
 def mask_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:

@@ -1,0 +1,66 @@
+import json
+
+import numpy as np
+import pytest
+
+from spt.evaluation.metrics import mask_ssim, mean_iou, pixel_accuracy, psnr, ssim
+from spt.evaluation.runner import main, pckh
+from spt.pipeline import SPTPipeline
+
+
+@pytest.fixture(scope="module")
+def image():
+    rng = np.random.default_rng(0)
+    base = (np.add.outer(np.arange(64), np.arange(64)) * 2).astype(np.uint8)
+    return np.stack([base, base.T, 255 - base], -1) // 2 + rng.integers(0, 20, (64, 64, 3)).astype(np.uint8)
+
+
+def test_ssim_is_one_for_itself_and_falls_with_noise(image):
+    rng = np.random.default_rng(1)
+    assert ssim(image, image) == pytest.approx(1.0)
+    noisy = [np.clip(image + rng.normal(0, s, image.shape), 0, 255).astype(np.uint8) for s in (5, 20, 60)]
+    values = [ssim(image, n) for n in noisy]
+    assert values[0] > values[1] > values[2]
+    assert ssim(image, image, win_size=51) == pytest.approx(1.0)
+    assert psnr(image, image) == float("inf") and psnr(image, noisy[0]) > psnr(image, noisy[2])
+
+
+def test_mask_ssim_ignores_the_background(image):
+    mask = np.zeros(image.shape[:2], bool)
+    mask[16:48, 16:48] = True
+    other = image.copy()
+    other[~mask] = 255 - other[~mask]
+    assert mask_ssim(image, other, mask) == pytest.approx(1.0)
+    assert ssim(image, other) < 0.9
+
+
+def test_parsing_scores_on_hand_made_maps():
+    true = np.array([[0, 0, 1, 1], [0, 0, 1, 1]])
+    pred = np.array([[0, 0, 1, 2], [0, 0, 1, 1]])
+    assert pixel_accuracy(pred, true) == pytest.approx(7 / 8)
+    # IoU: background 4/4, label 1 3/4, label 2 0/1 -> mean over labels present in either map.
+    assert mean_iou(pred, true) == pytest.approx((1 + 0.75 + 0) / 3)
+
+
+def test_pckh_counts_joints_within_half_a_head(front_pose):
+    truth = front_pose
+    head = 2 * np.linalg.norm(truth[0] - truth[1])
+    moved = truth.copy()
+    moved[5] += [0.4 * head, 0]
+    moved[6] += [0.6 * head, 0]
+    moved[7] = -1
+    assert pckh(moved, truth) == (16, 18)
+
+
+def test_cli_runs_end_to_end_and_writes_both_tables(tmp_path):
+    SPTPipeline.from_preset("tiny", image_size=(32, 32)).save_pretrained(tmp_path / "model")
+    result = main(["--model", str(tmp_path / "model"), "--pairs", "3", "--out", str(tmp_path / "eval"), "--batch_size", "2"])
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["pairs"] == 3 and len(metrics["per_pair"]) == 3
+    assert 0 <= metrics["ssim"] <= 1 and 0 <= metrics["parsing_miou"] <= 1 and metrics["pckh"] is not None
+    assert metrics["ssim_51"] is None  # 32x32 is smaller than the 51-pixel window
+    assert "not computed" in metrics["fid"]
+    table = (tmp_path / "eval" / "metrics.md").read_text()
+    assert "| SSIM (PATN, sigma 1.5) |" in table and "| FID | not computed" in table
+    assert len(list((tmp_path / "eval" / "images").iterdir())) == 3 and (tmp_path / "eval" / "grid.png").exists()
+    assert result["pairs"] == 3
