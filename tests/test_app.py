@@ -1,27 +1,65 @@
-"""The Space, launched on localhost and driven through gradio_client."""
+"""The Space: its callbacks, then the app launched on localhost and driven through gradio_client and a
+headless Chromium. A tiny random pipeline at 64x32 (the embedded checkpoint's size) stands in for the model."""
 
+import json
 import os
+import shutil
 import socket
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
+from PIL import Image
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import app  # noqa: E402
+from spt.pipeline import SPTPipeline  # noqa: E402
+
+SIZE = (64, 32)
 
 
-def _free_port() -> int:
+@pytest.fixture(scope="module", autouse=True)
+def tiny_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    SPTPipeline.from_preset("tiny", image_size=SIZE).save_pretrained(folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPT_MODEL", str(folder))
+        app.load_pipeline.cache_clear()
+        yield folder
+    app.load_pipeline.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port = s.getsockname()[1]
+    app.demo.launch(prevent_thread_lock=True, server_port=port, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    app.demo.close()
 
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def example(k: int = 0) -> list[str]:
+    return app.example_uploads()[k][:3]
+
+
+# -- callbacks --------------------------------------------------------------------------------------
 
 def test_browse_returns_the_views():
     image, skeleton, (base, annotations), others, keypoints_json, info = app.browse(
         "test", "128 x 64 (Market-1501)", 0, 2, 5
     )
     assert image.shape[0] == app.DISPLAY_HEIGHT and image.shape[1] == app.DISPLAY_HEIGHT // 2
-    assert skeleton.size == (image.shape[1], image.shape[0])
+    assert skeleton.shape == image.shape
     assert {name for _, name in annotations} <= set(app.SPT10_LABELS[1:]) and annotations
     assert all(mask.shape == image.shape[:2] for mask, _ in annotations)
     assert len(others) == 4 and '"coco18"' in keypoints_json and "person 2" in info
@@ -34,21 +72,139 @@ def test_bad_ids_give_readable_errors():
         app.browse("test", "64 x 64", 0, 1, 0)
 
 
-def test_space_api_over_http():
-    from gradio_client import Client
+def test_examples_load_cropped_to_the_model_aspect():
+    rows = app.example_uploads()
+    assert len(rows) == 8 and all(len(r) == 4 and os.path.exists(r[2]) for r in rows)
+    source, note = app.uploaded_person(*rows[0])
+    assert source["image"].shape == (*SIZE, 3) and source["parsing"].shape == SIZE and note == ""
+    original = json.load(open(rows[0][1]))["keypoints"]
+    # The 128x128 example is centre-cropped to 128x64 then halved: x -> (x - 32) / 2, y -> y / 2.
+    for (x, y), (cx, cy) in zip(original, source["keypoints"]):
+        if cx >= 0:
+            assert abs(cx - ((x + 0.5 - 32) / 2 - 0.5)) < 0.01 and abs(cy - ((y + 0.5) / 2 - 0.5)) < 0.01
 
-    port = _free_port()
-    app.demo.queue().launch(prevent_thread_lock=True, server_port=port, quiet=True)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        result = client.predict("test", "128 x 128 (SyntheticPeople)", 0, 4, 9, api_name="/browse")
-        image_path, _, parsing, gallery, keypoints_json, info = result
-        from PIL import Image
 
-        assert Image.open(image_path).size == (app.DISPLAY_HEIGHT, app.DISPLAY_HEIGHT)
-        assert parsing["annotations"] and len(gallery) == 4
-        assert "pose 9" in info
-        with pytest.raises(Exception, match="less than minimum value 0"):
-            client.predict("test", "128 x 128 (SyntheticPeople)", 0, -3, 9, api_name="/browse")
-    finally:
-        app.demo.close()
+def test_photo_alone_gets_estimated_keypoints_and_a_rough_parsing():
+    source, note = app.uploaded_person(example(0)[0], None, None, "spt10")
+    assert source["keypoints"].shape == (18, 2) and source["parsing"].shape == SIZE
+    assert "pose detector" in note and "rough parsing" in note and "upload a parsing PNG" in note
+
+
+def test_pose_transfer_texture_transfer_and_layout_editing():
+    source = app.synthetic_person(3, 0)
+    (base, annotations), image, parsing, timing = app.generate(source, app.gallery_pose(1))
+    assert image.shape == (app.DISPLAY_HEIGHT, app.DISPLAY_HEIGHT // 2, 3) and parsing.shape == SIZE
+    assert "ms" in timing
+    a, b, ab = app.texture_transfer(5, 0, 8, 3)
+    assert a.shape == b.shape == ab.shape == image.shape
+    # The editor shows the parsing enlarged in palette colours; decoding it gives the labels back.
+    edited = app.to_editor(parsing)
+    assert (app.decode_layout({"composite": edited}, SIZE) == parsing).all()
+    edited[: edited.shape[0] // 2] = app.PALETTE[4]
+    labels = app.decode_layout({"composite": edited}, SIZE)
+    assert (labels[: SIZE[0] // 2] == 4).all() and (labels[SIZE[0] // 2:] == parsing[SIZE[0] // 2:]).all()
+    out, _ = app.regenerate_from_layout(source, app.gallery_pose(1), {"composite": edited})
+    assert out.shape == image.shape
+
+
+def test_pose_editing_moves_mirrors_and_resets():
+    kp = app.gallery_pose(0)
+    event = type("Select", (), {"index": [app._factor(SIZE[0]) * 10, app._factor(SIZE[0]) * 20]})()
+    moved, view, text = app.move_joint(kp.tolist(), "right_wrist", event)
+    assert moved[app.KEYPOINT_NAMES.index("right_wrist")] == pytest.approx([10, 20], abs=0.5)
+    assert json.loads(text)["keypoints"][app.KEYPOINT_NAMES.index("right_wrist")] == pytest.approx([10, 20], abs=0.5)
+    mirrored = np.asarray(app.mirror_pose(moved)[0])
+    assert not np.allclose(mirrored, moved)
+    assert np.allclose(app.reset_pose(kp.tolist())[0], kp)
+    with pytest.raises(app.gr.Error, match="Choose which joint"):
+        app.move_joint(kp.tolist(), "tail", event)
+
+
+class _Progress:
+    def tqdm(self, iterable, **kwargs):
+        return iterable
+
+
+def test_animations_are_gifs_with_every_frame(tmp_path):
+    source, target = app.synthetic_person(3, 0), app.gallery_pose(2)
+    path = app.animate(source, target, "to the target pose and back", 3, progress=_Progress())
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 4  # 3 frames there, 1 on the way back
+    with Image.open(app.animate(source, None, "walking cycle", 6, progress=_Progress())) as gif:
+        assert gif.n_frames == 6 and gif.size == (app.DISPLAY_HEIGHT // 2, app.DISPLAY_HEIGHT)
+    sequence = tmp_path / "walk.json"
+    sequence.write_text(json.dumps({"frames": [app.gallery_pose(k).tolist() for k in range(5)], "size": list(SIZE)}))
+    with Image.open(app.animate(source, None, "uploaded keypoint sequence", 2, str(sequence), progress=_Progress())) as gif:
+        assert gif.n_frames == 5
+    sequence.write_text(json.dumps([[[1, 2]] * 18, [[1, 2]] * 17]))
+    with pytest.raises(app.gr.Error, match=r"Bad keypoints in the sequence \(pose 1\): .*\(17, 2\)"):
+        app.animate(source, None, "uploaded keypoint sequence", 2, str(sequence), progress=_Progress())
+
+
+# -- over HTTP --------------------------------------------------------------------------------------
+
+def test_generation_from_an_example_over_http(client):
+    from gradio_client import handle_file
+
+    photo, keypoints, parsing = example(2)
+    path = client.predict(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", "3",
+                          api_name="/generate")
+    with Image.open(path) as image:
+        assert image.size == (SIZE[1], SIZE[0]) and image.mode == "RGB"
+    target = json.dumps({"keypoints": app.gallery_pose(5).tolist(), "size": list(SIZE)})
+    path = client.predict(handle_file(photo), None, None, "spt10", target, api_name="/generate")
+    assert Image.open(path).size == (SIZE[1], SIZE[0])
+
+
+def test_bad_uploads_give_readable_errors_over_http(client, tmp_path):
+    from gradio_client import handle_file
+
+    photo, keypoints, parsing = example(0)
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("hello")
+    with pytest.raises(Exception, match="notes.png is not an image: upload a PNG or JPEG photo"):
+        client.predict(handle_file(str(not_an_image)), None, None, "spt10", "1", api_name="/generate")
+    wrong_shape = tmp_path / "keypoints.json"
+    wrong_shape.write_text(json.dumps({"keypoints": [[1, 2]] * 17}))
+    with pytest.raises(Exception, match="Bad keypoints: .*18"):
+        client.predict(handle_file(photo), handle_file(str(wrong_shape)), None, "spt10", "1", api_name="/generate")
+    with pytest.raises(Exception, match="Pose index must be 0-11"):
+        client.predict(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", "99",
+                       api_name="/generate")
+
+
+def test_eight_concurrent_generations_complete(client):
+    from gradio_client import handle_file
+
+    photo, keypoints, parsing = example(4)
+    jobs = [client.submit(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", str(k),
+                          api_name="/generate") for k in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(lambda job: job.result(timeout=120), jobs))
+    assert len(set(paths)) == 8
+    assert all(Image.open(p).size == (SIZE[1], SIZE[0]) for p in paths)
+
+
+def test_browse_api_over_http(client):
+    image_path, _, parsing, gallery, keypoints_json, info = client.predict(
+        "test", "128 x 128 (SyntheticPeople)", 0, 4, 9, api_name="/browse")
+    assert Image.open(image_path).size == (app.DISPLAY_HEIGHT, app.DISPLAY_HEIGHT)
+    assert parsing["annotations"] and len(gallery) == 4 and "pose 9" in info
+    with pytest.raises(Exception, match="less than minimum value 0"):
+        client.predict("test", "128 x 128 (SyntheticPeople)", 0, -3, 9, api_name="/browse")
+
+
+# -- in a browser -----------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it where it can: "
+                                             "apt-get install chromium)")
+def test_headless_chromium_renders_the_main_controls(server):
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000", "--dump-dom", server],
+        capture_output=True, text=True, timeout=120, check=True).stdout
+    for control in ("Pose transfer", "Texture transfer", "Edit layout", "Animate", "Browse SyntheticPeople",
+                    "Generate", "Use this person", "Mirror", "Reset", "Joint to move", "Predicted target parsing"):
+        assert control in dom, f"{control!r} is not on the page"

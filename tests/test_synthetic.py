@@ -163,3 +163,16 @@ def test_cli_needs_an_output():
 
     with pytest.raises(SystemExit):
         main([])
+
+
+def test_walking_cycle_swings_the_legs_in_turn(people):
+    from spt.data.synthetic import walking_cycle
+
+    cycle = walking_cycle(8, yaw=90)
+    ankles = np.array([people.render(0, pose)["keypoints"][[10, 13], 0] for pose in cycle])  # right, left x
+    assert (ankles >= 0).all()
+    gap = ankles[:, 0] - ankles[:, 1]
+    assert gap.max() > 5 and gap.min() < -5  # each foot leads in turn
+    assert np.allclose(walking_cycle(8)[0].hip_flex, -walking_cycle(8)[4].hip_flex[::-1], atol=1e-6)
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        walking_cycle(1)

@@ -239,6 +239,25 @@ class Pose:
         return self
 
 
+def walking_cycle(num_frames: int = 16, yaw: float = 0.0, stride: float = 28.0) -> list[Pose]:
+    """One gait cycle as ``num_frames`` poses (for animations): each hip swings as a sine, half a cycle apart,
+    the knee bends while its leg swings forward, and the arms swing against the legs."""
+    if num_frames < 2:
+        raise ValueError(f"a walking cycle needs at least 2 frames, got {num_frames}")
+    poses = []
+    for k in range(num_frames):
+        phase = 2 * math.pi * k / num_frames + np.array([0.0, math.pi])  # right, left
+        hip_flex = stride * np.sin(phase)
+        poses.append(Pose(
+            pose_id=k, activity="walking", yaw=float(yaw),
+            shoulder_flex=-0.8 * hip_flex, shoulder_abduct=np.full(2, 8.0), elbow=15 + 10 * np.cos(phase) ** 2,
+            elbow_dir=np.full(2, 30.0), hip_flex=hip_flex, hip_abduct=np.full(2, 3.0),
+            knee=5 + 40 * np.maximum(np.cos(phase), 0), lean=0.0, bend=3.0, head_yaw=0.0, head_tilt=0.0,
+            fill=0.9, offset=np.zeros(2),
+        ).clipped())
+    return poses
+
+
 def sample_pose(rng: np.random.Generator, pose_id: int = 0) -> Pose:
     activity = str(rng.choice(ACTIVITIES, p=[0.2, 0.3, 0.15, 0.2, 0.15]))
     view = rng.random()
