@@ -422,7 +422,12 @@ def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike
                                                                                       progress=progress)
     canonical = search_kwargs.pop("canonical", 12)
     index = None
-    if index_path is not None and os.path.isfile(index_path):
+    saved = index_path is not None and os.path.isfile(index_path)
+    if accelerator is not None:
+        # Every process looks before the main one may write the index, so that all take the same branch
+        # (a process that found the freshly written file would skip the barrier below and hang the others).
+        accelerator.wait_for_everyone()
+    if saved:
         index = SearchIndex.load(index_path)
         if len(index) != len(cand_kp) or tuple(index.size) != tuple(search_size) or index.canonical != canonical:
             raise ValueError(f"the search index at {index_path} was built for another candidate set "

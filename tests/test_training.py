@@ -1,5 +1,7 @@
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 
@@ -121,10 +123,21 @@ def test_two_process_training_finishes(tmp_path, detector):
             "--poses_per_identity", "3", "--batch_size", "2", "--max_steps", "2", "--checkpointing_steps", "2",
             "--validation_steps", "2", "--num_validation_pairs", "1", "--log_with", "none"]
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT}
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                          "29517", os.path.join(ROOT, "train_accelerate.py"), *args],
-                         env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "on 2 processes" in run.stdout, run.stdout[-2000:]
+    with socket.socket() as s:  # a free port: a fixed one could meet a stale run's workers
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # Its own session, so that a timeout kills the workers with the launcher instead of orphaning them.
+    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                                 "--master_port", str(port), os.path.join(ROOT, "train_accelerate.py"), *args],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+    try:
+        stdout, stderr = launcher.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        os.killpg(launcher.pid, signal.SIGKILL)
+        stdout, stderr = launcher.communicate()
+        pytest.fail(f"the 2-process run did not finish in 600 s:\n{stderr[-3000:]}")
+    assert launcher.returncode == 0, stderr[-3000:]
+    assert "on 2 processes" in stdout, stdout[-2000:]
     assert (out / "checkpoint-2").is_dir()
     SPTPipeline.from_pretrained(out)
