@@ -25,7 +25,9 @@ class LossWeights:
     cycle: float = 10.0
     pose: float = 700.0
     content: float = 0.03
-    style: float = 1.0
+    # Our Grams sum C x C squared differences of torchvision-scale features: ~300 at the start of training
+    # on SyntheticPeople, 100x the other terms, which then drowned H_A in texture noise (design notes).
+    style: float = 0.01
     face: float = 1.0
 
 

@@ -64,3 +64,13 @@ def test_cli_runs_end_to_end_and_writes_both_tables(tmp_path):
     assert "| SSIM (PATN, sigma 1.5) |" in table and "| FID | not computed" in table
     assert len(list((tmp_path / "eval" / "images").iterdir())) == 3 and (tmp_path / "eval" / "grid.png").exists()
     assert result["pairs"] == 3
+
+
+def test_true_target_parsing_feeds_h_a_and_drops_the_parsing_scores(tmp_path):
+    SPTPipeline.from_preset("tiny", image_size=(32, 32)).save_pretrained(tmp_path / "model")
+    common = ["--model", str(tmp_path / "model"), "--pairs", "2", "--batch_size", "2"]
+    predicted = main(common + ["--out", str(tmp_path / "pred")])
+    truth = main(common + ["--out", str(tmp_path / "gt"), "--target_parsing", "truth"])
+    assert truth["parsing_miou"] is None and predicted["parsing_miou"] is not None
+    assert truth["ssim"] != predicted["ssim"]
+    assert "true target parsing" in (tmp_path / "gt" / "metrics.md").read_text()

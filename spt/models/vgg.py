@@ -43,7 +43,7 @@ class InputNorm:
     """How a weight source wants its input: ``(x01 * scale - mean) / std`` per channel, optionally BGR.
 
     ``feature_scale`` multiplies the outputs so that every source gives features of the magnitude of the
-    ImageNet-normalised torchvision VGG, which the official loss weights (content 0.03, style 1) assume.
+    ImageNet-normalised torchvision VGG, for which the loss weights (``LossWeights``) are set.
     """
 
     mean: tuple[float, float, float]
