@@ -22,15 +22,4 @@ SPTPipeline.from_pretrained(sys.argv[1]).save_pretrained(sys.argv[2])
 " "$RUNS/e2e" "$OUT"
 # The held-out benchmark, then the model card with its table.
 python -m spt.evaluation --model "$OUT" --pairs 300 --out "$RUNS/eval"
-python -c "
-import sys
-from spt.training.config import TrainConfig
-from spt.training.hub import write_model_card
-out, runs = sys.argv[1:]
-config = TrainConfig.from_file(runs + '/e2e/train_config.json')
-table = open(runs + '/eval/metrics.md').read().split('\n', 2)[2]
-evaluation = ('300 held-out SyntheticPeople pairs (test people never seen in training, true target known), '
-              '\`python -m spt.evaluation --model ' + out + ' --pairs 300\`:\n\n' + table)
-write_model_card(config, out + '/README.md', steps=config.max_steps, command='bash pretrained/train_spt_synthetic.sh',
-                 evaluation=evaluation)
-" "$OUT" "$RUNS"
+python pretrained/write_card.py "$OUT" "$RUNS"
