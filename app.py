@@ -604,7 +604,7 @@ def build_demo() -> gr.Blocks:
             """The page opens on a worked example (and on the tab named by ``?tab=``, for deep links)."""
             tab = (request.query_params.get("tab") if request else None) or "pose"
             first = synthetic_person(3, 0)
-            kp = gallery_pose(2)
+            kp = gallery_pose(7)  # a full-body pose: every joint visible
             views, image, parsing, timing = generate(first, kp)
             return (gr.Tabs(selected=tab), first, *source_views(first), pose_gallery(), kp.tolist(), kp.tolist(),
                     *target_view(kp), views, image, parsing, timing, to_editor(parsing),
