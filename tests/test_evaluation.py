@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from spt.evaluation.metrics import mask_ssim, mean_iou, pixel_accuracy, psnr, ssim
 from spt.evaluation.runner import main, pckh
@@ -74,3 +75,47 @@ def test_true_target_parsing_feeds_h_a_and_drops_the_parsing_scores(tmp_path):
     assert truth["parsing_miou"] is None and predicted["parsing_miou"] is not None
     assert truth["ssim"] != predicted["ssim"]
     assert "true target parsing" in (tmp_path / "gt" / "metrics.md").read_text()
+
+
+class _FromUint8(torch.nn.Module):
+    """torchmetrics hands the networks uint8 images, as torch-fidelity's Inception expects."""
+
+    def forward(self, x):
+        return x.float() / 255 if x.dtype == torch.uint8 else x
+
+
+def _tiny_networks():
+    torch.manual_seed(0)
+    feature = torch.nn.Sequential(_FromUint8(), torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(2),
+                                  torch.nn.Flatten())
+    logits = torch.nn.Sequential(_FromUint8(), torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                                 torch.nn.Flatten(), torch.nn.Linear(8, 5))
+    return feature, logits
+
+
+def test_fid_and_is_through_torchmetrics_with_small_random_networks():
+    from spt.evaluation.distribution import DistributionScores
+
+    feature, logits = _tiny_networks()
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(24, 3, 32, 16, generator=g)
+    person = torch.ones(24, 1, 32, 16)
+    same, noisy = DistributionScores(feature, logits, splits=2), DistributionScores(feature, logits, splits=2)
+    same.update(real, real, person)
+    noisy.update((real + 0.5 * torch.randn(real.shape, generator=g)).clamp(0, 1), real, person)
+    same_scores, noisy_scores = same.compute(), noisy.compute()
+    assert abs(same_scores["fid"]) < 1e-3 < noisy_scores["fid"]
+    assert same_scores["is"] >= 1 and same_scores["mask_is"] >= 1
+    with pytest.raises(ValueError, match="at least"):
+        DistributionScores(feature, logits, splits=2).compute()
+
+
+def test_evaluation_reports_fid_and_is_when_the_networks_load():
+    from spt.evaluation.distribution import DistributionScores
+    from spt.evaluation.runner import evaluate, synthetic_pairs
+
+    pipe = SPTPipeline.from_preset("tiny", image_size=(32, 16))
+    result = evaluate(pipe, synthetic_pairs((32, 16), 4), batch_size=2, progress=False,
+                      distribution=DistributionScores(*_tiny_networks(), splits=2))
+    assert isinstance(result["fid"], float) and result["fid"] > 0 and result["is"] >= 1
+    assert "not computed" in result["lpips"]

@@ -21,9 +21,10 @@ from tqdm.auto import tqdm
 from ..data.synthetic import SyntheticPeople
 from ..parsing import PALETTE
 from ..pose import is_present, torso_scale
+from .distribution import DistributionScores, MetricsUnavailable
 from .metrics import mask_ssim, mean_iou, pixel_accuracy, psnr, ssim
 
-NOT_COMPUTED = "not computed: Inception/AlexNet weights unavailable offline"
+LPIPS_NOT_COMPUTED = "not computed: LPIPS needs torchvision's AlexNet weights, unavailable offline"
 
 
 @dataclass
@@ -71,17 +72,19 @@ class Scores:
             out[key] = float(np.mean(values)) if values else None
         correct, total = sum(c for c, _ in self.pck), sum(t for _, t in self.pck)
         out["pckh"] = correct / total if total else None
-        out["fid"] = out["lpips"] = out["is"] = out["mask_is"] = NOT_COMPUTED
+        out["lpips"] = LPIPS_NOT_COMPUTED
         out["pairs"] = len(self.rows)
         return out
 
 
 def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: int = 16, progress: bool = True,
-             true_parsing: bool = False) -> dict:
+             true_parsing: bool = False, distribution: DistributionScores | str | None = None) -> dict:
     """Generate and score every pair; save generated images and a sample grid under ``out_dir``.
 
     ``true_parsing`` feeds H_A the true target parsing instead of H_S's prediction (the paper's TS-GT upper
-    bound, possible where the truth is known); the parsing scores are then not reported."""
+    bound, possible where the truth is known); the parsing scores are then not reported.
+    ``distribution`` computes FID/IS/mask-IS (a ``DistributionScores``), or is the reason they are not (a
+    string)."""
     scores = Scores()
     if out_dir:
         os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
@@ -95,6 +98,10 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
         if pipe.pose_detector is not None:
             images = torch.from_numpy(out.images).permute(0, 3, 1, 2).to(pipe.device, pipe.dtype) * 2 - 1
             detected = pipe.pose_detector.detect(images).cpu().numpy()
+        if isinstance(distribution, DistributionScores):
+            real = torch.from_numpy(np.stack([p.target["image"] for p in chunk])).permute(0, 3, 1, 2).float() / 255
+            person = torch.from_numpy(np.stack([p.target["parsing"] > 0 for p in chunk]))[:, None]
+            distribution.update(torch.from_numpy(out.images).permute(0, 3, 1, 2), real, person)
         for k, pair in enumerate(chunk):
             truth = pair.target["image"]
             person = pair.target["parsing"] > 0
@@ -115,7 +122,13 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
                 Image.fromarray(generated[k]).save(os.path.join(out_dir, "images", f"{pair.name}.png"))
         if out_dir and start == 0:
             _grid(chunk, generated, out.target_parsing).save(os.path.join(out_dir, "grid.png"))
-    return scores.summary() | {"per_pair": scores.rows}
+    summary = scores.summary()
+    if isinstance(distribution, DistributionScores):
+        summary |= distribution.compute()
+    else:
+        reason = f"not computed: {distribution}" if distribution else "not computed"
+        summary |= {"fid": reason, "is": reason, "mask_is": reason}
+    return summary | {"per_pair": scores.rows}
 
 
 def _grid(pairs: list[Pair], generated: np.ndarray, parsing: np.ndarray) -> Image.Image:
@@ -173,7 +186,12 @@ def main(argv: list[str] | None = None) -> dict:
         pairs = [Pair(*p) for p in evaluation_pairs(args.data_dir, args.pairs, pipe.image_size)]
     if args.target_parsing == "truth" and any(p.target.get("parsing") is None for p in pairs):
         raise SystemExit("--target_parsing truth needs the true target parsing of every pair")
-    result = evaluate(pipe, pairs, args.out, args.batch_size, true_parsing=args.target_parsing == "truth")
+    try:
+        distribution = DistributionScores(splits=min(10, len(pairs)))
+    except MetricsUnavailable as err:
+        distribution = str(err)
+    result = evaluate(pipe, pairs, args.out, args.batch_size, true_parsing=args.target_parsing == "truth",
+                      distribution=distribution)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump({k: v for k, v in result.items()}, handle, indent=2)
