@@ -23,6 +23,8 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from spt.annotate import DetectorPose, FrontEndUnavailable, HubParsing, PoseParsing
+from spt.data.fashion import resize_sample
 from spt.data.synthetic import SPLITS, SyntheticPeople, walking_cycle
 from spt.parsing import PALETTE, SPT10_LABELS, legend, load_parsing
 from spt.pose import (
@@ -153,25 +155,11 @@ def crop_to_aspect(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.
 @functools.lru_cache(maxsize=1)
 def human_parser():
     """The Hub human parser (``SPT_PARSER``, an ATR-18 SegFormer by default) or the reason it cannot load."""
-    from spt.annotate import FrontEndUnavailable, HubParsing
-
     repo_id = os.environ.get("SPT_PARSER", DEFAULT_PARSER)
     try:
         return HubParsing(repo_id, os.environ.get("SPT_PARSER_SCHEME", "atr18")), None
     except FrontEndUnavailable as err:
         return None, f"the human parser {repo_id} is unavailable: {str(err).split(';')[0]}"
-
-
-def estimate_keypoints(image: np.ndarray) -> np.ndarray:
-    """COCO-18 keypoints of a model-size image from the pipeline's pose detector Φ (offline)."""
-    pipe = load_pipeline()
-    if pipe.pose_detector is None:
-        raise gr.Error("This model has no pose detector: upload the keypoints (JSON) too")
-    import torch
-
-    batch = torch.from_numpy(image.copy()).permute(2, 0, 1)[None].float().div(127.5).sub(1)
-    detector = pipe.pose_detector
-    return detector.detect(batch.to(detector.device, detector.dtype)).float().cpu().numpy()[0]
 
 
 def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tuple[dict, str]:
@@ -197,16 +185,14 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
             raise gr.Error(f"The parsing is {parsing.shape[0]}x{parsing.shape[1]} but the photo is "
                            f"{image.shape[0]}x{image.shape[1]}: they must describe the same pixels")
     size = model_size()
-    image, keypoints, parsing = crop_to_aspect(image, keypoints, parsing, size)
-    if image.shape[:2] != size:
-        if keypoints is not None:
-            keypoints = rescale_keypoints(keypoints, image.shape[:2], size)
-        image = np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BICUBIC))
-        if parsing is not None:
-            parsing = np.asarray(Image.fromarray(parsing).resize((size[1], size[0]), Image.NEAREST))
+    image, keypoints, parsing = resize_sample(*crop_to_aspect(image, keypoints, parsing, size), size)
     notes = []
     if keypoints is None:
-        keypoints = estimate_keypoints(image)
+        try:
+            pipe = load_pipeline()
+            keypoints = DetectorPose(pipe, pipe.device)([Image.fromarray(image)])[0]
+        except FrontEndUnavailable:
+            raise gr.Error("This model has no pose detector: upload the keypoints (JSON) too") from None
         notes.append("keypoints estimated by the model's pose detector")
     if parsing is None:
         parser, reason = human_parser()
@@ -214,8 +200,6 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
             parsing = parser([Image.fromarray(image)], [keypoints])[0]
             notes.append(f"parsing by the human parser {parser.name[4:]}")
         else:
-            from spt.annotate import PoseParsing
-
             parsing = PoseParsing()([Image.fromarray(image)], [keypoints])[0]
             notes.append(f"rough parsing painted from the keypoints ({reason}); upload a parsing PNG for a real one")
     return {"image": image, "keypoints": keypoints, "parsing": parsing, "person": "upload", "pose": "upload"}, "; ".join(notes)

@@ -51,14 +51,14 @@ def list_images(folder: str) -> list[str]:
 
 
 class DetectorPose:
-    """Keypoints from the pose detector of an SPT pipeline folder (or Hub id)."""
+    """Keypoints from the pose detector of an SPT pipeline (a loaded one, a folder or a Hub id)."""
 
     name = "detector"
 
-    def __init__(self, model: str, device: str = "cpu"):
+    def __init__(self, model, device: str = "cpu"):
         from .pipeline import SPTPipeline
 
-        pipe = SPTPipeline.from_pretrained(model)
+        pipe = SPTPipeline.from_pretrained(model) if isinstance(model, (str, os.PathLike)) else model
         if pipe.pose_detector is None:
             raise FrontEndUnavailable(f"{model} has no pose_detector; pass a pipeline trained with the "
                                       "pose_detector stage (e.g. pretrained/spt-synthetic)")

@@ -104,12 +104,23 @@ def load_sample(root: str, split: str, name: str, keypoints: np.ndarray, size: t
             raise FileNotFoundError(f"no parsing for {name} in {parsing_dir} ({_stem(name)}.png or .npy)")
         if parsing.shape != frame:
             raise ValueError(f"parsing of {name} is {parsing.shape} but the image is {frame}")
-    if size is not None and tuple(size) != frame:
+    image, keypoints, parsing = resize_sample(np.asarray(image), keypoints, parsing, size)
+    return {"name": name, "image": image, "keypoints": keypoints, "parsing": parsing}
+
+
+def resize_sample(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.ndarray | None,
+                  size: tuple[int, int] | None):
+    """An (H, W, 3) uint8 image resized to ``size`` (bicubic) with its keypoints rescaled and its parsing
+    resized nearest (either may be None); unchanged when ``size`` is None or already the image's."""
+    frame = image.shape[:2]
+    if size is None or tuple(size) == frame:
+        return image, keypoints, parsing
+    if keypoints is not None:
         keypoints = rescale_keypoints(keypoints, frame, size)
-        image = image.resize((size[1], size[0]), Image.BICUBIC)
-        if parsing is not None:
-            parsing = np.asarray(Image.fromarray(parsing).resize((size[1], size[0]), Image.NEAREST))
-    return {"name": name, "image": np.asarray(image), "keypoints": keypoints, "parsing": parsing}
+    image = np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BICUBIC))
+    if parsing is not None:
+        parsing = np.asarray(Image.fromarray(parsing).resize((size[1], size[0]), Image.NEAREST))
+    return image, keypoints, parsing
 
 
 def load_split(root: str, split: str = "train", size: tuple[int, int] | None = None, *, scheme: str = "spt10",
