@@ -104,15 +104,20 @@ def synthetic_person(person_id, pose_id) -> dict:
     return {"image": s["image"], "keypoints": s["keypoints"], "parsing": s["parsing"], "person": person_id, "pose": pose_id}
 
 
+@functools.lru_cache(maxsize=2)
+def _gallery_keypoints(size: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """The pose gallery: held-out test people 1000+k in poses 1000+k, rendered once per model size."""
+    people = _people("test", size)
+    return tuple(people.render(1000 + k, 1000 + k)["keypoints"] for k in range(NUM_POSES))
+
+
 def pose_gallery() -> list[tuple[np.ndarray, str]]:
     size = model_size()
-    people = _people("test", size)
-    return [(skeleton_view(people.render(1000 + k, 1000 + k)["keypoints"], size), f"pose {k}") for k in range(NUM_POSES)]
+    return [(skeleton_view(kp, size), f"pose {k}") for k, kp in enumerate(_gallery_keypoints(size))]
 
 
 def gallery_pose(index: int) -> np.ndarray:
-    size = model_size()
-    return _people("test", size).render(1000 + index, 1000 + index)["keypoints"]
+    return _gallery_keypoints(model_size())[index].copy()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -584,15 +589,20 @@ def build_demo() -> gr.Blocks:
         api_out = gr.Image(visible=False, type="filepath")
         gr.Button(visible=False).click(generate_api, api_in, [api_out], api_name="generate")
 
-        def start(request: gr.Request):
-            """The page opens on a worked example (and on the tab named by ``?tab=``, for deep links)."""
-            tab = (request.query_params.get("tab") if request else None) or "pose"
-            first = synthetic_person(3, 0)
+        @functools.lru_cache(maxsize=1)
+        def worked_example():
+            """What the page opens on, the same for every visitor: computed on the first visit only."""
+            first = synthetic_person(person_id.value, pose_id.value)
             kp = gallery_pose(7)  # a full-body pose: every joint visible
             views, image, parsing, timing = generate(first, kp)
-            return (gr.Tabs(selected=tab), first, *source_views(first), pose_gallery(), kp.tolist(), kp.tolist(),
-                    *target_view(kp), views, image, parsing, timing, to_editor(parsing),
+            return (first, *source_views(first), pose_gallery(), kp.tolist(), kp.tolist(), *target_view(kp), views,
+                    image, parsing, timing, to_editor(parsing),
                     *texture_transfer(a_id.value, a_pose.value, b_id.value, b_pose.value))
+
+        def start(request: gr.Request):
+            """The page opens on the worked example, on the tab named by ``?tab=`` (deep links)."""
+            tab = (request.query_params.get("tab") if request else None) or "pose"
+            return gr.Tabs(selected=tab), *worked_example()
 
         demo.load(start, None, [tabs, source, source_skeleton, source_parsing, poses, target, target_original,
                                 target_skeleton, target_json, out_parsing, out_image, last_parsing, timing, editor,
