@@ -25,8 +25,9 @@ class LossWeights:
     cycle: float = 10.0
     pose: float = 700.0
     content: float = 0.03
-    # Our Grams sum C x C squared differences of torchvision-scale features: ~300 at the start of training
-    # on SyntheticPeople, 100x the other terms, which then drowned H_A in texture noise (design notes).
+    # Our Grams sum C x C squared differences of torchvision-scale features: ~1000 at the start of H_A
+    # training on SyntheticPeople and ~300 after 1,500 steps, 100x the other terms, which then drowned H_A
+    # in texture noise (design notes).
     style: float = 0.01
     face: float = 1.0
 

@@ -94,14 +94,14 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
                    source_pose=[p.source["keypoints"] for p in chunk], source_parsing=[p.source["parsing"] for p in chunk],
                    target_parsing=[p.target["parsing"] for p in chunk] if true_parsing else None, output_type="np")
         generated = (out.images * 255).round().astype(np.uint8)
+        fake = torch.from_numpy(out.images).permute(0, 3, 1, 2)  # (B, 3, H, W) in [0, 1]
         detected = None
         if pipe.pose_detector is not None:
-            images = torch.from_numpy(out.images).permute(0, 3, 1, 2).to(pipe.device, pipe.dtype) * 2 - 1
-            detected = pipe.pose_detector.detect(images).cpu().numpy()
+            detected = pipe.pose_detector.detect(fake.to(pipe.device, pipe.dtype) * 2 - 1).cpu().numpy()
         if isinstance(distribution, DistributionScores):
             real = torch.from_numpy(np.stack([p.target["image"] for p in chunk])).permute(0, 3, 1, 2).float() / 255
             person = torch.from_numpy(np.stack([p.target["parsing"] > 0 for p in chunk]))[:, None]
-            distribution.update(torch.from_numpy(out.images).permute(0, 3, 1, 2), real, person)
+            distribution.update(fake, real, person)
         for k, pair in enumerate(chunk):
             truth = pair.target["image"]
             person = pair.target["parsing"] > 0
