@@ -55,9 +55,13 @@ def load_pipeline(model: str | None = None):
 
     model = model or os.environ.get("SPT_MODEL") or DEFAULT_MODEL
     try:
-        return SPTPipeline.from_pretrained(model)
+        pipe = SPTPipeline.from_pretrained(model)
     except (ValueError, OSError) as err:
         raise gr.Error(f"Could not load the model {model!r}: {err}") from None
+    if not pipe.uses_parsing:
+        raise gr.Error(f"{model!r} is the parsing-free Baseline ablation; the Space shows and edits the predicted "
+                       "parsing, so it needs an SPT model with H_S")
+    return pipe
 
 
 def model_size() -> tuple[int, int]:

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# The paper's ablations on SyntheticPeople, one budget for all: every variant trains H_A for $STEPS steps
+# The paper's ablations on SyntheticPeople, one budget for all: every variant makes $STEPS H_A updates
 # from the same H_S stage ($BASE, which also holds the frozen pose detector), then is evaluated on the
 # same 300 held-out pairs. One command per variant:
 #
+#   bash benchmarks/ablation.sh baseline       # no semantic parsing: H_A on poses only, mask-style loss on pose masks
 #   bash benchmarks/ablation.sh ts_pred        # two stages trained separately (semantic-aware style, face loss)
 #   bash benchmarks/ablation.sh ts_gt          # ts_pred rendering onto the true target parsing (upper bound)
-#   bash benchmarks/ablation.sh e2e            # ts_pred + $E2E_STEPS steps of joint fine-tuning (the method)
+#   bash benchmarks/ablation.sh e2e            # H_A alone for $STEPS - $E2E_STEPS steps, then $E2E_STEPS joint (the method)
 #   bash benchmarks/ablation.sh mask_style     # style loss over the whole person instead of per region
 #   bash benchmarks/ablation.sh patch_style    # style loss on patches around the joints
 #   bash benchmarks/ablation.sh no_face        # without the face adversarial loss D_F
 #   bash benchmarks/ablation.sh table          # the markdown table of what has been run
 #
-# With no argument it runs them all. A variant whose folder already holds a pipeline is not retrained.
+# With no argument it runs them all. A variant whose folder already holds a pipeline is not retrained, nor
+# re-evaluated when its metrics.json exists.
 # BASE defaults to the embedded checkpoint's semantic stage (bash pretrained/train_spt_synthetic.sh).
 set -euo pipefail
 RUNS=${RUNS:-runs/ablation}
@@ -34,6 +36,7 @@ train() {  # name, extra flags...
 
 evaluate() {  # name, model folder, extra flags...
   local name=$1 model=$2; shift 2
+  [ -f "$RUNS/eval/$name/metrics.json" ] && return
   python -m spt.evaluation --model "$model" --pairs "$PAIRS" --out "$RUNS/eval/$name" "$@"
 }
 
@@ -41,7 +44,7 @@ table() {
   python - "$RUNS/eval" <<'PY'
 import json, os, sys
 root = sys.argv[1]
-order = ["ts_pred", "ts_gt", "e2e", "mask_style", "patch_style", "no_face"]
+order = ["baseline", "ts_pred", "e2e", "ts_gt", "mask_style", "patch_style", "no_face"]
 print("| variant | SSIM | mask-SSIM | PSNR | parsing mIoU | PCKh@0.5 |")
 print("| --- | --- | --- | --- | --- | --- |")
 for name in order:
@@ -53,15 +56,18 @@ for name in order:
 PY
 }
 
-for variant in "${@:-ts_pred ts_gt e2e mask_style patch_style no_face table}"; do
+for variant in "${@:-baseline ts_pred ts_gt e2e mask_style patch_style no_face table}"; do
   for v in $variant; do
     case $v in
+      baseline) train baseline --stage appearance --init_from "$BASE" --max_steps "$STEPS" --use_parsing false \
+                    --style_kind mask
+                evaluate baseline "$RUNS/baseline" ;;
       ts_pred) train ts_pred --stage appearance --init_from "$BASE" --max_steps "$STEPS"
                evaluate ts_pred "$RUNS/ts_pred" ;;
       ts_gt) train ts_pred --stage appearance --init_from "$BASE" --max_steps "$STEPS"
              evaluate ts_gt "$RUNS/ts_pred" --target_parsing truth ;;
-      e2e) train ts_pred --stage appearance --init_from "$BASE" --max_steps "$STEPS"
-           train e2e --stage e2e --init_from "$RUNS/ts_pred" --max_steps "$E2E_STEPS" --learning_rate 5e-5 \
+      e2e) train e2e_start --stage appearance --init_from "$BASE" --max_steps "$((STEPS - E2E_STEPS))"
+           train e2e --stage e2e --init_from "$RUNS/e2e_start" --max_steps "$E2E_STEPS" --learning_rate 5e-5 \
                --discriminator_learning_rate 5e-5
            evaluate e2e "$RUNS/e2e" ;;
       mask_style) train mask_style --stage appearance --init_from "$BASE" --max_steps "$STEPS" --style_kind mask
@@ -71,7 +77,7 @@ for variant in "${@:-ts_pred ts_gt e2e mask_style patch_style no_face table}"; d
       no_face) train no_face --stage appearance --init_from "$BASE" --max_steps "$STEPS" --face_loss false
                evaluate no_face "$RUNS/no_face" ;;
       table) table ;;
-      *) echo "unknown variant $v: ts_pred ts_gt e2e mask_style patch_style no_face table" >&2; exit 2 ;;
+      *) echo "unknown variant $v: baseline ts_pred ts_gt e2e mask_style patch_style no_face table" >&2; exit 2 ;;
     esac
   done
 done

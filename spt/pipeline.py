@@ -59,12 +59,13 @@ MODEL_PRESETS: dict[str, dict[str, dict]] = {
 class SPTPipelineOutput(BaseOutput):
     """images: the generated people (PIL list, (B, H, W, 3) float array in [0, 1], or (B, 3, H, W) tensor in
     [-1, 1]); target_parsing: the target label maps (B, H, W) that H_A rendered (predicted by H_S, or the
-    one passed in); target_parsing_images: those maps in the SPT-10 palette (PIL); source_pose and target_pose:
+    one passed in); target_parsing_images: those maps in the SPT-10 palette (PIL); both None for the parsing-free
+Baseline (``appearance_generator.config.use_parsing`` False); source_pose and target_pose:
     (B, 18, 2) keypoints in the output's pixel frame (source_pose estimated when it was not given)."""
 
     images: list | np.ndarray | torch.Tensor
-    target_parsing: np.ndarray | torch.Tensor
-    target_parsing_images: list
+    target_parsing: np.ndarray | torch.Tensor | None
+    target_parsing_images: list | None
     source_pose: np.ndarray
     target_pose: np.ndarray
 
@@ -107,7 +108,8 @@ def render_appearance(
     target_keypoints: torch.Tensor,
     target_parsing: torch.Tensor,
 ) -> torch.Tensor:
-    """H_A: the source's appearance on the target pose and parsing (both (B, L, H, W) one-hot/probabilities)."""
+    """H_A: the source's appearance on the target pose and parsing (both (B, L, H, W) one-hot/probabilities, or
+    None for the parsing-free Baseline)."""
     size = tuple(source_image.shape[-2:])
     dtype = source_image.dtype
     p_s, _ = pose_condition(source_keypoints.float(), size)
@@ -327,6 +329,11 @@ class SPTPipeline(DiffusionPipeline):
     def semantic_size(self) -> tuple[int, int]:
         return tuple(self.config.semantic_size)
 
+    @property
+    def uses_parsing(self) -> bool:
+        """False for the paper's Baseline ablation: H_A sees no parsing, so H_S is not run."""
+        return bool(self.appearance_generator.config.use_parsing)
+
     # -- input preparation ------------------------------------------------------------------------
 
     def _prepare(self, source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme):
@@ -355,6 +362,12 @@ class SPTPipeline(DiffusionPipeline):
                 source = validate_keypoints(_keypoints(source, "source_pose"), frame, name="source_pose")
                 kp_s.append(rescale_keypoints(source, frame, size))
             parsing = pick(parsings, i)
+            edit = pick(edits, i)
+            if not self.uses_parsing:
+                if edit is not None:
+                    raise ValueError("target_parsing cannot be used: this pipeline's H_A takes no parsing (the "
+                                     "Baseline ablation, appearance_generator.config.use_parsing=False)")
+                continue
             if parsing is None:
                 raise ValueError("source_parsing is required: pass the source's label map (SPT-10, or LIP-20/ATR-18 "
                                  "with parsing_scheme=); `python -m spt.annotate` estimates one for your own photos")
@@ -363,7 +376,6 @@ class SPTPipeline(DiffusionPipeline):
                 raise ValueError(f"source_parsing is {labels.shape[0]}x{labels.shape[1]} but source_image is "
                                  f"{frame[0]}x{frame[1]}; they must describe the same pixels")
             labels_s.append(_resize_labels(labels, size) if frame != size else labels)
-            edit = pick(edits, i)
             if edit is not None:
                 edit = _labels(edit, "target_parsing", parsing_scheme)
                 if edit.shape != size:
@@ -382,8 +394,8 @@ class SPTPipeline(DiffusionPipeline):
             kp_s_t = self.pose_detector.detect(image_t.to(self.pose_detector.dtype)).float()
         else:
             raise ValueError("source_pose is required: this pipeline has no pose_detector to estimate it")
-        return (image_t, kp_s_t, torch.from_numpy(np.stack(kp_t)).to(device),
-                torch.from_numpy(np.stack(labels_s)).to(device), torch.from_numpy(np.stack(labels_t)).to(device) if labels_t else None)
+        stacked = [torch.from_numpy(np.stack(v)).to(device) if v else None for v in (kp_t, labels_s, labels_t)]
+        return (image_t, kp_s_t, *stacked)
 
     # -- generation -------------------------------------------------------------------------------
 
@@ -411,15 +423,18 @@ class SPTPipeline(DiffusionPipeline):
         image, kp_s, kp_t, labels_s, labels_t = self._prepare(
             source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme)
         dtype = self.dtype
-        onehot_s = to_onehot(labels_s).to(dtype)
-        if labels_t is None:
-            logits = predict_parsing_logits(self.semantic_generator, onehot_s, kp_s, kp_t, self.semantic_size)
-            labels_t = logits.argmax(1)
-        # H_A renders exactly the layout that is returned (one-hot of the argmax).
-        generated = render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, to_onehot(labels_t).to(dtype))
+        onehot_s = onehot_t = previews = labels_np = None
+        if self.uses_parsing:
+            onehot_s = to_onehot(labels_s).to(dtype)
+            if labels_t is None:
+                logits = predict_parsing_logits(self.semantic_generator, onehot_s, kp_s, kp_t, self.semantic_size)
+                labels_t = logits.argmax(1)
+            # H_A renders exactly the layout that is returned (one-hot of the argmax).
+            onehot_t = to_onehot(labels_t).to(dtype)
+            labels_np = labels_t.cpu().numpy().astype(np.uint8)
+            previews = [Image.fromarray(PALETTE[m]) for m in labels_np]
+        generated = render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, onehot_t)
         generated = generated.float().clamp(-1, 1)
-        labels_np = labels_t.cpu().numpy().astype(np.uint8)
-        previews = [Image.fromarray(PALETTE[m]) for m in labels_np]
         if output_type == "pt":
             images, parsing = generated, labels_t
         else:

@@ -6,6 +6,7 @@ import torch
 
 from spt.evaluation.metrics import mask_ssim, mean_iou, pixel_accuracy, psnr, ssim
 from spt.evaluation.runner import main, pckh
+from spt.models import AppearanceGenerator
 from spt.pipeline import SPTPipeline
 
 
@@ -75,6 +76,19 @@ def test_true_target_parsing_feeds_h_a_and_drops_the_parsing_scores(tmp_path):
     assert truth["parsing_miou"] is None and predicted["parsing_miou"] is not None
     assert truth["ssim"] != predicted["ssim"]
     assert "true target parsing" in (tmp_path / "gt" / "metrics.md").read_text()
+
+
+def test_parsing_free_baseline_is_scored_without_parsing_scores(tmp_path):
+    pipe = SPTPipeline.from_preset("tiny", image_size=(32, 32))
+    pipe.register_modules(appearance_generator=AppearanceGenerator.from_config(pipe.appearance_generator.config,
+                                                                               use_parsing=False))
+    pipe.save_pretrained(tmp_path / "baseline")
+    common = ["--model", str(tmp_path / "baseline"), "--pairs", "2", "--batch_size", "2"]
+    result = main(common + ["--out", str(tmp_path / "eval")])
+    assert 0 <= result["ssim"] <= 1 and result["parsing_miou"] is None and result["pckh"] is not None
+    assert "| parsing mIoU | n/a |" in (tmp_path / "eval" / "metrics.md").read_text()
+    with pytest.raises(SystemExit, match="parsing-free Baseline"):
+        main(common + ["--out", str(tmp_path / "gt"), "--target_parsing", "truth"])
 
 
 class _FromUint8(torch.nn.Module):

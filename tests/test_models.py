@@ -52,6 +52,20 @@ def test_appearance_output_shape_and_range(batch):
     assert out.min() >= -1 and out.max() <= 1
 
 
+def test_baseline_appearance_generator_takes_no_parsing(batch):
+    """use_parsing=False (the paper's Baseline): encoders without parsing channels, parsing arguments ignored."""
+    model = AppearanceGenerator(num_res_blocks=1, use_parsing=False, **TINY)
+    with_parsing = model(*_appearance_inputs(batch))
+    image, pose, _, target_pose, _, kp_s, kp_t = _appearance_inputs(batch)
+    without = model(image, pose, None, target_pose, None, kp_s, kp_t)
+    assert without.shape == (2, 3, H, W)
+    torch.testing.assert_close(with_parsing, without)
+    full = AppearanceGenerator(num_res_blocks=1, **TINY)
+    assert sum(p.numel() for p in model.parameters()) < sum(p.numel() for p in full.parameters())
+    with pytest.raises(ValueError, match="source_parsing must be"):
+        full(image, pose, None, target_pose, None, kp_s, kp_t)
+
+
 def test_deformable_skips_are_identity_for_equal_poses(batch):
     model = AppearanceGenerator(**TINY)
     kp = batch["keypoints"]

@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 
 from spt import losses
 from spt.data.synthetic import SyntheticPeople
-from spt.models import PatchDiscriminator
+from spt.models import AppearanceGenerator, PatchDiscriminator
 from spt.models.pose_net import PoseDetector
 from spt.models.vgg import load_vgg
 from spt.parsing import to_onehot
@@ -91,6 +91,23 @@ def test_target_parsing_skips_the_semantic_network(pipe, pair, monkeypatch):
     edited[edited == 4] = 5  # pants -> skirt
     changed = run(pipe, a, b, target_parsing=edited, output_type="np")
     assert not np.allclose(changed.images, run(pipe, a, b, target_parsing=b["parsing"], output_type="np").images)
+
+
+def test_parsing_free_baseline_needs_no_parsing_and_runs_no_semantic_network(pair, tmp_path, monkeypatch):
+    a, b = pair
+    pipe = SPTPipeline.from_preset("tiny", image_size=SIZE)
+    pipe.register_modules(appearance_generator=AppearanceGenerator.from_config(pipe.appearance_generator.config,
+                                                                               use_parsing=False))
+    pipe.save_pretrained(tmp_path / "baseline")
+    pipe = SPTPipeline.from_pretrained(tmp_path / "baseline")
+    assert not pipe.uses_parsing
+    def fail(*args, **kwargs):
+        raise AssertionError("the Baseline has no H_S to run")
+    monkeypatch.setattr(pipe.semantic_generator, "forward", fail)
+    out = pipe(a["image"], b["keypoints"], source_pose=a["keypoints"], output_type="np")
+    assert out.images.shape == (1, *SIZE, 3) and out.target_parsing is None and out.target_parsing_images is None
+    with pytest.raises(ValueError, match="takes no parsing"):
+        pipe(a["image"], b["keypoints"], source_pose=a["keypoints"], target_parsing=b["parsing"])
 
 
 def test_texture_transfer_renders_a_on_the_layout_of_b(pipe):

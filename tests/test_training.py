@@ -44,6 +44,28 @@ def test_each_stage_trains_and_writes_a_loadable_pipeline(tmp_path, detector, st
     assert "{{" not in card and f"`{stage}`" in card and "library_name: diffusers" in card
 
 
+def test_baseline_trains_an_appearance_generator_without_parsing(tmp_path, detector):
+    """The paper's Baseline: a fresh H_A without parsing inputs, D_A and mask-style on the pose masks."""
+    cfg = config(tmp_path, "appearance", init_from=detector, max_steps=2, use_parsing=False, style_kind="mask",
+                 checkpointing_steps=10, validation_steps=2)
+    trainer = Trainer(cfg)
+    assert not trainer.pipe.uses_parsing
+    assert trainer.discriminators["D_A"].config.in_channels == 3 + 2  # image + background/person pose mask
+    pool = load_pool(cfg, progress=False)
+    logs = trainer.step(pool.batch(pool.trainable_rows(needs_target=True)[:2], "cpu"))
+    assert logs["style"] > 0 and logs["adv_A"] > 0
+    out = trainer.train(pool)
+    pipe = SPTPipeline.from_pretrained(out)
+    assert not pipe.uses_parsing
+    # Continuing the Baseline must say so; the method's stages refuse it.
+    with pytest.raises(ValueError, match="takes no parsing"):
+        Trainer(config(tmp_path, "appearance", init_from=out, max_steps=1))
+    with pytest.raises(ValueError, match="trains --stage appearance"):
+        config(tmp_path, "e2e", init_from=out, use_parsing=False, style_kind="mask").validate()
+    with pytest.raises(ValueError, match="style_kind mask"):
+        config(tmp_path, "appearance", init_from=out, use_parsing=False).validate()
+
+
 def test_pose_detector_stage_trains_the_detector(detector):
     before = SPTPipeline.from_preset("tiny", (32, 32)).pose_detector.state_dict()
     after = SPTPipeline.from_pretrained(detector).pose_detector.state_dict()

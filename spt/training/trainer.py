@@ -15,11 +15,11 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .. import losses as L
-from ..models import PatchDiscriminator
+from ..models import AppearanceGenerator, PatchDiscriminator
 from ..models.vgg import load_vgg
 from ..parsing import NUM_LABELS, PALETTE, to_onehot
 from ..pipeline import SPTPipeline, predict_parsing_logits, render_appearance
-from ..pose import NUM_KEYPOINTS, draw_skeleton, pose_condition, pose_heatmaps
+from ..pose import NUM_KEYPOINTS, draw_skeleton, pose_condition, pose_heatmaps, pose_mask
 from .config import TrainConfig
 from .data import Pool, load_pool, sample_rows, validation_pairs
 
@@ -66,6 +66,13 @@ class Trainer:
                                  f"{config.image_size}")
         else:
             pipe = SPTPipeline.from_preset(config.preset, config.image_size, config.semantic_size)
+        if stage in ("appearance", "e2e") and pipe.uses_parsing != config.use_parsing:
+            if not pipe.uses_parsing:
+                raise ValueError(f"init_from {config.init_from}'s H_A takes no parsing (the Baseline); pass "
+                                 "--use_parsing false to go on training it")
+            logger.warning("use_parsing false: H_A is built afresh without parsing inputs (the Baseline)")
+            pipe.register_modules(appearance_generator=AppearanceGenerator.from_config(
+                pipe.appearance_generator.config, use_parsing=False))
         if pipe.pose_detector is None and (stage == "pose_detector" or (stage != "semantic" and config.weights.pose > 0)):
             raise ValueError("this stage needs a pose detector, and the init_from pipeline has none")
         self.pipe = pipe
@@ -84,7 +91,8 @@ class Trainer:
         if config.adversarial and stage in ("semantic", "e2e"):
             self.discriminators["D_S"] = PatchDiscriminator(NUM_LABELS + NUM_KEYPOINTS, **disc_kw)
         if config.adversarial and stage in ("appearance", "e2e"):
-            self.discriminators["D_A"] = PatchDiscriminator(3 + NUM_LABELS, **disc_kw)
+            layout_channels = NUM_LABELS if pipe.uses_parsing else 2
+            self.discriminators["D_A"] = PatchDiscriminator(3 + layout_channels, **disc_kw)
         if config.face_loss and config.weights.face > 0 and stage in ("appearance", "e2e"):
             self.discriminators["D_F"] = PatchDiscriminator(3, base_channels=disc_kw["base_channels"], num_layers=2)
         self.vgg = load_vgg(config.vgg_weights) if stage in ("appearance", "e2e") else None
@@ -154,6 +162,10 @@ class Trainer:
         h_a = self._module("appearance_generator")
         image, kp_s, kp_t = batch["source_image"], batch["source_keypoints"], batch["target_keypoints"]
         onehot_s = to_onehot(batch["source_parsing"]).float()
+        if not self.pipe.uses_parsing:
+            # The Baseline knows no parsing: D_A and the style regions see the pose masks, as background/person.
+            onehot_s, target_parsing = (torch.cat([1 - m, m], 1) for m in (pose_mask(kp_s, self.size).float(),
+                                                                            pose_mask(kp_t, self.size).float()))
         fake = render_appearance(h_a, image, kp_s, onehot_s, kp_t, target_parsing)
         cycle = render_appearance(h_a, fake, kp_t, target_parsing, kp_s, onehot_s)
         terms["cycle"] = w.cycle * L.cycle_loss(cycle, image)
@@ -245,7 +257,8 @@ class Trainer:
         grid = Image.new("RGB", (6 * w, len(pairs) * h))
         for row, (s, t) in enumerate(zip(src, tgt)):
             tiles = [Image.fromarray(s["image"]), draw_skeleton(None, t["keypoints"], self.size),
-                     out.target_parsing_images[row], out.images[row], Image.fromarray(t["image"]),
+                     out.target_parsing_images[row] if out.target_parsing_images else Image.new("RGB", (w, h)),
+                     out.images[row], Image.fromarray(t["image"]),
                      Image.fromarray(PALETTE[t["parsing"]])]
             for col, tile in enumerate(tiles):
                 grid.paste(tile, (col * w, row * h))
