@@ -1,3 +1,4 @@
+import importlib.util
 import json
 
 import numpy as np
@@ -132,4 +133,59 @@ def test_evaluation_reports_fid_and_is_when_the_networks_load():
     result = evaluate(pipe, synthetic_pairs((32, 16), 4), batch_size=2, progress=False,
                       distribution=DistributionScores(*_tiny_networks(), splits=2))
     assert isinstance(result["fid"], float) and result["fid"] > 0 and result["is"] >= 1
-    assert "not computed" in result["lpips"]
+    assert result["lpips"] == "not computed"
+
+
+@pytest.fixture
+def random_alexnet(monkeypatch):
+    """torchmetrics' LPIPS with a randomly initialised AlexNet in place of torchvision's ImageNet one (neither
+    torchvision nor its weights load here); its own linear layers are the real, shipped ones."""
+    import torchmetrics.functional.image.lpips as functional
+    import torchmetrics.image.lpip as module
+
+    def alexnet_features(net, pretrained=False):
+        assert net == "alexnet"
+        torch.manual_seed(0)
+        nn = torch.nn
+        return nn.Sequential(nn.Conv2d(3, 64, 11, 4, 2), nn.ReLU(), nn.MaxPool2d(3, 2), nn.Conv2d(64, 192, 5, padding=2),
+                             nn.ReLU(), nn.MaxPool2d(3, 2), nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(),
+                             nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(), nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(),
+                             nn.MaxPool2d(3, 2))
+
+    monkeypatch.setattr(module, "_TORCHVISION_AVAILABLE", True)
+    monkeypatch.setattr(functional, "_get_tv_model_features", alexnet_features)
+
+
+def test_lpips_through_torchmetrics_with_a_random_backbone(random_alexnet):
+    from spt.evaluation.distribution import PerceptualDistance
+
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(4, 3, 64, 32, generator=g)
+    scores = []
+    for noise in (0.0, 0.1, 0.4):
+        lpips = PerceptualDistance()
+        lpips.update((real + noise * torch.randn(real.shape, generator=g)).clamp(0, 1), real)
+        scores.append(lpips.compute())
+    assert scores[0] == pytest.approx(0, abs=1e-6) and scores[0] < scores[1] < scores[2]
+    with pytest.raises(ValueError, match="at least one pair"):
+        PerceptualDistance().compute()
+
+
+def test_evaluation_reports_lpips_when_the_network_loads(random_alexnet):
+    from spt.evaluation.distribution import PerceptualDistance
+    from spt.evaluation.runner import evaluate, synthetic_pairs
+
+    pipe = SPTPipeline.from_preset("tiny", image_size=(64, 32))
+    result = evaluate(pipe, synthetic_pairs((64, 32), 3), batch_size=2, progress=False, perceptual=PerceptualDistance())
+    assert isinstance(result["lpips"], float) and result["lpips"] > 0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed here")
+def test_lpips_without_torchvision_says_why(tmp_path):
+    from spt.evaluation.distribution import MetricsUnavailable, PerceptualDistance
+
+    with pytest.raises(MetricsUnavailable, match="LPIPS needs torchvision"):
+        PerceptualDistance()
+    SPTPipeline.from_preset("tiny", image_size=(32, 32)).save_pretrained(tmp_path / "model")
+    result = main(["--model", str(tmp_path / "model"), "--pairs", "2", "--out", str(tmp_path / "eval")])
+    assert result["lpips"].startswith("not computed: LPIPS needs torchvision")

@@ -1,4 +1,4 @@
-"""FID, IS and mask-IS through ``torchmetrics``, never code of ours.
+"""FID, IS, mask-IS and LPIPS through ``torchmetrics``, never code of ours.
 
 By default torchmetrics builds torch-fidelity's Inception-v3 and downloads its weights on first use; where
 that cannot happen (no torch-fidelity, no network) ``DistributionScores()`` raises ``MetricsUnavailable``
@@ -7,6 +7,10 @@ with the reason, and the evaluation table says "not computed". Any other network
 hands them (B, 3, H, W) uint8 images, as torch-fidelity's Inception expects
 (the tests use small random ones, so the code path is exercised offline). mask-IS (PG2) is IS on the
 generated images with everything outside the target person set to zero.
+
+LPIPS (``PerceptualDistance``) is torchmetrics' AlexNet LPIPS of each generated image against its true
+target: its linear layers ship with torchmetrics, its AlexNet comes from torchvision (ImageNet weights from
+the torch hub cache, downloaded on first use). Without either it raises ``MetricsUnavailable`` too.
 """
 
 from __future__ import annotations
@@ -57,3 +61,35 @@ class DistributionScores:
             raise ValueError(f"FID/IS need at least {max(2, self.splits)} images, got {self.count}")
         return {"fid": float(self.fid.compute()), "is": float(self.inception.compute()[0]),
                 "mask_is": float(self.mask_inception.compute()[0])}
+
+
+class PerceptualDistance:
+    """LPIPS (AlexNet, torchmetrics) of generated images against their true targets, averaged over pairs."""
+
+    def __init__(self):
+        try:
+            from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+
+            self.metric = LearnedPerceptualImagePatchSimilarity(net_type="alex", normalize=True)
+        except ImportError:
+            raise MetricsUnavailable("LPIPS needs torchvision (pip install torchvision) and a download of AlexNet's "
+                                     "weights") from None
+        except RuntimeError as err:
+            # A torchvision built for another torch (a CUDA wheel beside a CPU torch) fails inside its import.
+            raise MetricsUnavailable(f"LPIPS needs torchvision, which does not load here "
+                                     f"({str(err).splitlines()[0][:160]})") from None
+        except (OSError, ValueError) as err:
+            raise MetricsUnavailable(f"LPIPS's AlexNet weights could not be loaded "
+                                     f"({str(err).splitlines()[0][:200]})") from None
+        self.count = 0
+
+    @torch.no_grad()
+    def update(self, generated: torch.Tensor, real: torch.Tensor) -> None:
+        """(B, 3, H, W) in [0, 1], pair by pair."""
+        self.metric.update(generated.float().cpu(), real.float().cpu())
+        self.count += len(generated)
+
+    def compute(self) -> float:
+        if not self.count:
+            raise ValueError("LPIPS needs at least one pair")
+        return float(self.metric.compute())

@@ -21,11 +21,8 @@ from tqdm.auto import tqdm
 from ..data.synthetic import SyntheticPeople
 from ..parsing import PALETTE
 from ..pose import is_present, torso_scale
-from .distribution import DistributionScores, MetricsUnavailable
+from .distribution import DistributionScores, MetricsUnavailable, PerceptualDistance
 from .metrics import mask_ssim, mean_iou, pixel_accuracy, psnr, ssim
-
-LPIPS_NOT_COMPUTED = "not computed: LPIPS needs torchvision's AlexNet weights, unavailable offline"
-
 
 @dataclass
 class Pair:
@@ -72,20 +69,20 @@ class Scores:
             out[key] = float(np.mean(values)) if values else None
         correct, total = sum(c for c, _ in self.pck), sum(t for _, t in self.pck)
         out["pckh"] = correct / total if total else None
-        out["lpips"] = LPIPS_NOT_COMPUTED
         out["pairs"] = len(self.rows)
         return out
 
 
 def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: int = 16, progress: bool = True,
-             true_parsing: bool = False, distribution: DistributionScores | str | None = None) -> dict:
+             true_parsing: bool = False, distribution: DistributionScores | str | None = None,
+             perceptual: PerceptualDistance | str | None = None) -> dict:
     """Generate and score every pair; save generated images and a sample grid under ``out_dir``.
 
     ``true_parsing`` feeds H_A the true target parsing instead of H_S's prediction (the paper's TS-GT upper
     bound, possible where the truth is known); the parsing scores are then not reported, nor for the
     parsing-free Baseline, which predicts none.
     ``distribution`` computes FID/IS/mask-IS (a ``DistributionScores``), or is the reason they are not (a
-    string)."""
+    string); ``perceptual`` likewise LPIPS (a ``PerceptualDistance``)."""
     scores = Scores()
     if out_dir:
         os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
@@ -99,10 +96,12 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
         detected = None
         if pipe.pose_detector is not None:
             detected = pipe.pose_detector.detect(fake.to(pipe.device, pipe.dtype) * 2 - 1).cpu().numpy()
+        real = torch.from_numpy(np.stack([p.target["image"] for p in chunk])).permute(0, 3, 1, 2).float() / 255
         if isinstance(distribution, DistributionScores):
-            real = torch.from_numpy(np.stack([p.target["image"] for p in chunk])).permute(0, 3, 1, 2).float() / 255
             person = torch.from_numpy(np.stack([p.target["parsing"] > 0 for p in chunk]))[:, None]
             distribution.update(fake, real, person)
+        if isinstance(perceptual, PerceptualDistance):
+            perceptual.update(fake, real)
         for k, pair in enumerate(chunk):
             truth = pair.target["image"]
             person = pair.target["parsing"] > 0
@@ -129,6 +128,10 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
     else:
         reason = f"not computed: {distribution}" if distribution else "not computed"
         summary |= {"fid": reason, "is": reason, "mask_is": reason}
+    if isinstance(perceptual, PerceptualDistance):
+        summary["lpips"] = perceptual.compute()
+    else:
+        summary["lpips"] = f"not computed: {perceptual}" if perceptual else "not computed"
     return summary | {"per_pair": scores.rows}
 
 
@@ -194,8 +197,12 @@ def main(argv: list[str] | None = None) -> dict:
         distribution = DistributionScores(splits=min(10, len(pairs)))
     except MetricsUnavailable as err:
         distribution = str(err)
+    try:
+        perceptual = PerceptualDistance()
+    except MetricsUnavailable as err:
+        perceptual = str(err)
     result = evaluate(pipe, pairs, args.out, args.batch_size, true_parsing=args.target_parsing == "truth",
-                      distribution=distribution)
+                      distribution=distribution, perceptual=perceptual)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump({k: v for k, v in result.items()}, handle, indent=2)
