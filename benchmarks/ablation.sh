@@ -40,19 +40,30 @@ evaluate() {  # name, model folder, extra flags...
   python -m spt.evaluation --model "$model" --pairs "$PAIRS" --out "$RUNS/eval/$name" "$@"
 }
 
-table() {
+table() {  # the markdown table, and $RUNS/eval/grid.png: source | truth | each variant, on the first pairs
   python - "$RUNS/eval" <<'PY'
 import json, os, sys
+import numpy as np
+from PIL import Image
+from spt.evaluation.runner import synthetic_pairs
 root = sys.argv[1]
 order = ["baseline", "ts_pred", "e2e", "ts_gt", "mask_style", "patch_style", "no_face"]
 print("| variant | SSIM | mask-SSIM | PSNR | parsing mIoU | PCKh@0.5 |")
 print("| --- | --- | --- | --- | --- | --- |")
-for name in order:
-    path = os.path.join(root, name, "metrics.json")
-    if os.path.exists(path):
-        m = json.load(open(path))
-        cell = lambda k: "n/a" if m.get(k) is None else f"{m[k]:.3f}"  # noqa: E731
-        print(f"| {name} | {cell('ssim')} | {cell('mask_ssim')} | {cell('psnr')} | {cell('parsing_miou')} | {cell('pckh')} |")
+done = [n for n in order if os.path.exists(os.path.join(root, n, "metrics.json"))]
+for name in done:
+    m = json.load(open(os.path.join(root, name, "metrics.json")))
+    cell = lambda k: "n/a" if m.get(k) is None else f"{m[k]:.3f}"  # noqa: E731
+    print(f"| {name} | {cell('ssim')} | {cell('mask_ssim')} | {cell('psnr')} | {cell('parsing_miou')} | {cell('pckh')} |")
+if done:
+    rows = []
+    for pair in synthetic_pairs(Image.open(os.path.join(root, done[0], "images", "00000.png")).size[::-1], 6):
+        tiles = [pair.source["image"], pair.target["image"]]
+        tiles += [np.asarray(Image.open(os.path.join(root, n, "images", f"{pair.name}.png"))) for n in done]
+        rows.append(np.concatenate(tiles, 1))
+    grid = Image.fromarray(np.concatenate(rows, 0))
+    grid.resize((grid.width * 2, grid.height * 2), Image.NEAREST).save(os.path.join(root, "grid.png"))
+    print(f"\n{root}/grid.png: source | truth | " + " | ".join(done))
 PY
 }
 
