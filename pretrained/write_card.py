@@ -20,6 +20,9 @@ The same pairs answered without a model (`python benchmarks/synthetic_hardness.p
 The model beats copying, and its predicted parsing beats the warped source parsing, but its images stay below the
 part-warp baseline on SSIM and mask-SSIM: after 1,900 CPU steps at 64x32, H_A renders the layout and the dominant
 colours and patterns of the clothes, not their detail, and leaves texture noise. Train longer (a GPU) for better.
+
+The paper's ablations (Baseline, TS-pred, TS-GT, E2E, the style and face losses) at equal budgets, from the same
+semantic stage as this checkpoint, are tabulated in the spt repository's `docs/ablation.md`.
 """
 
 
