@@ -78,7 +78,7 @@ def main() -> None:
 
     print(f"{args.sources} sources x {args.candidates} candidates at {size[0]}x{size[1]}, canonical "
           f"{args.canonical}x{args.canonical}, device {args.device}, threads {torch.get_num_threads()}")
-    print(f"| search | time | speed-up | top-1 = exact top-1 | in exact top 3 |")
+    print("| search | time | speed-up | top-1 = exact top-1 | in exact top 3 |")
     print("| --- | --- | --- | --- | --- |")
     print(f"| naive: exact warps (timed on {m * args.candidates:,} pairs, projected) | {naive_total:,.0f} s | 1x | - | - |")
     for rerank, seconds in timings.items():

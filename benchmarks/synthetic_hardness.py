@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from spt.data.synthetic import SyntheticPeople
 from spt.evaluation.metrics import mask_ssim, mean_iou, pixel_accuracy, ssim
-from spt.parsing import NUM_LABELS, to_onehot
+from spt.parsing import to_onehot
 from spt.pose import part_transforms, warp_parsing, warp_parts
 
 
@@ -37,7 +37,7 @@ def main():
     rows = {k: [] for k in ("copy_ssim", "copy_mask_ssim", "warp_ssim", "warp_mask_ssim",
                             "label_change", "warp_parsing_acc", "warp_parsing_miou")}
     for i in tqdm(range(args.pairs), desc="pairs"):
-        src, tgt = people.render(i, 2 * i), people.render(i, 2 * i + 1)
+        src, tgt = people.pair(i)
         fg = tgt["parsing"] > 0
         tr = part_transforms(torch.from_numpy(src["keypoints"])[None], torch.from_numpy(tgt["keypoints"])[None])
         # One warp moves the image and a coverage channel together (the part masks are rasterised once).

@@ -59,8 +59,8 @@ MODEL_PRESETS: dict[str, dict[str, dict]] = {
 class SPTPipelineOutput(BaseOutput):
     """images: the generated people (PIL list, (B, H, W, 3) float array in [0, 1], or (B, 3, H, W) tensor in
     [-1, 1]); target_parsing: the target label maps (B, H, W) that H_A rendered (predicted by H_S, or the
-    one passed in); target_parsing_images: those maps in the SPT-10 palette (PIL); both None for the parsing-free
-Baseline (``appearance_generator.config.use_parsing`` False); source_pose and target_pose:
+    one passed in); target_parsing_images: those maps in the SPT-10 palette (PIL); both None for the
+    parsing-free Baseline (``appearance_generator.config.use_parsing`` False); source_pose and target_pose:
     (B, 18, 2) keypoints in the output's pixel frame (source_pose estimated when it was not given)."""
 
     images: list | np.ndarray | torch.Tensor
@@ -104,9 +104,9 @@ def render_appearance(
     appearance_generator: AppearanceGenerator,
     source_image: torch.Tensor,
     source_keypoints: torch.Tensor,
-    source_parsing: torch.Tensor,
+    source_parsing: torch.Tensor | None,
     target_keypoints: torch.Tensor,
-    target_parsing: torch.Tensor,
+    target_parsing: torch.Tensor | None,
 ) -> torch.Tensor:
     """H_A: the source's appearance on the target pose and parsing (both (B, L, H, W) one-hot/probabilities, or
     None for the parsing-free Baseline)."""

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
-from PIL import Image
 
-from spt.data.fashion import load_split, load_training_dataset, read_pairs_csv, evaluation_pairs, write_pairs_csv, write_split
+from spt.data.fashion import evaluation_pairs, load_split, load_training_dataset, read_pairs_csv, write_split
 from spt.data.synthetic import make_dataset
 from spt.parsing import save_parsing
 from spt.pose import read_patn_csv

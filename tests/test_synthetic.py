@@ -122,6 +122,14 @@ def test_make_dataset_and_pairs(tmp_path):
     assert make_pairs(ds, 4, seed=0) == make_pairs(ds, 4, seed=0)
 
 
+def test_benchmark_pair_is_one_person_in_two_poses():
+    people = SyntheticPeople((64, 32), seed=0, split="test")
+    source, target = people.pair(3)
+    assert source["identity_id"] == target["identity_id"] == 3
+    assert (source["pose_id"], target["pose_id"]) == (6, 7)
+    np.testing.assert_array_equal(target["image"], people.render(3, 7)["image"])
+
+
 def test_splits_do_not_share_people():
     train, test = SyntheticPeople(split="train"), SyntheticPeople(split="test")
     assert not np.array_equal(train.render(0, 0)["image"], test.render(0, 0)["image"])

@@ -451,6 +451,12 @@ class SyntheticPeople:
     def pose(self, pose_id: int) -> Pose:
         return sample_pose(_rng(self.seed, self.split, _POSE, pose_id), pose_id)
 
+    def pair(self, index: int) -> tuple[dict, dict]:
+        """Benchmark pair ``index``: person ``index`` in pose 2 x index (source) and 2 x index + 1 (target), so
+        that pairs never share a pose (the evaluation, validation grids and model-free baselines)."""
+        ident = self.identity(index)
+        return self.render(ident, self.pose(2 * index)), self.render(ident, self.pose(2 * index + 1))
+
     def render(self, identity: int | Identity, pose: int | Pose) -> dict:
         """One sample: ``image`` (H, W, 3) uint8, ``keypoints`` (18, 2) float32 (x, y; -1 missing),
         ``parsing`` (H, W) SPT-10 uint8, ``parsing_lip`` (H, W) LIP-20 uint8, ``identity_id``, ``pose_id``,

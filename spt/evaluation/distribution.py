@@ -20,7 +20,7 @@ from torch import nn
 
 
 class MetricsUnavailable(RuntimeError):
-    """The networks behind FID/IS cannot be built here; the message says why."""
+    """The networks behind FID/IS/LPIPS cannot be built here; the message says why."""
 
 
 class DistributionScores:

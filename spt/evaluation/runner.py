@@ -34,11 +34,7 @@ class Pair:
 def synthetic_pairs(size: tuple[int, int], num_pairs: int, seed: int = 0) -> list[Pair]:
     """The SyntheticPeople benchmark: test person i, pose 2i -> pose 2i+1."""
     people = SyntheticPeople(size, seed=seed, split="test")
-    pairs = []
-    for i in range(num_pairs):
-        ident = people.identity(i)
-        pairs.append(Pair(f"{i:05d}", people.render(ident, people.pose(2 * i)), people.render(ident, people.pose(2 * i + 1))))
-    return pairs
+    return [Pair(f"{i:05d}", *people.pair(i)) for i in range(num_pairs)]
 
 
 def pckh(detected: np.ndarray, truth: np.ndarray, alpha: float = 0.5) -> tuple[int, int]:
@@ -205,7 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
                       distribution=distribution, perceptual=perceptual)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as handle:
-        json.dump({k: v for k, v in result.items()}, handle, indent=2)
+        json.dump(result, handle, indent=2)
     parsing = ", true target parsing" if args.target_parsing == "truth" else ""
     table = markdown_table(result, f"{args.model} on {args.dataset} ({result['pairs']} pairs{parsing})")
     with open(os.path.join(args.out, "metrics.md"), "w", encoding="utf-8") as handle:

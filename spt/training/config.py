@@ -95,6 +95,12 @@ class TrainConfig:
         if not self.use_parsing and self.style_kind == "semantic" and self.weights.style > 0:
             problems.append("use_parsing false has no parsing for the semantic-aware style loss: use --style_kind mask "
                             "(the paper's Baseline) or patch")
+        # Kept so that saved train_config.json files load; nothing reads them, so a value would be ignored.
+        if self.lr_warmup_steps:
+            problems.append(f"lr_warmup_steps is not supported (the learning rate is constant), got {self.lr_warmup_steps}")
+        if self.dataloader_num_workers:
+            problems.append("dataloader_num_workers is not supported (batches come from an in-memory pool), got "
+                            f"{self.dataloader_num_workers}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             problems.append(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
         for name in ("max_steps", "batch_size", "gradient_accumulation_steps", "checkpointing_steps",

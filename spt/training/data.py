@@ -86,8 +86,4 @@ def validation_pairs(config: TrainConfig) -> list[tuple[dict, dict]]:
     if config.dataset != "synthetic":
         return []
     people = SyntheticPeople(config.image_size, seed=config.data_seed, split="validation")
-    pairs = []
-    for i in range(config.num_validation_pairs):
-        ident = people.identity(i)
-        pairs.append((people.render(ident, people.pose(2 * i)), people.render(ident, people.pose(2 * i + 1))))
-    return pairs
+    return [people.pair(i) for i in range(config.num_validation_pairs)]
