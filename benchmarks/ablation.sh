@@ -67,25 +67,29 @@ if done:
 PY
 }
 
+appearance() {  # name, extra flags: H_A alone for $STEPS steps from $BASE
+  local name=$1; shift
+  train "$name" --stage appearance --init_from "$BASE" --max_steps "$STEPS" "$@"
+}
+
 for variant in "${@:-baseline ts_pred ts_gt e2e mask_style patch_style no_face table}"; do
   for v in $variant; do
     case $v in
-      baseline) train baseline --stage appearance --init_from "$BASE" --max_steps "$STEPS" --use_parsing false \
-                    --style_kind mask
+      baseline) appearance baseline --use_parsing false --style_kind mask
                 evaluate baseline "$RUNS/baseline" ;;
-      ts_pred) train ts_pred --stage appearance --init_from "$BASE" --max_steps "$STEPS"
+      ts_pred) appearance ts_pred
                evaluate ts_pred "$RUNS/ts_pred" ;;
-      ts_gt) train ts_pred --stage appearance --init_from "$BASE" --max_steps "$STEPS"
+      ts_gt) appearance ts_pred
              evaluate ts_gt "$RUNS/ts_pred" --target_parsing truth ;;
       e2e) train e2e_start --stage appearance --init_from "$BASE" --max_steps "$((STEPS - E2E_STEPS))"
            train e2e --stage e2e --init_from "$RUNS/e2e_start" --max_steps "$E2E_STEPS" --learning_rate 5e-5 \
                --discriminator_learning_rate 5e-5
            evaluate e2e "$RUNS/e2e" ;;
-      mask_style) train mask_style --stage appearance --init_from "$BASE" --max_steps "$STEPS" --style_kind mask
+      mask_style) appearance mask_style --style_kind mask
                   evaluate mask_style "$RUNS/mask_style" ;;
-      patch_style) train patch_style --stage appearance --init_from "$BASE" --max_steps "$STEPS" --style_kind patch
+      patch_style) appearance patch_style --style_kind patch
                    evaluate patch_style "$RUNS/patch_style" ;;
-      no_face) train no_face --stage appearance --init_from "$BASE" --max_steps "$STEPS" --face_loss false
+      no_face) appearance no_face --face_loss false
                evaluate no_face "$RUNS/no_face" ;;
       table) table ;;
       *) echo "unknown variant $v: baseline ts_pred ts_gt e2e mask_style patch_style no_face table" >&2; exit 2 ;;
