@@ -17,13 +17,11 @@ A trained model has to beat these clearly; the evaluation issue puts its numbers
 import argparse
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from spt.data.synthetic import SyntheticPeople
+from spt.evaluation.baselines import part_warp_baseline
 from spt.evaluation.metrics import mask_ssim, mean_iou, pixel_accuracy, ssim
-from spt.parsing import to_onehot
-from spt.pose import part_transforms, warp_parsing, warp_parts
 
 
 def main():
@@ -39,16 +37,10 @@ def main():
     for i in tqdm(range(args.pairs), desc="pairs"):
         src, tgt = people.pair(i)
         fg = tgt["parsing"] > 0
-        tr = part_transforms(torch.from_numpy(src["keypoints"])[None], torch.from_numpy(tgt["keypoints"])[None])
-        # One warp moves the image and a coverage channel together (the part masks are rasterised once).
-        image = torch.from_numpy(src["image"]).permute(2, 0, 1)[None].float()
-        moved_image = warp_parts(torch.cat([image, torch.ones(1, 1, *size)], 1), tr)[0].permute(1, 2, 0).numpy()
-        covered = moved_image[..., 3:] > 0.5
-        warped = np.where(covered, moved_image[..., :3], src["image"]).round().clip(0, 255).astype(np.uint8)
+        warped, moved = part_warp_baseline(src, tgt["keypoints"])
         for name, guess in (("copy", src["image"]), ("warp", warped)):
             rows[f"{name}_ssim"].append(ssim(guess, tgt["image"]))
             rows[f"{name}_mask_ssim"].append(mask_ssim(guess, tgt["image"], fg))
-        moved = warp_parsing(to_onehot(src["parsing"])[None], tr)[0].argmax(0).numpy()
         person = (moved > 0) | (tgt["parsing"] > 0)
         rows["label_change"].append(float((moved != tgt["parsing"])[person].mean()))
         rows["warp_parsing_acc"].append(pixel_accuracy(moved, tgt["parsing"]))

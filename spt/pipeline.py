@@ -33,7 +33,7 @@ from .models.appearance import AppearanceGenerator
 from .models.pose_net import PoseDetector
 from .models.semantic import SemanticGenerator
 from .parsing import NUM_LABELS, PALETTE, merge_to_spt10, to_onehot, validate_labels
-from .pose import keypoints_from_json, pose_condition, rescale_keypoints, validate_keypoints
+from .pose import keypoints_from_json, pose_condition, pose_heatmaps, rescale_keypoints, validate_keypoints
 
 # Network sizes by name: what tests (tiny), the embedded CPU checkpoint (small) and the paper use.
 MODEL_PRESETS: dict[str, dict[str, dict]] = {
@@ -107,13 +107,16 @@ def render_appearance(
     source_parsing: torch.Tensor | None,
     target_keypoints: torch.Tensor,
     target_parsing: torch.Tensor | None,
+    heatmaps: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """H_A: the source's appearance on the target pose and parsing (both (B, L, H, W) one-hot/probabilities, or
-    None for the parsing-free Baseline)."""
+    None for the parsing-free Baseline). ``heatmaps`` (P_s, P_t) when the caller has them already (training
+    uses each pose's several times a step)."""
     size = tuple(source_image.shape[-2:])
     dtype = source_image.dtype
-    p_s, _ = pose_condition(source_keypoints.float(), size)
-    p_t, _ = pose_condition(target_keypoints.float(), size)
+    if heatmaps is None:
+        heatmaps = (pose_heatmaps(source_keypoints.float(), size), pose_heatmaps(target_keypoints.float(), size))
+    p_s, p_t = heatmaps
     return appearance_generator(source_image, p_s.to(dtype), source_parsing, p_t.to(dtype), target_parsing,
                                 source_keypoints, target_keypoints)
 

@@ -407,7 +407,15 @@ class PartTransforms:
     valid: torch.Tensor
 
     def source_masks(self, size: tuple[int, int]) -> torch.Tensor:
+        """The part polygons B^j in the source (B, 10, H, W): what each f_j carries of the person."""
         return polygon_masks(self.source_polygons, size, self.valid)
+
+    def skip_masks(self, size: tuple[int, int]) -> torch.Tensor:
+        """The masks of Deformable GAN's skips (``pose_masks`` of the official code): the torso's is the whole
+        image, so the scene travels with the torso affine; the other parts are their polygons."""
+        masks = self.source_masks(size)
+        whole = torch.ones_like(masks[:, :1]) * self.valid[:, :1, None, None].to(masks.dtype)
+        return torch.cat([whole, masks[:, 1:]], 1)
 
 
 def part_transforms(source_keypoints: torch.Tensor, target_keypoints: torch.Tensor) -> PartTransforms:
@@ -418,6 +426,11 @@ def part_transforms(source_keypoints: torch.Tensor, target_keypoints: torch.Tens
     src, tgt = source_keypoints.float(), target_keypoints.float()
     if src.shape != tgt.shape:
         raise ValueError(f"source and target keypoints differ in shape: {tuple(src.shape)} vs {tuple(tgt.shape)}")
+    with torch.autocast(src.device.type, enabled=False):  # least squares and inverses need fp32
+        return _part_transforms(src, tgt)
+
+
+def _part_transforms(src: torch.Tensor, tgt: torch.Tensor) -> PartTransforms:
     g_src, g_tgt = part_geometry(src), part_geometry(tgt)
     mirror = list(MIRROR_PARTS)
     use_mirror = ~g_src.present & g_src.present[:, mirror]
@@ -473,14 +486,17 @@ def warp_parts(
     masks = masks.to(x.dtype)
     affines = transforms.affines
     k = affines.shape[1]
-    to_norm = _pixel_to_normalized((height, width), x.device)
-    inv = _homogeneous(invert_affine(affines))  # target pixel -> source pixel
-    theta = (to_norm @ inv @ torch.linalg.inv(to_norm))[..., :2, :]  # normalized target -> normalized source
+    # Geometry in fp32 even under autocast (bf16 matrices cannot be inverted, and a bf16 grid is off by up
+    # to a quarter pixel at 64 px).
+    with torch.autocast(x.device.type, enabled=False):
+        to_norm = _pixel_to_normalized((height, width), x.device)
+        inv = _homogeneous(invert_affine(affines.float()))  # target pixel -> source pixel
+        theta = (to_norm @ inv @ torch.linalg.inv(to_norm))[..., :2, :]  # normalized target -> normalized source
+        grid = F.affine_grid(theta.reshape(bsz * k, 2, 3), [bsz * k, channels, height, width], align_corners=False)
     parts = x[:, None] * masks[:, :, None]  # (B, K, C, H, W)
-    grid = F.affine_grid(theta.reshape(bsz * k, 2, 3).to(x.dtype), [bsz * k, channels, height, width], align_corners=False)
-    warped = F.grid_sample(parts.reshape(bsz * k, channels, height, width), grid, mode=mode,
+    warped = F.grid_sample(parts.reshape(bsz * k, channels, height, width).float(), grid, mode=mode,
                            padding_mode="zeros", align_corners=False)
-    warped = warped.view(bsz, k, channels, height, width)
+    warped = warped.view(bsz, k, channels, height, width).to(x.dtype)
     if reduce is None:
         return warped
     if reduce == "max":
@@ -492,6 +508,11 @@ def scale_transforms(transforms: PartTransforms, factor: tuple[float, float]) ->
     """The same f_j for an image resized by ``factor`` = (fy, fx), pixel centres kept aligned."""
     fy, fx = factor
     device = transforms.affines.device
+    with torch.autocast(device.type, enabled=False):
+        return _scale_transforms(transforms, fy, fx, device)
+
+
+def _scale_transforms(transforms: PartTransforms, fy: float, fx: float, device) -> PartTransforms:
     # x' = fx * (x + 0.5) - 0.5, likewise y, applied on both sides of f_j.
     s = torch.tensor([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1]], device=device)
     aff3 = _homogeneous(transforms.affines)

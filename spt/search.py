@@ -97,7 +97,7 @@ def pose_distances(a: torch.Tensor, b: torch.Tensor, min_common: int = 4) -> tor
 # --------------------------------------------------------------------------------------------------
 
 def _pair_costs(kp_s, lab_s, kp_c, lab_c, si: torch.Tensor, ci: torch.Tensor, *, normalize: bool,
-                batch_size: int, progress: bool = False) -> torch.Tensor:
+                batch_size: int, progress: bool = False, device=None) -> torch.Tensor:
     """Exact C for the pairs (si[k], ci[k]): warp the source parts by f_j, compare with the candidate's parts.
 
     Label maps are made one-hot per chunk, so memory stays at one chunk whatever the set sizes."""
@@ -107,11 +107,12 @@ def _pair_costs(kp_s, lab_s, kp_c, lab_c, si: torch.Tensor, ci: torch.Tensor, *,
     out = torch.empty(len(si))
     for start in tqdm(range(0, len(si), batch_size), desc="exact search", disable=not progress):
         s, c = si[start:start + batch_size], ci[start:start + batch_size]
-        transforms = part_transforms(kp_s[s], kp_c[c])
-        moved = warp_parts(to_onehot(lab_s[s]), transforms, reduce=None, mode="nearest")  # (b, 10, L, H, W)
-        masks = part_masks(kp_c[c], size)  # (b, 10, H, W)
-        cost = ((masks[:, :, None] * to_onehot(lab_c[c])[:, None] - moved) ** 2).sum((1, 2, 3, 4))
-        out[start:start + batch_size] = cost / masks.sum((1, 2, 3)).clamp_min(1) if normalize else cost
+        k_s, k_c = kp_s[s].to(device), kp_c[c].to(device)
+        transforms = part_transforms(k_s, k_c)
+        moved = warp_parts(to_onehot(lab_s[s].to(device)), transforms, reduce=None, mode="nearest")  # (b, 10, L, H, W)
+        masks = part_masks(k_c, size)  # (b, 10, H, W)
+        cost = ((masks[:, :, None] * to_onehot(lab_c[c].to(device))[:, None] - moved) ** 2).sum((1, 2, 3, 4))
+        out[start:start + batch_size] = (cost / masks.sum((1, 2, 3)).clamp_min(1) if normalize else cost).cpu()
     return out
 
 
@@ -362,7 +363,7 @@ def _rerank(cost: torch.Tensor, rows: torch.Tensor, kp_s, lab_s, kp_c, lab_c, k:
     allowed = torch.isfinite(values)
     si = rows[:, None].expand_as(shortlist)[allowed.cpu()].cpu()
     ci = shortlist[allowed].cpu()
-    exact = _pair_costs(kp_s, lab_s, kp_c, lab_c, si, ci, normalize=normalize, batch_size=256)
+    exact = _pair_costs(kp_s, lab_s, kp_c, lab_c, si, ci, normalize=normalize, batch_size=256, device=cost.device)
     out = torch.full_like(cost, float("inf"))
     rerow = torch.arange(len(rows), device=cost.device)[:, None].expand_as(shortlist)[allowed]
     out[rerow, shortlist[allowed]] = exact.to(cost.device, cost.dtype)

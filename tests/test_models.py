@@ -5,6 +5,7 @@ import torch
 
 from spt.data.synthetic import SyntheticPeople
 from spt.models import AppearanceGenerator, PatchDiscriminator, SemanticGenerator
+from spt.models.appearance import part_warp, scene_plate
 from spt.parsing import to_onehot
 from spt.pose import part_transforms, pose_heatmaps, pose_mask
 
@@ -143,3 +144,50 @@ def test_mixed_precision_forward(batch):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(*_appearance_inputs(batch))
     assert torch.isfinite(out.float()).all() and out.shape == (2, 3, H, W)
+
+
+def test_deformable_skips_carry_the_scene(batch):
+    """The torso's skip mask is the whole image (Deformable GAN / official SPT): features of the background
+    reach the decoder, not only those inside the part polygons."""
+    model = AppearanceGenerator(**TINY)
+    kp = batch["keypoints"]
+    transforms = part_transforms(kp, kp.flip(0))
+    feats = [torch.rand(2, c, H // 2**i, W // 2**i) + 0.1 for i, c in enumerate(model.source_encoder.channels)]
+    skip = model.deformable_skips(feats, transforms, (H, W))[0]
+    outside = transforms.source_masks((H, W))[:, 1:].amax(1) == 0  # no limb or head polygon there
+    assert outside.float().mean() > 0.5
+    covered = (skip.abs().sum(1) > 0)[outside].float().mean()
+    assert covered > 0.5, f"only {covered:.0%} of the background carries features"
+
+
+def test_blend_output_starts_as_the_part_warp_over_the_scene(batch):
+    """output='blend' at initialisation: the source person moved by the f_j where it lands, the source scene
+    elsewhere, so an untrained H_A already reproduces the background."""
+    model = AppearanceGenerator(num_res_blocks=1, **TINY).eval()
+    image, kp_s, kp_t = batch["image"], batch["keypoints"], batch["keypoints"].flip(0)
+    with torch.no_grad():
+        out = model(*_appearance_inputs(batch))
+    person_s = 1 - batch["parsing"][:, :1]
+    person_t = 1 - batch["parsing"].flip(0)[:, :1]
+    moved, coverage = part_warp(image, person_s, part_transforms(kp_s, kp_t))
+    plate, valid = scene_plate(image, person_s)
+    scene = ((valid > 0) & (coverage == 0) & (person_t == 0)).expand_as(out)
+    person = (coverage > 0.99).expand_as(out)
+    assert scene.float().mean() > 0.2 and person.float().mean() > 0.05
+    assert (out - image)[scene].abs().max() < 0.15
+    assert (out - moved)[person].abs().max() < 0.15
+    render_only = AppearanceGenerator(num_res_blocks=1, output="render", **TINY).eval()
+    with torch.no_grad():
+        plain = render_only(*_appearance_inputs(batch))
+    assert (plain - image)[scene].abs().mean() > 0.1  # the paper's head has to learn the scene
+
+
+def test_part_warp_is_identity_for_equal_poses(batch):
+    image, kp = batch["image"], batch["keypoints"]
+    person = 1 - batch["parsing"][:, :1]
+    moved, coverage = part_warp(image, person, part_transforms(kp, kp))
+    inside = (coverage > 0.99).expand_as(moved)
+    assert inside.float().mean() > 0.1
+    torch.testing.assert_close(moved[inside], image[inside], atol=0.05, rtol=0)
+    with pytest.raises(ValueError, match="output must be one of"):
+        AppearanceGenerator(output="paste")

@@ -165,3 +165,74 @@ def test_two_process_training_finishes(tmp_path, detector):
     assert "on 2 processes" in stdout, stdout[-2000:]
     assert (out / "checkpoint-2").is_dir()
     SPTPipeline.from_pretrained(out)
+
+
+def test_discriminators_travel_to_the_next_stage(tmp_path, detector):
+    """A stage saves D_A / D_F beside its pipeline (not in it); the next stage continues them."""
+    app = Trainer(config(tmp_path, "appearance", init_from=detector, max_steps=1, validation_steps=100)).train()
+    saved = sorted(os.listdir(os.path.join(app, "discriminators")))
+    assert saved == ["D_A", "D_F"]
+    with open(os.path.join(app, "model_index.json"), encoding="utf-8") as handle:
+        assert "discriminators" not in json.load(handle)
+    e2e = Trainer(config(tmp_path, "e2e", init_from=app, max_steps=1))
+    assert sorted(e2e.continued_discriminators) == ["D_A", "D_F"]
+    from spt.models import PatchDiscriminator
+
+    trained = PatchDiscriminator.from_pretrained(os.path.join(app, "discriminators", "D_A")).state_dict()
+    for key, value in e2e.discriminators["D_A"].state_dict().items():
+        torch.testing.assert_close(value, trained[key])
+    assert "D_S" in e2e.discriminators and "D_S" not in e2e.continued_discriminators  # appearance had none
+
+
+def test_appearance_losses_judge_the_cycle_output_too_and_d_a_sees_one_hot_layouts(tmp_path, detector):
+    cfg = config(tmp_path, "e2e", init_from=detector, max_steps=1)
+    trainer = Trainer(cfg)
+    pool = load_pool(cfg, progress=False)
+    batch = pool.batch(pool.trainable_rows(needs_target=True)[:2], "cpu")
+    logs = trainer.step(batch)
+    assert logs["pose"] > 0 and logs["adv_A"] > 0
+    fakes = batch["_da_fake"]
+    assert fakes.shape[0] == 4  # Î_t and Î_s of both samples
+    layouts = fakes[:, 3:]
+    torch.testing.assert_close(layouts, layouts.round(), atol=1e-5, rtol=0)  # one-hot up to rounding
+    torch.testing.assert_close(layouts.sum(1), torch.ones_like(layouts[:, 0]), atol=1e-5, rtol=0)
+    # The straight-through one-hot still passes D_A's gradient to H_S.
+    from spt.training.trainer import straight_through_onehot
+
+    logits = torch.randn(1, 10, 4, 4, requires_grad=True)
+    hard = straight_through_onehot(logits.softmax(1))
+    (hard * torch.randn_like(hard)).sum().backward()
+    torch.testing.assert_close(hard, hard.round(), atol=1e-5, rtol=0)
+    assert logits.grad.abs().sum() > 0
+
+
+def test_linear_schedule_holds_then_decays_to_zero(tmp_path, detector):
+    trainer = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=4, validation_steps=100))
+    pool = load_pool(trainer.config, progress=False)
+    rows = pool.trainable_rows(needs_target=True)[:2]
+    lrs = [trainer.step(pool.batch(rows, "cpu"))["lr"] for _ in range(4)]
+    base = trainer.config.learning_rate
+    # Logged after each step: constant for the first half of max_steps, then linearly down to zero.
+    assert lrs == pytest.approx([base, base, base / 2, 0.0], abs=1e-12)
+    constant = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=4, lr_scheduler="constant"))
+    assert constant.step(pool.batch(rows, "cpu"))["lr"] == pytest.approx(base)
+
+
+def test_paired_ceiling_sees_the_true_target(tmp_path, detector):
+    """supervision='paired' (the ablation's ceiling, not SPT): targets are the same person in another pose,
+    and H_A gets an L1 term to that true image."""
+    cfg = config(tmp_path, "appearance", init_from=detector, max_steps=1, supervision="paired",
+                 cache_dir=str(tmp_path / "cache"))
+    pool = load_pool(cfg, progress=False)
+    assert pool.paired and (pool.pseudo >= 0).all() and (pool.pseudo != np.arange(len(pool))).all()
+    poses = TINY["poses_per_identity"]
+    assert (pool.pseudo // poses == np.arange(len(pool)) // poses).all()  # same identity
+    batch = pool.batch(np.array([0, 1]), "cpu")
+    torch.testing.assert_close(batch["target_image"][0], batch["source_image"][1])  # row 1 is row 0's target
+    logs = Trainer(cfg).step(batch)
+    assert logs["paired"] > 0
+    # The unpaired pool from the same cache is the method's, with searched pseudo labels.
+    unpaired = load_pool(config(tmp_path, "appearance", cache_dir=str(tmp_path / "cache")), progress=False)
+    assert not unpaired.paired and "target_image" not in unpaired.batch(np.array([0]), "cpu")
+    with pytest.raises(ValueError, match="only SyntheticPeople"):
+        config(tmp_path, "appearance", supervision="paired", dataset="market", data_dir=str(tmp_path)).validate()

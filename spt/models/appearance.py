@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from ..pose import PartTransforms, part_transforms, warp_parts
+from ..pose import PartTransforms, part_transforms, pose_mask, warp_parts
 from .blocks import ConvBlock, Encoder, ResBlock, SkipDecoder, check_input
+
+OUTPUTS = ("blend", "render")
 
 
 class AppearanceGenerator(ModelMixin, ConfigMixin):
@@ -17,15 +20,27 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
     * E_A encodes the source image I_s with its pose heatmaps P_s and parsing S_s;
     * E'_S encodes the target pose P_t and the target parsing S~_t (predicted by H_S, or edited);
     * at every level, E_A's features are moved to the target by the 10 rigid-part affines f_j
-      (``spt.pose.warp_parts``: each part masked, warped with grid_sample, max over parts) and joined
-      with E'_S's features: the deformable skip connections;
-    * G_A decodes the fused bottleneck through residual blocks and these skips to RGB in [-1, 1] (tanh).
+      (``spt.pose.warp_parts``, max over parts) and joined with E'_S's features: the deformable skip
+      connections. As in the official code, the torso's mask is the whole image, so the scene reaches the
+      decoder through the torso affine (``PartTransforms.skip_masks``);
+    * G_A decodes the fused bottleneck through residual blocks and these skips.
+
+    ``output="render"`` is the paper's head: RGB in [-1, 1] through tanh. ``output="blend"`` (the default,
+    our departure, docs/design-notes.md) takes the deformable skip down to the pixels: the head also predicts
+    a per-pixel softmax over three sources, its own rendering, the source *person* moved part by part by the
+    f_j (``part_warp``), and the source *scene* with the person cut out (``scene_plate``), and returns their
+    mixture. The plate also enters E'_S, which is aligned with the target, so the decoder sees the scene
+    around the hole the source person leaves and can fill it. The mixture starts as the model-free answer
+    (warped person over the plate, the rendering where neither covers), so copying is the easy path and
+    the unsupervised losses only have to learn what rigid motion cannot give; without it the cycle term is
+    met by images that only encode the source (design notes).
 
     Widths and depth are config fields: the tiny test model and the paper-size one (``base_channels=64,
     num_downsamples=6, max_channels=512`` at 256x256) are the same class.
 
     ``use_parsing=False`` is the paper's *Baseline* ablation: G_A(E_A(I_s, P_s), E'(P_t)), the same network
-    without the semantic parsing inputs (so without H_S); the parsing arguments are then ignored.
+    without the semantic parsing inputs (so without H_S); the parsing arguments are then ignored and the
+    person's region comes from the pose masks M_P.
     """
 
     @register_to_config
@@ -39,23 +54,35 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         num_res_blocks: int = 2,
         norm: str = "instance",
         use_parsing: bool = True,
+        output: str = "blend",
     ):
         super().__init__()
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         labels = num_labels if use_parsing else 0
+        plate = 4 if output == "blend" else 0  # the scene plate (RGB) and where it is valid
         self.source_encoder = Encoder(3 + num_keypoints + labels, base_channels, num_downsamples, max_channels, norm=norm)
-        self.target_encoder = Encoder(num_keypoints + labels, base_channels, num_downsamples, max_channels, norm=norm)
+        self.target_encoder = Encoder(num_keypoints + labels + plate, base_channels, num_downsamples, max_channels,
+                                      norm=norm)
         chans = self.source_encoder.channels
         self.fuse = ConvBlock(2 * chans[-1], chans[-1], kernel=1, norm=norm)
         self.res_blocks = nn.Sequential(*(ResBlock(chans[-1], norm=norm) for _ in range(num_res_blocks)))
         # Each level joins two skips: E_A's features warped to the target, and E'_S's.
         self.decoder = SkipDecoder(chans, num_streams=2, norm=norm)
-        self.head = nn.Sequential(nn.Conv2d(3 * chans[0], 3, 7, padding=3), nn.Tanh())
+        if output == "render":
+            self.head = nn.Sequential(nn.Conv2d(3 * chans[0], 3, 7, padding=3), nn.Tanh())
+        else:
+            # RGB of the rendering, then the logits of (rendering, warped person, plate); the candidates
+            # themselves (8 channels) are seen at full resolution.
+            self.head = nn.Conv2d(3 * chans[0] + 8, 6, 7, padding=3)
+            nn.init.zeros_(self.head.weight[3:])
+            nn.init.zeros_(self.head.bias[3:])
 
     def deformable_skips(
         self, source_features: list[torch.Tensor], transforms: PartTransforms, image_size: tuple[int, int]
     ) -> list[torch.Tensor]:
-        """E_A's features at every level moved to the target pose by the f_j."""
-        masks = transforms.source_masks(image_size)
+        """E_A's features at every level moved to the target pose by the f_j (the torso's carries the scene)."""
+        masks = transforms.skip_masks(image_size)
         return [warp_parts(f, transforms, image_size=image_size, masks=masks) for f in source_features]
 
     def forward(
@@ -89,8 +116,63 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
             if kp.dim() != 3 or kp.shape[1:] != (18, 2) or kp.shape[0] != source_image.shape[0]:
                 raise ValueError(f"{name} must be ({source_image.shape[0]}, 18, 2), got {tuple(kp.shape)}")
         transforms = part_transforms(source_keypoints.float(), target_keypoints.float())
+        if cfg.output == "blend":
+            person_s = self._person(source_parsing, source_keypoints, size).to(source_image.dtype)
+            person_t = self._person(target_parsing, target_keypoints, size).to(source_image.dtype)
+            moved, coverage = part_warp(source_image, person_s, transforms)
+            plate, plate_valid = scene_plate(source_image, person_s)
+            target_maps += [plate, plate_valid]
         source = self.source_encoder(torch.cat(source_maps, 1))
         target = self.target_encoder(torch.cat(target_maps, 1))
         skips = self.deformable_skips(source, transforms, size)
         x = self.res_blocks(self.fuse(torch.cat([skips[-1], target[-1]], 1)))
-        return self.head(self.decoder(x, [skips, target]))
+        features = self.decoder(x, [skips, target])
+        if cfg.output == "render":
+            return self.head(features)
+        out = self.head(torch.cat([features, moved, coverage, plate, plate_valid], 1))
+        prior = blend_prior(coverage, plate_valid, person_t)
+        weights = (out[:, 3:].float() + prior.float()).softmax(1).to(out.dtype)
+        rendered = torch.tanh(out[:, :3])
+        return weights[:, :1] * rendered + weights[:, 1:2] * moved + weights[:, 2:] * plate
+
+    def _person(self, parsing: torch.Tensor | None, keypoints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Where the person is (B, 1, H, W): 1 - background of the parsing, or the pose mask M_P without one."""
+        if self.config.use_parsing:
+            return 1.0 - parsing[:, :1]
+        return pose_mask(keypoints.float(), size)
+
+
+def part_warp(image: torch.Tensor, person: torch.Tensor, transforms: PartTransforms) -> tuple[torch.Tensor, torch.Tensor]:
+    """The source person moved to the target part by part: ``Σ_j f_j(B^j·M·I) / Σ_j f_j(B^j·M)``.
+
+    image (B, 3, H, W) in [-1, 1]; person (B, 1, H, W) the soft person mask M. Returns the moved image
+    (zero where nothing lands) and its coverage in [0, 1]. Overlapping parts are averaged (a max over
+    parts, as for features, would mix channels of different parts).
+    """
+    size = tuple(image.shape[-2:])
+    parts = warp_parts(torch.cat([image * person, person], 1), transforms, masks=transforms.source_masks(size),
+                       reduce=None)  # (B, 10, 4, H, W)
+    weight = parts[:, :, 3:].sum(1)
+    moved = parts[:, :, :3].sum(1) / weight.clamp_min(1e-3)
+    coverage = weight.clamp(0, 1)
+    return moved * (weight > 1e-3).to(moved.dtype), coverage
+
+
+def scene_plate(image: torch.Tensor, person: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scene without the person: the image with the person's region (dilated by ~2% of the height, so
+    its anti-aliased edge goes too) set to 0, and where that plate is valid (B, 1, H, W)."""
+    radius = max(1, round(0.016 * image.shape[-2]))
+    hole = F.max_pool2d(person, 2 * radius + 1, stride=1, padding=radius)
+    valid = 1.0 - hole
+    return image * valid, valid
+
+
+def blend_prior(coverage: torch.Tensor, plate_valid: torch.Tensor, target_person: torch.Tensor) -> torch.Tensor:
+    """The logits the blend starts from, over (rendering, warped person, plate): the warped person where it
+    lands, else the plate where it is valid and the target has no person, else the rendering."""
+    rest = 1.0 - coverage
+    render = rest * torch.maximum(target_person, 1.0 - plate_valid)
+    plate = rest * plate_valid * (1.0 - target_person)
+    probs = torch.cat([render, coverage, plate], 1)
+    probs = probs / probs.sum(1, keepdim=True).clamp_min(1e-6)
+    return torch.log(0.9 * probs + 0.1 / 3)

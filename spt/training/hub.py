@@ -42,6 +42,28 @@ def fill_model_card(values: dict[str, str], template: Path = TEMPLATE) -> str:
     return text
 
 
+def departures(folder: str, config: TrainConfig) -> str:
+    """Where this checkpoint's method departs from the paper, as a markdown list (the spt design notes say why)."""
+    items = []
+    h_a = os.path.join(folder, "appearance_generator", "config.json")
+    output = json.load(open(h_a, encoding="utf-8")).get("output", "blend") if os.path.isfile(h_a) else "blend"
+    if output == "blend":
+        items.append("H_A's output blends its own rendering with the source person moved part by part by the rigid-part "
+                     "affines and with the source scene (person cut out), through a learned per-pixel softmax that "
+                     "starts at that model-free composite: the deformable skip taken down to the pixels. The paper's "
+                     "head (tanh RGB) is `output=\"render\"`.")
+    items.append("As in the official code (not the paper's text), the torso's deformable skip carries the whole image, "
+                 "and the pose loss, D_A and D_F judge the cycle output as well as the forward one.")
+    if config.weights.cycle > 0:
+        items.append(f"An L1 cycle term at weight {config.weights.cycle:g} besides the official VGG relu2_1 cycle term "
+                     f"(x {config.weights.content:g}).")
+    items.append(f"Style weight {config.weights.style:g} (our Gram normalisation; see the design notes); "
+                 f"learning-rate schedule `{config.lr_scheduler}`.")
+    if config.supervision == "paired":
+        items.append("**Paired supervision (the true target image): this is the ablation ceiling, not SPT.**")
+    return "\n".join(f"- {item}" for item in items)
+
+
 def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str | None = None,
                      evaluation: str | None = None) -> None:
     folder = os.path.dirname(path) or "."
@@ -59,6 +81,7 @@ def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str
         "command": command or "accelerate launch train_accelerate.py --config " + os.path.join(folder, "train_config.json"),
         "config_json": json.dumps(config.to_dict(), indent=2, default=list),
         "evaluation": evaluation or "Not evaluated yet: run `python -m spt.evaluation --model " + folder + "`.",
+        "departures": departures(folder, config),
     }
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(fill_model_card(values))
@@ -72,5 +95,6 @@ def push_to_hub(folder: str, repo_id: str, token: str | None = None) -> str:
 
     create_repo(repo_id, exist_ok=True, token=token)
     info = upload_folder(repo_id=repo_id, folder_path=folder, token=token,
-                         ignore_patterns=["checkpoint-*", "checkpoint-*/**", "logs/**", "samples/**", "search_index_*"])
+                         ignore_patterns=["checkpoint-*", "checkpoint-*/**", "logs/**", "samples/**", "search_index_*",
+                                          "discriminators/**"])
     return str(info)

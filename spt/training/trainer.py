@@ -9,6 +9,7 @@ import shutil
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import ProjectConfiguration, set_seed
 from PIL import Image
@@ -25,6 +26,13 @@ from .data import Pool, load_pool, sample_rows, validation_pairs
 
 logger = logging.getLogger(__name__)
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+DISCRIMINATORS = "discriminators"  # beside the pipeline in a stage's output folder; not part of the pipeline
+
+
+def straight_through_onehot(parsing: torch.Tensor) -> torch.Tensor:
+    """The one-hot of ``parsing.argmax(1)`` in the forward pass, the gradient of ``parsing`` in the backward one."""
+    hard = F.one_hot(parsing.argmax(1), parsing.shape[1]).permute(0, 3, 1, 2).to(parsing.dtype)
+    return hard + parsing - parsing.detach()
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -88,6 +96,7 @@ class Trainer:
         self.generators = [getattr(pipe, n) for n in trained]
         disc_kw = dict(base_channels=32 if config.preset != "paper" else 64, num_layers=3)
         self.discriminators = {}
+        self.continued_discriminators: list[str] = []
         if config.adversarial and stage in ("semantic", "e2e"):
             self.discriminators["D_S"] = PatchDiscriminator(NUM_LABELS + NUM_KEYPOINTS, **disc_kw)
         if config.adversarial and stage in ("appearance", "e2e"):
@@ -95,6 +104,8 @@ class Trainer:
             self.discriminators["D_A"] = PatchDiscriminator(3 + layout_channels, **disc_kw)
         if config.face_loss and config.weights.face > 0 and stage in ("appearance", "e2e"):
             self.discriminators["D_F"] = PatchDiscriminator(3, base_channels=disc_kw["base_channels"], num_layers=2)
+        if config.init_from:
+            self._continue_discriminators(config.init_from)
         self.vgg = load_vgg(config.vgg_weights) if stage in ("appearance", "e2e") else None
 
         betas = (config.adam_beta1, config.adam_beta2)
@@ -110,11 +121,38 @@ class Trainer:
         self.discriminators = dict(zip(self.discriminators, prepared[k:k + d]))
         self.opt_g = prepared[k + d]
         self.opt_d = prepared[k + d + 1] if self.opt_d else None
+        # Not prepared: Accelerate would step a prepared scheduler once per process; these step once per
+        # optimizer step, and are saved in the checkpoints.
+        self.schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
+                           for opt in (self.opt_g, self.opt_d) if opt is not None]
+        acc.register_for_checkpointing(*self.schedulers)
         frozen = [m for m in (pipe.pose_detector, self.vgg) if m is not None]
         for module in frozen + [pipe.semantic_generator, pipe.appearance_generator]:
             module.to(acc.device)
         self.global_step = 0
         acc.register_save_state_pre_hook(self._save_hook)
+
+    def _lr_factor(self, step: int) -> float:
+        """The learning-rate multiplier at optimizer step ``step`` (``config.lr_scheduler``)."""
+        if self.config.lr_scheduler == "constant":
+            return 1.0
+        half = self.config.max_steps / 2
+        return min(1.0, max(0.0, (self.config.max_steps - step) / half))
+
+    def _continue_discriminators(self, folder: str) -> None:
+        """Load the discriminators that the stage which wrote ``folder`` trained (``save_pipeline``)."""
+        for name, disc in self.discriminators.items():
+            path = os.path.join(folder, DISCRIMINATORS, name)
+            if not os.path.isdir(path):
+                logger.info("%s starts afresh: %s has none", name, folder)
+                continue
+            saved = PatchDiscriminator.from_pretrained(path)
+            shape = lambda cfg: {k: cfg[k] for k in ("in_channels", "base_channels", "num_layers", "norm")}  # noqa: E731
+            if shape(saved.config) != shape(disc.config):
+                raise ValueError(f"{path} is a discriminator of another shape ({shape(saved.config)}) than this stage "
+                                 f"needs ({shape(disc.config)}); delete it to start {name} afresh")
+            disc.load_state_dict(saved.state_dict())
+            self.continued_discriminators.append(name)
 
     # -- the networks as trained (unwrapped from DDP for inference) -------------------------------
 
@@ -157,7 +195,13 @@ class Trainer:
         return parsing
 
     def _appearance(self, batch, target_parsing: torch.Tensor, terms: dict) -> None:
-        """H_A and its unsupervised objective on one batch, given the target parsing (one-hot or S~_t)."""
+        """H_A and its unsupervised objective on one batch, given the target parsing (one-hot or S~_t).
+
+        As in the official code, the pose loss and the adversarial terms (D_A, D_F) judge both the forward
+        output Î_t and the cycle output Î_s. D_A sees each image with a one-hot parsing on both sides: a
+        predicted S~_t is made one-hot with a straight-through gradient, so that sharpness alone does not
+        tell real from fake.
+        """
         w, cfg = self.config.weights, self.config
         h_a = self._module("appearance_generator")
         image, kp_s, kp_t = batch["source_image"], batch["source_keypoints"], batch["target_keypoints"]
@@ -166,18 +210,26 @@ class Trainer:
             # The Baseline knows no parsing: D_A and the style regions see the pose masks, as background/person.
             onehot_s, target_parsing = (torch.cat([1 - m, m], 1) for m in (pose_mask(kp_s, self.size).float(),
                                                                             pose_mask(kp_t, self.size).float()))
-        fake = render_appearance(h_a, image, kp_s, onehot_s, kp_t, target_parsing)
-        cycle = render_appearance(h_a, fake, kp_t, target_parsing, kp_s, onehot_s)
-        terms["cycle"] = w.cycle * L.cycle_loss(cycle, image)
+        heat_s, heat_t = pose_heatmaps(kp_s, self.size), pose_heatmaps(kp_t, self.size)
+        fake = render_appearance(h_a, image, kp_s, onehot_s, kp_t, target_parsing, heatmaps=(heat_s, heat_t))
+        cycle = render_appearance(h_a, fake, kp_t, target_parsing, kp_s, onehot_s, heatmaps=(heat_t, heat_s))
+        if w.cycle > 0:
+            terms["cycle"] = w.cycle * L.cycle_loss(cycle, image)
+        if "target_image" in batch:  # the paired ceiling, not SPT: the true target supervises Î_t
+            terms["paired"] = max(w.cycle, 1.0) * L.cycle_loss(fake, batch["target_image"])
         if "D_A" in self.discriminators:
-            terms["adv_A"] = w.adversarial * L.generator_adversarial_loss(
-                self.discriminators["D_A"](torch.cat([fake, target_parsing], 1)))
-            batch["_da_fake"] = torch.cat([fake.detach(), target_parsing.detach()], 1)
+            layout_t = straight_through_onehot(target_parsing)
+            d_a = self.discriminators["D_A"]
+            fakes = torch.cat([torch.cat([fake, layout_t], 1), torch.cat([cycle, onehot_s], 1)])
+            terms["adv_A"] = w.adversarial * L.generator_adversarial_loss(d_a(fakes))
+            batch["_da_fake"] = fakes.detach()
             batch["_da_real"] = torch.cat([image, onehot_s], 1)
         if w.pose > 0:
-            terms["pose"] = w.pose * L.pose_loss(self.pipe.pose_detector(fake), pose_heatmaps(kp_t, self.size))
+            detected = self.pipe.pose_detector(torch.cat([fake, cycle]))
+            terms["pose"] = w.pose * L.pose_loss(detected, torch.cat([heat_t, heat_s]))
         if w.content > 0 or w.style > 0:
-            phi = {k: self.vgg(x)["relu2_1"] for k, x in (("source", image), ("fake", fake), ("cycle", cycle))}
+            phi = self.vgg(torch.cat([image, fake, cycle]))["relu2_1"].chunk(3)
+            phi = dict(zip(("source", "fake", "cycle"), phi))
             if w.content > 0:
                 terms["content"] = w.content * L.content_loss(phi["cycle"], phi["source"].detach())
             if w.style > 0:
@@ -185,7 +237,7 @@ class Trainer:
                     phi["source"].detach(), L.style_regions(cfg.style_kind, onehot_s, kp_s),
                     phi["fake"], L.style_regions(cfg.style_kind, target_parsing, kp_t), phi["cycle"])
         if "D_F" in self.discriminators:
-            crops, valid = L.face_crops(fake, kp_t)
+            crops, valid = L.face_crops(torch.cat([fake, cycle]), torch.cat([kp_t, kp_s]))
             real, real_valid = L.face_crops(image, kp_s)
             if valid.any() and real_valid.any():
                 terms["face"] = w.face * L.generator_adversarial_loss(self.discriminators["D_F"](crops[valid]))
@@ -235,7 +287,11 @@ class Trainer:
                     acc.backward(d_loss)
                     self.opt_d.step()
                     logs["discriminator"] = d_loss.item()
+        if acc.sync_gradients:
+            for scheduler in self.schedulers:
+                scheduler.step()
         logs["total"] = float(total.item())
+        logs["lr"] = self.schedulers[0].get_last_lr()[0]
         return logs
 
     # -- validation -------------------------------------------------------------------------------
@@ -343,6 +399,8 @@ class Trainer:
 
         cfg = self.config
         self._unwrapped_pipeline().save_pretrained(cfg.output_dir)
+        for name, disc in self.discriminators.items():
+            self.accelerator.unwrap_model(disc).save_pretrained(os.path.join(cfg.output_dir, DISCRIMINATORS, name))
         write_model_card(cfg, os.path.join(cfg.output_dir, "README.md"), steps=self.global_step)
         if cfg.push_to_hub:
             push_to_hub(cfg.output_dir, cfg.hub_model_id)
