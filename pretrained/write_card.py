@@ -1,5 +1,5 @@
 """The embedded checkpoint's model card: the e2e stage's config, its benchmark table and the model-free
-baselines measured on the same pairs.
+baselines measured on the same pairs; and the README's figure of its first held-out pairs.
 
     python pretrained/write_card.py pretrained/spt-synthetic runs/embedded
 """
@@ -7,7 +7,10 @@ baselines measured on the same pairs.
 import json
 import sys
 
+import os
+
 import numpy as np
+from PIL import Image
 
 from spt.evaluation.baselines import part_warp_baseline
 from spt.evaluation.metrics import mask_ssim, mean_iou, pixel_accuracy, ssim
@@ -29,6 +32,20 @@ def baselines(size: tuple[int, int], num_pairs: int) -> dict[str, dict[str, floa
                            parsing_miou=mean_iou(parsing, tgt["parsing"]))
             rows[name].append(row)
     return {name: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for name, rs in rows.items()}
+
+
+FIGURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "images", "embedded_eval_grid.png")
+
+
+def save_figure(grid_path: str, path: str = FIGURE) -> None:
+    """The evaluation's grid (8 rows: source | predicted parsing | generated | truth | true parsing) in two
+    columns of four pairs, enlarged 2x."""
+    grid = Image.open(grid_path)
+    half = grid.height // 2
+    both = Image.new("RGB", (2 * grid.width, half))
+    both.paste(grid.crop((0, 0, grid.width, half)), (0, 0))
+    both.paste(grid.crop((0, half, grid.width, 2 * half)), (grid.width, 0))
+    both.resize((both.width * 2, both.height * 2), Image.NEAREST).save(path)
 
 
 def main(out: str, runs: str) -> None:
@@ -53,11 +70,13 @@ The same pairs answered without a model (`python benchmarks/synthetic_hardness.p
 
 Against the part-warp baseline, the strongest model-free answer: {verdict}.
 
-The paper's ablations (Baseline, TS-pred, TS-GT, E2E, and a paired-supervision ceiling that is not SPT) are
-tabulated in the spt repository's `docs/ablation.md`.
+The paper's ablations (Baseline, TS-pred, TS-GT, E2E, and a paired-supervision ceiling that is not SPT) run
+with `bash benchmarks/ablation.sh` in the spt repository; `docs/ablation.md` there says which have been
+measured with this version of the code.
 """
     write_model_card(config, f"{out}/README.md", steps=config.max_steps,
                      command="bash pretrained/train_spt_synthetic.sh", evaluation=evaluation)
+    save_figure(f"{runs}/eval/grid.png")
 
 
 if __name__ == "__main__":
