@@ -410,10 +410,10 @@ class PartTransforms:
         """The part polygons B^j in the source (B, 10, H, W): what each f_j carries of the person."""
         return polygon_masks(self.source_polygons, size, self.valid)
 
-    def skip_masks(self, size: tuple[int, int]) -> torch.Tensor:
-        """The masks of Deformable GAN's skips (``pose_masks`` of the official code): the torso's is the whole
-        image, so the scene travels with the torso affine; the other parts are their polygons."""
-        masks = self.source_masks(size)
+    def skip_masks(self, masks: torch.Tensor) -> torch.Tensor:
+        """The masks of Deformable GAN's skips (``pose_masks`` of the official code), from the rasterised
+        ``source_masks``: the torso's is the whole image, so the scene travels with the torso affine; the
+        other parts are their polygons."""
         whole = torch.ones_like(masks[:, :1]) * self.valid[:, :1, None, None].to(masks.dtype)
         return torch.cat([whole, masks[:, 1:]], 1)
 

@@ -79,10 +79,14 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
             nn.init.zeros_(self.head.bias[3:])
 
     def deformable_skips(
-        self, source_features: list[torch.Tensor], transforms: PartTransforms, image_size: tuple[int, int]
+        self, source_features: list[torch.Tensor], transforms: PartTransforms, image_size: tuple[int, int],
+        source_masks: torch.Tensor | None = None,
     ) -> list[torch.Tensor]:
-        """E_A's features at every level moved to the target pose by the f_j (the torso's carries the scene)."""
-        masks = transforms.skip_masks(image_size)
+        """E_A's features at every level moved to the target pose by the f_j (the torso's carries the scene).
+        ``source_masks``: ``transforms.source_masks(image_size)`` when the caller has rasterised them already."""
+        if source_masks is None:
+            source_masks = transforms.source_masks(image_size)
+        masks = transforms.skip_masks(source_masks)
         return [warp_parts(f, transforms, image_size=image_size, masks=masks) for f in source_features]
 
     def forward(
@@ -116,15 +120,16 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
             if kp.dim() != 3 or kp.shape[1:] != (18, 2) or kp.shape[0] != source_image.shape[0]:
                 raise ValueError(f"{name} must be ({source_image.shape[0]}, 18, 2), got {tuple(kp.shape)}")
         transforms = part_transforms(source_keypoints.float(), target_keypoints.float())
+        part_masks = transforms.source_masks(size)  # rasterised once, for the skips and the pixel warp
         if cfg.output == "blend":
             person_s = self._person(source_parsing, source_keypoints, size).to(source_image.dtype)
             person_t = self._person(target_parsing, target_keypoints, size).to(source_image.dtype)
-            moved, coverage = part_warp(source_image, person_s, transforms)
+            moved, coverage = part_warp(source_image, person_s, transforms, part_masks)
             plate, plate_valid = scene_plate(source_image, person_s)
             target_maps += [plate, plate_valid]
         source = self.source_encoder(torch.cat(source_maps, 1))
         target = self.target_encoder(torch.cat(target_maps, 1))
-        skips = self.deformable_skips(source, transforms, size)
+        skips = self.deformable_skips(source, transforms, size, part_masks)
         x = self.res_blocks(self.fuse(torch.cat([skips[-1], target[-1]], 1)))
         features = self.decoder(x, [skips, target])
         if cfg.output == "render":
@@ -142,15 +147,18 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         return pose_mask(keypoints.float(), size)
 
 
-def part_warp(image: torch.Tensor, person: torch.Tensor, transforms: PartTransforms) -> tuple[torch.Tensor, torch.Tensor]:
+def part_warp(image: torch.Tensor, person: torch.Tensor, transforms: PartTransforms,
+              part_masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The source person moved to the target part by part: ``Σ_j f_j(B^j·M·I) / Σ_j f_j(B^j·M)``.
 
-    image (B, 3, H, W) in [-1, 1]; person (B, 1, H, W) the soft person mask M. Returns the moved image
-    (zero where nothing lands) and its coverage in [0, 1]. Overlapping parts are averaged (a max over
-    parts, as for features, would mix channels of different parts).
+    image (B, 3, H, W) in [-1, 1]; person (B, 1, H, W) the soft person mask M; part_masks the B^j
+    (``transforms.source_masks``, rasterised here when not given). Returns the moved image (zero where
+    nothing lands) and its coverage in [0, 1]. Overlapping parts are averaged (a max over parts, as for
+    features, would mix channels of different parts).
     """
-    size = tuple(image.shape[-2:])
-    parts = warp_parts(torch.cat([image * person, person], 1), transforms, masks=transforms.source_masks(size),
+    if part_masks is None:
+        part_masks = transforms.source_masks(tuple(image.shape[-2:]))
+    parts = warp_parts(torch.cat([image * person, person], 1), transforms, masks=part_masks,
                        reduce=None)  # (B, 10, 4, H, W)
     weight = parts[:, :, 3:].sum(1)
     moved = parts[:, :, :3].sum(1) / weight.clamp_min(1e-3)

@@ -46,7 +46,10 @@ def departures(folder: str, config: TrainConfig) -> str:
     """Where this checkpoint's method departs from the paper, as a markdown list (the spt design notes say why)."""
     items = []
     h_a = os.path.join(folder, "appearance_generator", "config.json")
-    output = json.load(open(h_a, encoding="utf-8")).get("output", "blend") if os.path.isfile(h_a) else "blend"
+    output = "blend"
+    if os.path.isfile(h_a):
+        with open(h_a, encoding="utf-8") as handle:
+            output = json.load(handle).get("output", output)
     if output == "blend":
         items.append("H_A's output blends its own rendering with the source person moved part by part by the rigid-part "
                      "affines and with the source scene (person cut out), through a learned per-pixel softmax that "

@@ -9,7 +9,6 @@ import shutil
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import ProjectConfiguration, set_seed
 from PIL import Image
@@ -18,7 +17,7 @@ from tqdm.auto import tqdm
 from .. import losses as L
 from ..models import AppearanceGenerator, PatchDiscriminator
 from ..models.vgg import load_vgg
-from ..parsing import NUM_LABELS, PALETTE, to_onehot
+from ..parsing import NUM_LABELS, PALETTE, from_onehot, to_onehot
 from ..pipeline import SPTPipeline, predict_parsing_logits, render_appearance
 from ..pose import NUM_KEYPOINTS, draw_skeleton, pose_condition, pose_heatmaps, pose_mask
 from .config import TrainConfig
@@ -31,7 +30,7 @@ DISCRIMINATORS = "discriminators"  # beside the pipeline in a stage's output fol
 
 def straight_through_onehot(parsing: torch.Tensor) -> torch.Tensor:
     """The one-hot of ``parsing.argmax(1)`` in the forward pass, the gradient of ``parsing`` in the backward one."""
-    hard = F.one_hot(parsing.argmax(1), parsing.shape[1]).permute(0, 3, 1, 2).to(parsing.dtype)
+    hard = to_onehot(from_onehot(parsing), parsing.shape[1]).to(parsing.dtype)
     return hard + parsing - parsing.detach()
 
 
