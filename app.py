@@ -3,8 +3,10 @@
 It runs offline on the embedded checkpoint (``pretrained/spt-synthetic``); ``SPT_MODEL=<folder or Hub id>``
 loads another. Source people come from SyntheticPeople's held-out test split (rendered at the model's size,
 so the true target is known), from ``examples/``, or from an upload: a photo, with its keypoints (JSON) and
-parsing (PNG) when the visitor has them; otherwise the keypoints come from the model's pose detector and the
-parsing from a Hub human parser (``SPT_PARSER``) or, offline, a rough parsing painted from the keypoints.
+parsing (PNG) when the visitor has them; otherwise ``spt.estimation`` estimates them (MediaPipe's BlazePose
+and person mask offline, the model's pose detector where mediapipe is missing; the parsing from a Hub human
+parser, ``SPT_PARSER``, or offline a rough parsing inside the person). A photo without a usable person (neck,
+a shoulder, a hip) is not generated from: the page says what is missing and lets the visitor place joints.
 ``gradio_client`` users call ``/generate`` (uploads), ``/texture_transfer`` and ``/browse``.
 
 Run: ``python app.py`` (a Hugging Face Space runs the same file).
@@ -23,13 +25,13 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from spt.annotate import DetectorPose, FrontEndUnavailable, HubParsing, PoseParsing
+from spt.estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
 from spt.data.fashion import resize_sample
 from spt.data.synthetic import SPLITS, SyntheticPeople, walking_cycle
 from spt.parsing import PALETTE, SPT10_LABELS, legend, load_parsing
 from spt.pose import (
     KEYPOINT_NAMES, draw_skeleton, keypoints_from_json, keypoints_to_json, mirror_keypoints, parse_patn_row,
-    rescale_keypoints, validate_keypoints,
+    pose_mask, rescale_keypoints, validate_keypoints,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -140,27 +142,6 @@ def read_keypoints_text(text: str, size: tuple[int, int]) -> np.ndarray:
         raise gr.Error(f"Bad keypoints: {err}") from None
 
 
-def crop_to_aspect(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.ndarray | None, size: tuple[int, int]):
-    """Centre-crop an upload to the model's aspect ratio (a 256x256 DeepFashion photo to 256x176, as the
-    community does), so that resizing afterwards does not squash the person; keypoints cut off become missing."""
-    h, w = image.shape[:2]
-    target_w = round(h * size[1] / size[0])
-    if target_w < w:
-        top, left, ch, cw = 0, (w - target_w) // 2, h, target_w
-    else:
-        ch = round(w * size[0] / size[1])
-        top, left, cw = (h - ch) // 2, 0, w
-    image = image[top:top + ch, left:left + cw]
-    parsing = parsing[top:top + ch, left:left + cw] if parsing is not None else None
-    if keypoints is not None:
-        keypoints = keypoints.copy()
-        present = keypoints[:, 0] >= 0
-        keypoints[present] -= (left, top)
-        inside = (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= cw - 1) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= ch - 1)
-        keypoints[~(present & inside)] = -1
-    return image, keypoints, parsing
-
-
 @functools.lru_cache(maxsize=1)
 def human_parser():
     """The Hub human parser (``SPT_PARSER``, an ATR-18 SegFormer by default) or the reason it cannot load."""
@@ -171,9 +152,16 @@ def human_parser():
         return None, f"the human parser {repo_id} is unavailable: {str(err).split(';')[0]}"
 
 
+SYNTHETIC_MODEL_NOTE = ("The default model was trained on SyntheticPeople only: on a photo it draws a rough "
+                        "figure, not a photo-real person. Photo-real results need a model trained on real data "
+                        "(README, Training; load it with `SPT_MODEL=<folder or Hub id>`).")
+
+
 def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tuple[dict, str]:
-    """A source person from an upload: the photo, with its keypoints and parsing when given, else estimated.
-    Returns the person and a note on what was estimated."""
+    """A source person from an upload: the photo, with its keypoints and parsing when given, else estimated
+    (``spt.estimation``: BlazePose and the person mask, then the rough parsing or a Hub parser) on the full
+    photo, which is then cut to the model's aspect around the person. Returns the person and a note on what
+    was estimated; ``person_problem(person)`` says whether it can be generated from."""
     if not image_path:
         raise gr.Error("Upload a photo (PNG or JPEG) first")
     try:
@@ -193,25 +181,42 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
         if parsing.shape != image.shape[:2]:
             raise gr.Error(f"The parsing is {parsing.shape[0]}x{parsing.shape[1]} but the photo is "
                            f"{image.shape[0]}x{image.shape[1]}: they must describe the same pixels")
-    size = model_size()
-    image, keypoints, parsing = resize_sample(*crop_to_aspect(image, keypoints, parsing, size), size)
-    notes = []
-    if keypoints is None:
+    notes, mask, rough, centre = [], None, False, None
+    if keypoints is None or parsing is None:
         try:
-            pipe = load_pipeline()
-            keypoints = DetectorPose(pipe, pipe.device)([Image.fromarray(image)])[0]
-        except FrontEndUnavailable:
-            raise gr.Error("This model has no pose detector: upload the keypoints (JSON) too") from None
-        notes.append("keypoints estimated by the model's pose detector")
-    if parsing is None:
-        parser, reason = human_parser()
-        if parser is not None:
-            parsing = parser([Image.fromarray(image)], [keypoints])[0]
-            notes.append(f"parsing by the human parser {parser.name[4:]}")
-        else:
-            parsing = PoseParsing()([Image.fromarray(image)], [keypoints])[0]
-            notes.append(f"rough parsing painted from the keypoints ({reason}); upload a parsing PNG for a real one")
-    return {"image": image, "keypoints": keypoints, "parsing": parsing, "person": "upload", "pose": "upload"}, "; ".join(notes)
+            estimate = load_pipeline().person_estimator()(image, keypoints=keypoints)
+        except FrontEndUnavailable as err:
+            raise gr.Error(f"Cannot estimate the pose here ({err}): upload the keypoints (JSON) too") from None
+        centre, mask = estimate.bounding_box_centre(), estimate.mask
+        if keypoints is None:
+            keypoints = estimate.keypoints
+            notes.append(estimate.summary())
+        if parsing is None:
+            parser, reason = human_parser()
+            if parser is not None:
+                parsing = parser(image)
+                notes.append(f"parsing by the human parser {parser.name[4:]}")
+            else:
+                parsing, rough = estimate.parsing, True
+                notes.append(f"rough parsing: body parts inside the person mask ({reason})")
+    size = model_size()
+    image, keypoints, parsing = resize_sample(image, keypoints, parsing, size, centre)
+    if mask is not None:
+        mask = resize_sample(np.zeros((*mask.shape, 3), np.uint8), None, mask.astype(np.uint8), size, centre)[2] > 0
+    source = {"image": image, "keypoints": keypoints, "parsing": parsing, "mask": mask, "rough": rough,
+              "person": "upload", "pose": "upload"}
+    return source, "; ".join(notes)
+
+
+def person_problem(source: dict) -> str | None:
+    """None when ``source`` has its essential joints, else what is found and what is missing."""
+    missing = missing_essentials(source["keypoints"])
+    if not missing:
+        return None
+    found = found_joints(source["keypoints"])
+    return (f"No usable person: {len(found)}/18 joints found ({', '.join(found) or 'none'}); missing: "
+            f"{', '.join(missing)}. Place them by hand: choose a joint under the source image and click where it "
+            "is on the photo, or upload the keypoints (JSON).")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -219,6 +224,9 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
 # --------------------------------------------------------------------------------------------------
 
 def run_pipeline(source: dict, target_keypoints: np.ndarray, target_parsing: np.ndarray | None = None):
+    problem = person_problem(source)
+    if problem:
+        raise gr.Error(problem)
     pipe = load_pipeline()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -387,9 +395,45 @@ def source_views(source: dict):
     return (skeleton_view(source["keypoints"], size, source["image"]), parsing_view(source["parsing"], source["image"]))
 
 
+def describe_upload(source: dict, note: str) -> str:
+    """What was estimated, what is missing, and, with the embedded model, what it was trained on."""
+    problem = person_problem(source)
+    lines = [f"Estimated: {note}." if note else "", f"**{problem}**" if problem else "",
+             SYNTHETIC_MODEL_NOTE if os.environ.get("SPT_MODEL", DEFAULT_MODEL) in ("", DEFAULT_MODEL) else ""]
+    return "\n\n".join(line for line in lines if line)
+
+
 def pick_upload(image_path, keypoints_path, parsing_path, scheme):
     source, note = uploaded_person(image_path, keypoints_path, parsing_path, scheme)
-    return source, *source_views(source), note and f"Note: {note}."
+    return source, *source_views(source), describe_upload(source, note)
+
+
+def clicked_joint(keypoints, joint: str, evt: gr.SelectData) -> np.ndarray:
+    """``keypoints`` with ``joint`` moved to the pixel clicked on an enlarged view (model pixels, clamped)."""
+    if joint not in KEYPOINT_NAMES:
+        raise gr.Error(f"Choose which joint to move (one of {', '.join(KEYPOINT_NAMES)})")
+    size = model_size()
+    factor = _factor(size[0])
+    kp = np.asarray(keypoints, np.float32).copy()
+    x, y = evt.index
+    kp[KEYPOINT_NAMES.index(joint)] = [min(max((x + 0.5) / factor - 0.5, 0), size[1] - 1),
+                                       min(max((y + 0.5) / factor - 0.5, 0), size[0] - 1)]
+    return kp
+
+
+def place_source_joint(source: dict, joint: str, evt: gr.SelectData):
+    """Click on the source image: the chosen joint goes there; a rough parsing is redrawn from the new pose."""
+    if source is None:
+        raise gr.Error("Choose a source person first")
+    kp = clicked_joint(source["keypoints"], joint, evt)
+    size = model_size()
+    source = dict(source, keypoints=kp)
+    if source.get("rough"):
+        mask = source.get("mask")
+        if mask is None or not mask.any():
+            mask = pose_mask(kp, size)[0] > 0.5
+        source["parsing"] = rough_parsing(kp, mask)
+    return source, *source_views(source), describe_upload(source, f"{joint} placed by hand")
 
 
 def target_view(keypoints):
@@ -406,14 +450,7 @@ def select_pose(evt: gr.SelectData):
 def move_joint(keypoints, joint: str, evt: gr.SelectData):
     if keypoints is None:
         raise gr.Error("Choose a target pose first")
-    if joint not in KEYPOINT_NAMES:
-        raise gr.Error(f"Choose which joint to move (one of {', '.join(KEYPOINT_NAMES)})")
-    size = model_size()
-    factor = _factor(size[0])
-    kp = np.asarray(keypoints, np.float32).copy()
-    x, y = evt.index
-    kp[KEYPOINT_NAMES.index(joint)] = [min(max((x + 0.5) / factor - 0.5, 0), size[1] - 1),
-                                       min(max((y + 0.5) / factor - 0.5, 0), size[0] - 1)]
+    kp = clicked_joint(keypoints, joint, evt)
     return kp.tolist(), *target_view(kp)
 
 
@@ -487,7 +524,9 @@ def build_demo() -> gr.Blocks:
                             person_id = gr.Number(value=3, precision=0, label="Person id", minimum=0, maximum=MAX_ID - 1)
                             pose_id = gr.Number(value=0, precision=0, label="Pose id", minimum=0, maximum=MAX_ID - 1)
                         use_person = gr.Button("Use this person")
-                        source_skeleton = gr.Image(label="Source with its pose", **IMAGE_VIEW)
+                        source_skeleton = gr.Image(label="Source with its pose (click to place the chosen joint)",
+                                                   **IMAGE_VIEW)
+                        source_joint = gr.Dropdown(list(KEYPOINT_NAMES), value="neck", label="Source joint to place")
                         source_parsing = gr.AnnotatedImage(label="Source parsing (SPT-10)", color_map=colors, height=VIEW_HEIGHT)
                         with gr.Accordion("…or an example, or your own photo", open=False):
                             up_image = gr.File(label="Photo (PNG/JPEG)", type="filepath")
@@ -574,6 +613,8 @@ def build_demo() -> gr.Blocks:
         # Pose transfer
         use_person.click(pick_source, [person_id, pose_id], [source, source_skeleton, source_parsing], api_name=False)
         use_upload.click(pick_upload, *upload_io, api_name=False)
+        source_skeleton.select(place_source_joint, [source, source_joint],
+                               [source, source_skeleton, source_parsing, upload_note], api_name=False)
         poses.select(select_pose, None, [target, target_original, target_skeleton, target_json], api_name=False)
         target_skeleton.select(move_joint, [target, joint], [target, target_skeleton, target_json], api_name=False)
         mirror.click(mirror_pose, [target], [target, target_skeleton, target_json], api_name=False)

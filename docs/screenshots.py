@@ -5,7 +5,8 @@
 
 The app is launched in-process on a free port; each tab is opened by its deep link (``/?tab=<id>``), the
 page is left to finish its first generation (and, on the Edit layout and Animate tabs, the main button is
-pressed), then the page is saved as ``space_<tab>.png``.
+pressed), then the page is saved as ``space_<tab>.png``. Then two photos are uploaded on the Pose transfer
+tab (scikit-image's cameraman and astronaut) and generated from: ``space_upload_<photo>.png``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,19 @@ TABS = {
     "animate": ("Render animation", "#animation img"),
     "browse": (None, "#browse-image img"),
 }
+
+
+def upload_photos(folder: str) -> dict[str, str]:
+    """scikit-image's sample photos as upload files: a usable person, and one whose hips are out of frame."""
+    from PIL import Image
+    from skimage import data
+
+    photos = {"camera": data.camera(), "astronaut": data.astronaut()}
+    paths = {}
+    for name, pixels in photos.items():
+        paths[name] = os.path.join(folder, f"_upload_{name}.png")
+        Image.fromarray(pixels).save(paths[name])
+    return paths
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,6 +79,20 @@ def main(argv: list[str] | None = None) -> None:
                 page.wait_for_timeout(1500)  # images fade in
                 path = os.path.join(args.out, f"space_{tab}.png")
                 page.screenshot(path=path, full_page=True)
+                print(f"wrote {path}")
+            for name, photo in upload_photos(args.out).items():
+                page.goto(f"http://127.0.0.1:{port}/?tab=pose")
+                page.wait_for_selector("text=generated in", state="attached", timeout=120_000)
+                page.get_by_text("…or an example, or your own photo").click()
+                page.locator("input[type=file]").first.set_input_files(photo)
+                page.wait_for_timeout(1500)
+                page.get_by_role("button", name="Use the upload").click()
+                page.wait_for_selector("text=Estimated:", timeout=120_000)
+                page.get_by_role("button", name="Generate").click()
+                page.wait_for_timeout(4000)  # a generation, or the error toast of a photo without a usable person
+                path = os.path.join(args.out, f"space_upload_{name}.png")
+                page.screenshot(path=path, full_page=True)
+                os.remove(photo)
                 print(f"wrote {path}")
             browser.close()
     finally:

@@ -339,7 +339,36 @@ class SPTPipeline(DiffusionPipeline):
 
     # -- input preparation ------------------------------------------------------------------------
 
-    def _prepare(self, source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme):
+    def person_estimator(self, pose_front_end: str = "auto"):
+        """The ``spt.estimation.PersonEstimator`` that fills in a missing source pose and parsing: mediapipe's
+        BlazePose where installed (``pose_front_end="auto"``), else this pipeline's pose detector; the rough
+        parsing inside the person. Built once per front-end."""
+        from .estimation import PersonEstimator
+
+        estimators = self.__dict__.setdefault("_estimators", {})
+        if pose_front_end not in estimators:
+            model = self if self.pose_detector is not None else None
+            estimators[pose_front_end] = PersonEstimator(pose_front_end, "rough" if self.uses_parsing else "none",
+                                                         model=model)
+        return estimators[pose_front_end]
+
+    def _estimate(self, image: torch.Tensor, keypoints: np.ndarray | None, pose_front_end: str, index: int):
+        """Keypoints and parsing of a source image (in its own frame) that came without them."""
+        from .estimation import FrontEndUnavailable
+
+        try:
+            estimator = self.person_estimator(pose_front_end)
+        except FrontEndUnavailable as err:
+            what = "source_pose" if keypoints is None else "source_parsing"
+            raise ValueError(f"{what} is required: it cannot be estimated here ({err})") from None
+        pixels = ((image.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+        estimate = estimator(pixels, keypoints=keypoints)
+        if keypoints is None:
+            estimate.require_person(f"source_image {index}")
+        return estimate
+
+    def _prepare(self, source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme,
+                 pose_front_end="auto"):
         size = self.image_size
         images = [_image_to_tensor(im, "source_image") for im in _as_list(source_image, "source_image", "image")]
         targets = _as_list(target_pose, "target_pose", "pose")
@@ -350,30 +379,35 @@ class SPTPipeline(DiffusionPipeline):
                             "source_parsing": parsings, "target_parsing": edits})
         pick = lambda items, i: items[0] if len(items) == 1 else items[i]  # noqa: E731
 
-        out_images, kp_s, kp_t, labels_s, labels_t, resized = [], [], [], [], [], set()
+        out_images, kp_s, kp_t, labels_s, labels_t, resized, estimated = [], [], [], [], [], set(), set()
         for i in range(batch):
             image = pick(images, i)
             frame = tuple(image.shape[-2:])
-            if frame != size:
-                resized.add(f"source_image {frame[0]}x{frame[1]}")
-                image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
-            out_images.append(image)
             target = _keypoints(pick(targets, i), "target_pose")
             kp_t.append(rescale_keypoints(validate_keypoints(target, frame, name="target_pose"), frame, size))
             source = pick(sources, i)
             if source is not None:
                 source = validate_keypoints(_keypoints(source, "source_pose"), frame, name="source_pose")
-                kp_s.append(rescale_keypoints(source, frame, size))
             parsing = pick(parsings, i)
             edit = pick(edits, i)
+            if source is None or (self.uses_parsing and parsing is None):
+                estimate = self._estimate(image, source, pose_front_end, i)
+                if source is None:
+                    source = estimate.keypoints
+                    estimated.add(f"source_pose by {estimate.pose_front_end}")
+                if self.uses_parsing and parsing is None:
+                    parsing = estimate.parsing
+                    estimated.add(f"source_parsing by {estimate.parsing_front_end}")
+            kp_s.append(rescale_keypoints(source, frame, size))
+            if frame != size:
+                resized.add(f"source_image {frame[0]}x{frame[1]}")
+                image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+            out_images.append(image)
             if not self.uses_parsing:
                 if edit is not None:
                     raise ValueError("target_parsing cannot be used: this pipeline's H_A takes no parsing (the "
                                      "Baseline ablation, appearance_generator.config.use_parsing=False)")
                 continue
-            if parsing is None:
-                raise ValueError("source_parsing is required: pass the source's label map (SPT-10, or LIP-20/ATR-18 "
-                                 "with parsing_scheme=); `python -m spt.annotate` estimates one for your own photos")
             labels = _labels(parsing, "source_parsing", parsing_scheme)
             if labels.shape != frame:
                 raise ValueError(f"source_parsing is {labels.shape[0]}x{labels.shape[1]} but source_image is "
@@ -388,17 +422,13 @@ class SPTPipeline(DiffusionPipeline):
         if resized:
             warnings.warn(f"resized {', '.join(sorted(resized))} to the model's {size[0]}x{size[1]} "
                           "(keypoints rescaled with them)", stacklevel=3)
+        if estimated:
+            warnings.warn(f"estimated {', '.join(sorted(estimated))}", stacklevel=3)
 
         device, dtype = self.device, self.dtype
         image_t = torch.stack(out_images).to(device, dtype)
-        if kp_s:
-            kp_s_t = torch.from_numpy(np.stack(kp_s)).to(device)
-        elif self.pose_detector is not None:
-            kp_s_t = self.pose_detector.detect(image_t.to(self.pose_detector.dtype)).float()
-        else:
-            raise ValueError("source_pose is required: this pipeline has no pose_detector to estimate it")
-        stacked = [torch.from_numpy(np.stack(v)).to(device) if v else None for v in (kp_t, labels_s, labels_t)]
-        return (image_t, kp_s_t, *stacked)
+        stacked = [torch.from_numpy(np.stack(v)).to(device) if v else None for v in (kp_s, kp_t, labels_s, labels_t)]
+        return (image_t, *stacked)
 
     # -- generation -------------------------------------------------------------------------------
 
@@ -412,6 +442,7 @@ class SPTPipeline(DiffusionPipeline):
         target_parsing=None,
         *,
         parsing_scheme: str = "spt10",
+        pose_front_end: str = "auto",
         output_type: str = "pil",
         return_dict: bool = True,
     ) -> SPTPipelineOutput | tuple:
@@ -419,12 +450,15 @@ class SPTPipeline(DiffusionPipeline):
 
         One source with several target poses (or the reverse) is broadcast; lists/batches are processed
         together. ``target_parsing`` (label maps) replaces H_S's prediction: the paper's layout editing.
+        A source without ``source_pose`` / ``source_parsing`` is estimated (``person_estimator``, with
+        ``pose_front_end`` "auto", "mediapipe" or "detector"); one without a usable person (neck, a shoulder
+        and a hip) raises ``spt.estimation.PersonNotFound``, a ValueError naming the joints found.
         ``output_type``: ``"pil"``, ``"np"`` ((B, H, W, 3) in [0, 1]) or ``"pt"`` ((B, 3, H, W) in [-1, 1]).
         """
         if output_type not in ("pil", "np", "pt"):
             raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
         image, kp_s, kp_t, labels_s, labels_t = self._prepare(
-            source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme)
+            source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme, pose_front_end)
         dtype = self.dtype
         onehot_s = onehot_t = previews = labels_np = None
         if self.uses_parsing:

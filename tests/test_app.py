@@ -84,10 +84,45 @@ def test_examples_load_cropped_to_the_model_aspect():
             assert abs(cx - ((x + 0.5 - 32) / 2 - 0.5)) < 0.01 and abs(cy - ((y + 0.5) / 2 - 0.5)) < 0.01
 
 
-def test_photo_alone_gets_estimated_keypoints_and_a_rough_parsing():
-    source, note = app.uploaded_person(example(0)[0], None, None, "spt10")
+def test_photo_alone_gets_estimated_keypoints_and_a_rough_parsing_inside_the_person(tmp_path):
+    from skimage import data
+
+    photo = tmp_path / "camera.png"
+    Image.fromarray(data.camera()).save(photo)
+    source, note = app.uploaded_person(str(photo), None, None, "spt10")
     assert source["keypoints"].shape == (18, 2) and source["parsing"].shape == SIZE
-    assert "pose detector" in note and "rough parsing" in note and "upload a parsing PNG" in note
+    assert "joints found by mediapipe" in note and "rough parsing" in note
+    assert not source["parsing"][~source["mask"]].any() and source["parsing"].any()
+    # The 512x512 photo is cut to 512x256 around the cameraman: his hand on the camera (the right wrist)
+    # falls outside, his neck, shoulders and a hip stay in.
+    assert (source["keypoints"][:, 0] >= 0).sum() >= 9 and app.person_problem(source) is None
+    (_, _), image, _, _ = app.generate(source, app.gallery_pose(1))
+    assert image.shape == (app.DISPLAY_HEIGHT, app.DISPLAY_HEIGHT // 2, 3)
+
+
+def test_a_photo_without_a_person_is_not_generated_until_joints_are_placed(tmp_path):
+    from skimage import data
+
+    photo = tmp_path / "coffee.png"
+    Image.fromarray(data.coffee()).save(photo)
+    source, _, _, note = app.pick_upload(str(photo), None, None, "spt10")
+    assert "No usable person: 0/18 joints found" in note and "missing: neck" in note
+    assert "trained on SyntheticPeople only" not in note  # the test model is not the embedded one
+    with pytest.raises(app.gr.Error, match="No usable person"):
+        app.generate(source, app.gallery_pose(1))
+    with pytest.raises(app.gr.Error, match="No usable person"):
+        app.generate_api(str(photo), None, None, "spt10", "1")
+
+    class Click:  # gr.SelectData's index: the pixel clicked on the enlarged source view
+        def __init__(self, x, y):
+            self.index = (x, y)
+
+    factor = app._factor(SIZE[0])
+    for joint, (x, y) in {"neck": (16, 14), "right_shoulder": (10, 16), "right_hip": (12, 34)}.items():
+        source, _, _, note = app.place_source_joint(source, joint, Click(x * factor, y * factor))
+    np.testing.assert_allclose(source["keypoints"][1], (16, 14), atol=0.5)
+    assert "No usable person" not in note and app.person_problem(source) is None
+    app.generate(source, app.gallery_pose(1))
 
 
 def test_pose_transfer_texture_transfer_and_layout_editing():

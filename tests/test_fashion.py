@@ -4,7 +4,9 @@ import pytest
 from spt.data.fashion import evaluation_pairs, load_split, load_training_dataset, read_pairs_csv, write_split
 from spt.data.synthetic import make_dataset
 from spt.parsing import save_parsing
-from spt.pose import read_patn_csv
+from PIL import Image
+
+from spt.pose import read_patn_csv, write_patn_csv
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +106,25 @@ def test_evaluation_cli_reads_the_patn_test_pairs(deepfashion, tmp_path):
           "--out", str(tmp_path / "eval")])
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["pairs"] == 2 and metrics["per_pair"][0]["pair"] == "id000_000___id000_001"
+
+
+def test_a_padded_256x256_photo_is_cropped_to_256x176_not_squashed(tmp_path):
+    """The official SPT data: DeepFashion 256x176 people white-padded to 256x256. Loading at 256x176 cuts the
+    40-pixel margins off (keypoints and parsing moved with the image); it does not squeeze the person."""
+    person = make_dataset(1, 1, size=(256, 176), seed=0, split="test", progress=False)[0]
+    image, parsing = np.asarray(person["image"]), np.asarray(person["parsing"])
+    padded = np.full((256, 256, 3), 255, np.uint8)
+    padded[:, 40:216] = image
+    padded_parsing = np.zeros((256, 256), np.uint8)
+    padded_parsing[:, 40:216] = parsing
+    keypoints = np.asarray(person["keypoints"], np.float32)
+    shifted = np.where(keypoints >= 0, keypoints + (40, 0), -1).astype(np.float32)
+    (tmp_path / "test").mkdir()
+    (tmp_path / "parsing" / "test").mkdir(parents=True)
+    Image.fromarray(padded).save(tmp_path / "test" / "padded.png")
+    save_parsing(tmp_path / "parsing" / "test" / "padded.png", padded_parsing)
+    write_patn_csv(tmp_path / "fasion-resize-annotation-test.csv", {"padded.png": shifted})
+    loaded = load_split(str(tmp_path), "test", size=(256, 176), progress=False)[0]
+    np.testing.assert_array_equal(np.asarray(loaded["image"]), image)
+    np.testing.assert_array_equal(np.asarray(loaded["parsing"]), parsing)
+    np.testing.assert_allclose(np.asarray(loaded["keypoints"]), keypoints, atol=1e-3)

@@ -119,15 +119,28 @@ def test_texture_transfer_renders_a_on_the_layout_of_b(pipe):
     assert out.images[0].size == (SIZE[1], SIZE[0])
 
 
-def test_missing_source_pose_is_estimated_or_refused(pipe, pair):
+def test_missing_source_pose_and_parsing_are_estimated_or_refused(pipe, pair, monkeypatch):
+    from skimage import data
+
+    from spt import estimation
+
     a, b = pair
-    out = pipe(a["image"], b["keypoints"], source_parsing=a["parsing"])
-    assert out.source_pose.shape == (1, 18, 2)
+    photo = np.stack([data.camera()] * 3, -1)  # 512x512: the target pose is given in its pixels
+    target = rescale_keypoints(b["keypoints"], SIZE, (512, 512))
+    with pytest.warns(UserWarning, match="estimated source_parsing by rough, source_pose by mediapipe"):
+        out = pipe(photo, target)
+    found = out.source_pose[0][:, 0] >= 0
+    assert found.sum() >= 12 and out.target_parsing[0].shape == SIZE
+    # Given keypoints are kept; only the parsing is estimated.
+    with pytest.warns(UserWarning, match="estimated source_parsing by rough"):
+        kept = pipe(a["image"], b["keypoints"], source_pose=a["keypoints"])
+    np.testing.assert_allclose(kept.source_pose[0], a["keypoints"], atol=1e-4)
+    with pytest.raises(estimation.PersonNotFound, match="0/18 joints found by mediapipe"):
+        pipe(np.zeros((*SIZE, 3), np.uint8), b["keypoints"])  # nobody there
+    monkeypatch.setattr(estimation, "mediapipe_available", lambda: "mediapipe is unavailable (test)")
     no_detector = SPTPipeline(pipe.semantic_generator, pipe.appearance_generator, None, SIZE)
-    with pytest.raises(ValueError, match="source_pose is required"):
+    with pytest.raises(ValueError, match="source_pose is required: it cannot be estimated here"):
         no_detector(a["image"], b["keypoints"], source_parsing=a["parsing"])
-    with pytest.raises(ValueError, match="source_parsing is required"):
-        pipe(a["image"], b["keypoints"], source_pose=a["keypoints"])
 
 
 def test_save_and_load_round_trip_is_exact_and_safetensors_only(pipe, pair, saved):

@@ -108,13 +108,39 @@ def load_sample(root: str, split: str, name: str, keypoints: np.ndarray, size: t
     return {"name": name, "image": image, "keypoints": keypoints, "parsing": parsing}
 
 
-def resize_sample(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.ndarray | None,
-                  size: tuple[int, int] | None):
-    """An (H, W, 3) uint8 image resized to ``size`` (bicubic) with its keypoints rescaled and its parsing
-    resized nearest (either may be None); unchanged when ``size`` is None or already the image's."""
-    frame = image.shape[:2]
-    if size is None or tuple(size) == frame:
+def crop_to_aspect(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.ndarray | None,
+                   size: tuple[int, int], centre: tuple[float, float] | None = None):
+    """The largest window of ``size``'s aspect ratio, cut from ``image`` (with its keypoints and parsing), so
+    that resizing afterwards does not squash the person: a white-padded 256x256 DeepFashion photo gives its
+    central 256x176, as the community crops it. ``centre`` (x, y) places the window (clamped to the image),
+    e.g. on the person; by default it is the image's centre. Keypoints cut off become missing (-1, -1)."""
+    h, w = image.shape[:2]
+    cw, ch = min(w, round(h * size[1] / size[0])), min(h, round(w * size[0] / size[1]))
+    cx, cy = centre if centre is not None else (w / 2, h / 2)
+    left = int(np.clip(round(cx - cw / 2), 0, w - cw))
+    top = int(np.clip(round(cy - ch / 2), 0, h - ch))
+    if (cw, ch) == (w, h):
         return image, keypoints, parsing
+    image = image[top:top + ch, left:left + cw]
+    parsing = parsing[top:top + ch, left:left + cw] if parsing is not None else None
+    if keypoints is not None:
+        keypoints = np.asarray(keypoints, np.float32).copy()
+        present = keypoints[:, 0] >= 0
+        keypoints[present] -= (left, top)
+        inside = (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= cw - 1) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= ch - 1)
+        keypoints[~(present & inside)] = -1
+    return image, keypoints, parsing
+
+
+def resize_sample(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.ndarray | None,
+                  size: tuple[int, int] | None, centre: tuple[float, float] | None = None):
+    """An (H, W, 3) uint8 image brought to ``size``: cut to its aspect ratio (``crop_to_aspect``), then resized
+    (bicubic), with its keypoints moved and rescaled and its parsing cut and resized nearest (either may be
+    None); unchanged when ``size`` is None or already the image's."""
+    if size is None or tuple(size) == image.shape[:2]:
+        return image, keypoints, parsing
+    image, keypoints, parsing = crop_to_aspect(image, keypoints, parsing, size, centre)
+    frame = image.shape[:2]
     if keypoints is not None:
         keypoints = rescale_keypoints(keypoints, frame, size)
     image = np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BICUBIC))
