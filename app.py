@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -45,6 +46,52 @@ NUM_POSES = 12
 DEFAULT_PARSER = "mattmdjaga/segformer_b2_clothes"
 EXAMPLES = os.path.join(HERE, "examples")
 SIZES = {"128 x 128 (SyntheticPeople)": (128, 128), "256 x 176 (DeepFashion)": (256, 176), "128 x 64 (Market-1501)": (128, 64)}
+
+
+MAX_UPLOAD = "20mb"  # per file; Gradio refuses larger uploads before any handler runs
+OUTPUT_MINUTES = 30  # how long a generated file the Space wrote itself (animations) is kept
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s'\":,()]+)+[\\/]([^\\/\s'\":,()]+)")
+
+
+def without_paths(text: str) -> str:
+    """A message with every file path cut to its last name: the visitor sees no server folders."""
+    return _PATH.sub(r"\1", text)
+
+
+def user_errors(handler):
+    """Turn what bad input raises inside a handler into a ``gr.Error`` the visitor can read (no server paths),
+    instead of Gradio's generic "upstream app has raised an exception"."""
+
+    @functools.wraps(handler)
+    def wrapped(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error as err:
+            raise gr.Error(without_paths(str(err.message))) from None
+        except Image.DecompressionBombError:
+            raise gr.Error(f"The image is too large: upload one under {Image.MAX_IMAGE_PIXELS // 1_000_000} "
+                           "megapixels") from None
+        except (ValueError, OSError, KeyError, IndexError, TypeError) as err:
+            raise gr.Error(without_paths(f"{err}" if isinstance(err, ValueError) else f"{type(err).__name__}: {err}")) from None
+
+    return wrapped
+
+
+def output_path(name: str) -> str:
+    """A new file for a generated output in the Space's one output folder, where files older than
+    ``OUTPUT_MINUTES`` are removed first (Gradio serves a copy from its own cache)."""
+    folder = os.path.join(tempfile.gettempdir(), "spt-space-outputs")
+    os.makedirs(folder, exist_ok=True)
+    now = time.time()
+    for old in os.scandir(folder):
+        if now - old.stat().st_mtime > OUTPUT_MINUTES * 60:
+            try:
+                os.remove(old.path)
+            except OSError:
+                pass  # another worker removed it
+    handle, path = tempfile.mkstemp(suffix="-" + name, dir=folder)
+    os.close(handle)
+    return path
 
 
 # --------------------------------------------------------------------------------------------------
@@ -169,6 +216,9 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
             image = np.asarray(im.convert("RGB"))
     except OSError:
         raise gr.Error(f"{os.path.basename(image_path)} is not an image: upload a PNG or JPEG photo") from None
+    except Image.DecompressionBombError:
+        raise gr.Error(f"{os.path.basename(image_path)} is too large: upload a photo under "
+                       f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels") from None
     keypoints = parsing = None
     if keypoints_path:
         with open(keypoints_path, encoding="utf-8", errors="replace") as handle:
@@ -238,6 +288,7 @@ def run_pipeline(source: dict, target_keypoints: np.ndarray, target_parsing: np.
     return np.asarray(out.images[0]), out.target_parsing[0]
 
 
+@user_errors
 def generate(source: dict, target_keypoints):
     """Pose transfer for the page: the predicted parsing (annotated), the generated image, the timing."""
     if source is None:
@@ -250,10 +301,11 @@ def generate(source: dict, target_keypoints):
     return parsing_view(parsing), enlarge(image), parsing, f"generated in {seconds * 1000:.0f} ms"
 
 
-def generate_api(photo: str, keypoints: str | None, parsing: str | None, scheme: str, target_pose: str) -> str:
+@user_errors
+def generate_api(photo: str, keypoints: str | None, parsing: str | None, scheme: str, target_pose: str) -> np.ndarray:
     """API (``/generate``): the person of an uploaded photo (keypoints and parsing optional, estimated when
     absent) in ``target_pose`` (keypoints JSON, a PATN CSV row, or a pose-gallery index 0-11); returns the
-    generated image as a PNG file."""
+    generated image (a PNG file to the client)."""
     source, _ = uploaded_person(photo, keypoints, parsing, scheme or "spt10")
     text = str(target_pose or "").strip()
     if text.isdigit():
@@ -263,11 +315,10 @@ def generate_api(photo: str, keypoints: str | None, parsing: str | None, scheme:
     else:
         target = read_keypoints_text(text, model_size())
     image, _ = run_pipeline(source, target)
-    path = os.path.join(tempfile.mkdtemp(prefix="spt-"), "generated.png")
-    Image.fromarray(image).save(path)
-    return path
+    return image  # Gradio writes it to its own cache, which delete_cache empties
 
 
+@user_errors
 def texture_transfer(person_a, pose_a, person_b, pose_b):
     """Paper Fig. 9: A's clothes rendered on B's pose and layout."""
     a, b = synthetic_person(person_a, pose_a), synthetic_person(person_b, pose_b)
@@ -292,6 +343,7 @@ def decode_layout(editor_value, size: tuple[int, int]) -> np.ndarray:
     return distance.argmin(-1).astype(np.uint8)
 
 
+@user_errors
 def regenerate_from_layout(source: dict, target_keypoints, editor_value):
     if source is None or target_keypoints is None:
         raise gr.Error("Generate once in the Pose transfer tab first")
@@ -351,6 +403,7 @@ def motion_poses(motion: str, source: dict, target_keypoints, frames: int, seque
     return poses
 
 
+@user_errors
 def animate(source: dict, target_keypoints, motion: str, frames: int, sequence_path=None, progress=gr.Progress()):
     """An animated GIF of the source person following a motion, one pipeline call per frame."""
     if source is None:
@@ -362,7 +415,7 @@ def animate(source: dict, target_keypoints, motion: str, frames: int, sequence_p
     for pose in progress.tqdm(motion_poses(motion, source, target_keypoints, frames, sequence_path), desc="rendering"):
         image, _ = run_pipeline(source, pose)
         images.append(Image.fromarray(enlarge(image)))
-    path = os.path.join(tempfile.mkdtemp(prefix="spt-"), "animation.gif")
+    path = output_path("animation.gif")
     images[0].save(path, save_all=True, append_images=images[1:], duration=90, loop=0)
     return path
 
@@ -385,6 +438,7 @@ def example_uploads() -> list[list[str]]:
     return rows
 
 
+@user_errors
 def pick_source(person_id, pose_id):
     source = synthetic_person(person_id, pose_id)
     return source, *source_views(source)
@@ -403,6 +457,7 @@ def describe_upload(source: dict, note: str) -> str:
     return "\n\n".join(line for line in lines if line)
 
 
+@user_errors
 def pick_upload(image_path, keypoints_path, parsing_path, scheme):
     source, note = uploaded_person(image_path, keypoints_path, parsing_path, scheme)
     return source, *source_views(source), describe_upload(source, note)
@@ -421,6 +476,7 @@ def clicked_joint(keypoints, joint: str, evt: gr.SelectData) -> np.ndarray:
     return kp
 
 
+@user_errors
 def place_source_joint(source: dict, joint: str, evt: gr.SelectData):
     """Click on the source image: the chosen joint goes there; a rough parsing is redrawn from the new pose."""
     if source is None:
@@ -442,11 +498,13 @@ def target_view(keypoints):
     return skeleton_view(kp, size), keypoints_to_json(kp, size)
 
 
+@user_errors
 def select_pose(evt: gr.SelectData):
     kp = gallery_pose(evt.index)
     return kp.tolist(), kp.tolist(), *target_view(kp)
 
 
+@user_errors
 def move_joint(keypoints, joint: str, evt: gr.SelectData):
     if keypoints is None:
         raise gr.Error("Choose a target pose first")
@@ -454,6 +512,7 @@ def move_joint(keypoints, joint: str, evt: gr.SelectData):
     return kp.tolist(), *target_view(kp)
 
 
+@user_errors
 def mirror_pose(keypoints):
     if keypoints is None:
         raise gr.Error("Choose a target pose first")
@@ -461,23 +520,27 @@ def mirror_pose(keypoints):
     return kp.tolist(), *target_view(kp)
 
 
+@user_errors
 def reset_pose(original):
     if original is None:
         raise gr.Error("Choose a target pose first")
     return original, *target_view(original)
 
 
+@user_errors
 def paste_pose(text):
     kp = read_keypoints_text(text, model_size())
     return kp.tolist(), kp.tolist(), *target_view(kp)
 
 
+@user_errors
 def to_editor(parsing):
     if parsing is None:
         raise gr.Error("Generate first")
     return enlarge(PALETTE[np.asarray(parsing)])
 
 
+@user_errors
 def browse(split: str, size_name: str, seed: int, identity_id, pose_id):
     """The dataset browser: one person in one pose, with skeleton, parsing and other poses."""
     if size_name not in SIZES:
@@ -503,7 +566,8 @@ def browse(split: str, size_name: str, seed: int, identity_id, pose_id):
 
 def build_demo() -> gr.Blocks:
     colors = dict(legend())
-    with gr.Blocks(title="spt: Semantic Parsing Transformation") as demo:
+    # Uploads and outputs in Gradio's cache are deleted after an hour (checked every 10 minutes).
+    with gr.Blocks(title="spt: Semantic Parsing Transformation", delete_cache=(600, 3600)) as demo:
         gr.Markdown(
             "# spt: Semantic Parsing Transformation\n"
             "Unsupervised pose-guided person generation (Song et al., CVPR 2019): H_S predicts the target "
@@ -631,7 +695,7 @@ def build_demo() -> gr.Blocks:
         # API-only endpoint (gradio_client): generation from uploaded files.
         api_in = [gr.File(visible=False, type="filepath") for _ in range(3)] + [gr.Textbox("spt10", visible=False),
                                                                                gr.Textbox(visible=False)]
-        api_out = gr.Image(visible=False, type="filepath")
+        api_out = gr.Image(visible=False, type="filepath", format="png")  # lossless, as before
         gr.Button(visible=False).click(generate_api, api_in, [api_out], api_name="generate")
 
         @functools.lru_cache(maxsize=1)
@@ -659,5 +723,11 @@ def build_demo() -> gr.Blocks:
 
 demo = build_demo()
 
+
+def launch(**kwargs):
+    """Serve the page with the Space's limits (upload size); ``python app.py`` calls this."""
+    return demo.launch(max_file_size=MAX_UPLOAD, **kwargs)
+
+
 if __name__ == "__main__":
-    demo.launch()
+    launch()

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app.demo.launch(prevent_thread_lock=True, server_port=port, quiet=True)
+    app.launch(prevent_thread_lock=True, server_port=port, quiet=True)
     os.makedirs(args.out, exist_ok=True)
     try:
         with sync_playwright() as p:

@@ -128,8 +128,19 @@ def render_appearance(
 _CONVERTIBLE_MODES = {"L", "LA", "P", "RGBA", "CMYK", "YCbCr"}
 
 
+MIN_IMAGE_SIDE = 16  # below this an image holds no person to speak of
+
+
 def _image_to_tensor(image, name: str) -> torch.Tensor:
-    """One image -> (3, H, W) float in [-1, 1]."""
+    """One image -> (3, H, W) float in [-1, 1], at least ``MIN_IMAGE_SIDE`` pixels each way."""
+    tensor = _to_tensor(image, name)
+    if min(tensor.shape[-2:]) < MIN_IMAGE_SIDE:
+        raise ValueError(f"{name} is {tensor.shape[-2]}x{tensor.shape[-1]} pixels; it must be at least "
+                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} to hold a person")
+    return tensor
+
+
+def _to_tensor(image, name: str) -> torch.Tensor:
     if isinstance(image, Image.Image):
         if image.mode != "RGB":
             if image.mode not in _CONVERTIBLE_MODES:
@@ -171,7 +182,11 @@ def _as_list(value, name: str, kind: str) -> list:
             if arr.dtype == object:
                 raise ValueError(f"{name}: keypoints must be (18, 2) or (B, 18, 2)")
         if arr is not None:
+            if arr.ndim == 3 and arr.shape[0] == 0 or arr.size == 0:
+                raise ValueError(f"{name} is empty: give one (18, 2) pose or a (B, 18, 2) batch")
             return list(arr) if arr.ndim == 3 else [arr]
+        if isinstance(value, (list, tuple)) and not value:
+            raise ValueError(f"{name} is empty: give one (18, 2) pose or a (B, 18, 2) batch")
         return list(value)
     if kind == "parsing" and isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 3:
         return list(value)
@@ -191,15 +206,20 @@ def _ragged(value) -> bool:
 
 
 def _keypoints(value, name: str) -> np.ndarray:
+    """A pose from an array, a list, a tensor, JSON text or a JSON file; one with no joint at all is refused."""
     if isinstance(value, (str, bytes, dict)):
         if isinstance(value, str) and os.path.isfile(value):
-            with open(value, encoding="utf-8") as handle:
+            with open(value, encoding="utf-8", errors="replace") as handle:
                 value = handle.read()
         try:
-            return keypoints_from_json(value)
+            kp = keypoints_from_json(value)
         except ValueError as err:
             raise ValueError(f"{name}: {err}") from None
-    return validate_keypoints(value, name=name)
+    else:
+        kp = validate_keypoints(value, name=name)
+    if not (kp[..., 0] >= 0).any():
+        raise ValueError(f"{name} has no joint: all 18 are missing (-1, -1), so there is no pose to use")
+    return kp
 
 
 def _labels(value, name: str, scheme: str) -> np.ndarray:
@@ -238,12 +258,24 @@ def _check_pipeline_folder(path: str, class_name: str) -> None:
             spec = json.load(handle)
         except json.JSONDecodeError as err:
             raise ValueError(f"{index} is not valid JSON: {err}") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{index} must be a JSON object (as save_pretrained writes it), got a {type(spec).__name__}")
     if spec.get("_class_name") != class_name:
         raise ValueError(f"{path} holds a {spec.get('_class_name')!r} pipeline, not an {class_name}")
+    for key in ("image_size", "semantic_size"):
+        size = spec.get(key)
+        if key == "semantic_size" and size is None:
+            continue
+        if (not isinstance(size, list) or len(size) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+            raise ValueError(f"{index}: {key} must be [height, width] in positive whole pixels, got {size!r}")
     known = {"semantic_generator": SemanticGenerator, "appearance_generator": AppearanceGenerator,
              "pose_detector": PoseDetector}
     for component, model_cls in known.items():
         entry = spec.get(component)
+        if entry is not None and (not isinstance(entry, list) or len(entry) != 2):
+            raise ValueError(f"{index}: {component} must be [library, class] as save_pretrained writes it, "
+                             f"got {entry!r}")
         if entry is None or entry[0] is None:
             if component != "pose_detector":
                 raise ValueError(f"{path} is not a complete SPT pipeline: model_index.json lacks {component}")
@@ -256,10 +288,20 @@ def _check_pipeline_folder(path: str, class_name: str) -> None:
         try:
             with safe_open(weights, framework="pt") as handle:
                 have = set(handle.keys())
+                # A NaN or inf weight loads silently and then turns every output into background.
+                broken = [k for k in sorted(have) if not torch.isfinite(handle.get_tensor(k)).all()]
         except Exception as err:
             raise ValueError(f"{weights} is not a readable safetensors file ({err}); the checkpoint is corrupt") from None
-        with torch.device("meta"):
-            expected = set(model_cls.from_config(model_cls.load_config(folder)).state_dict())
+        if broken:
+            raise ValueError(f"{weights} holds NaN or inf in {broken[:3]}{'…' if len(broken) > 3 else ''}: the "
+                             "checkpoint is corrupt (or was saved from a diverged run)")
+        config = os.path.join(folder, "config.json")
+        try:
+            with torch.device("meta"):
+                network = model_cls.from_config(model_cls.load_config(folder))
+        except Exception as err:  # a negative width, an unknown option, a config that is not JSON...
+            raise ValueError(f"{config} does not describe a {model_cls.__name__}: {type(err).__name__}: {err}") from None
+        expected = set(network.state_dict())
         missing, unexpected = sorted(expected - have), sorted(have - expected)
         if missing or unexpected:
             raise ValueError(f"{weights} does not match its config: missing {missing[:5]}"

@@ -569,6 +569,11 @@ def parse_patn_row(line: str, *, where: str = "row") -> tuple[str, np.ndarray]:
         xs = json.loads(match["x"])
     except json.JSONDecodeError as err:
         raise ValueError(f"{where}: keypoint lists are not numbers: {err}") from None
+    for axis, values in (("y", ys), ("x", xs)):
+        # bool is an int to Python: `true` would silently read as 1.
+        if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                    for v in values):
+            raise ValueError(f"{where}: the {axis} list must hold plain numbers, got {json.dumps(values)[:60]}")
     if len(ys) != NUM_KEYPOINTS or len(xs) != NUM_KEYPOINTS:
         raise ValueError(f"{where}: expected 18 y and 18 x values, got {len(ys)} and {len(xs)}")
     kp = np.stack([np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)], -1)
@@ -579,15 +584,26 @@ def parse_patn_row(line: str, *, where: str = "row") -> tuple[str, np.ndarray]:
 def read_patn_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read a PATN ``*-annotation-*.csv`` into ``{name: keypoints (18, 2)}``; errors name the file and line."""
     out: dict[str, np.ndarray] = {}
-    with open(path, encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
+    lines_of: dict[str, int] = {}
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"annotation file not found: {path}")
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text (byte {raw[err.start]:#x}); save the CSV as UTF-8") from None
     if not lines or lines[0].strip() != PATN_HEADER:
         raise ValueError(f"{path}: line 1 must be the header {PATN_HEADER!r}")
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         name, kp = parse_patn_row(line, where=f"{path}:{number}")
-        out[name] = kp
+        if name in out:
+            raise ValueError(f"{path}:{number}: {name!r} is annotated twice (first on line {lines_of[name]}); "
+                             "keep one row per image")
+        out[name], lines_of[name] = kp, number
     return out
 
 
@@ -620,9 +636,15 @@ def keypoints_from_json(data) -> np.ndarray:
             raise ValueError(f"keypoints JSON does not parse: {err}") from None
     if isinstance(data, dict) and "people" in data:
         people = data["people"]
-        if not people:
-            raise ValueError("OpenPose JSON has no person in 'people'")
-        flat = np.asarray(people[0].get("pose_keypoints_2d", []), dtype=np.float32)
+        if not isinstance(people, list) or not people:
+            raise ValueError("OpenPose JSON has no person in 'people' (a list of {\"pose_keypoints_2d\": [...]})")
+        if not isinstance(people[0], dict):
+            raise ValueError(f"OpenPose JSON: each person in 'people' must be an object with pose_keypoints_2d, "
+                             f"got {json.dumps(people[0])[:40]}")
+        try:
+            flat = np.asarray(people[0].get("pose_keypoints_2d", []), dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ValueError("OpenPose pose_keypoints_2d must be a flat list of numbers") from None
         if flat.size != NUM_KEYPOINTS * 3:
             raise ValueError(f"OpenPose pose_keypoints_2d must hold 18x3 values (COCO-18), got {flat.size}")
         flat = flat.reshape(NUM_KEYPOINTS, 3)
@@ -632,7 +654,12 @@ def keypoints_from_json(data) -> np.ndarray:
     if isinstance(data, dict):
         if "keypoints" not in data:
             raise ValueError("keypoints JSON needs a 'keypoints' field (18 [x, y] pairs)")
-        size = tuple(data["size"]) if "size" in data else None
+        size = data.get("size")
+        if size is not None:
+            if (not isinstance(size, list) or len(size) != 2
+                    or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+                raise ValueError(f"keypoints JSON: 'size' must be [height, width] in whole pixels, got {size!r}")
+            size = tuple(size)
         return validate_keypoints(data["keypoints"], size)
     return validate_keypoints(data)
 

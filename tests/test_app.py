@@ -36,7 +36,7 @@ def server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app.demo.launch(prevent_thread_lock=True, server_port=port, quiet=True)
+    app.launch(prevent_thread_lock=True, server_port=port, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     app.demo.close()
 
@@ -208,16 +208,20 @@ def test_bad_uploads_give_readable_errors_over_http(client, tmp_path):
                        api_name="/generate")
 
 
-def test_eight_concurrent_generations_complete(client):
+def test_sixteen_concurrent_generations_are_all_served_without_cross_talk(client):
     from gradio_client import handle_file
 
     photo, keypoints, parsing = example(4)
+    poses = [k % app.NUM_POSES for k in range(16)]
     jobs = [client.submit(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", str(k),
-                          api_name="/generate") for k in range(8)]
-    with ThreadPoolExecutor(8) as pool:
-        paths = list(pool.map(lambda job: job.result(timeout=120), jobs))
-    assert len(set(paths)) == 8
-    assert all(Image.open(p).size == (SIZE[1], SIZE[0]) for p in paths)
+                          api_name="/generate") for k in poses]
+    with ThreadPoolExecutor(16) as pool:
+        paths = list(pool.map(lambda job: job.result(timeout=180), jobs))
+    # Each answer is the image of its own pose: the same as one call alone.
+    expected = {k: app.generate_api(photo, keypoints, parsing, "spt10", str(k)) for k in set(poses)}
+    for k, path in zip(poses, paths):
+        np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), expected[k])
+    assert len({np.asarray(Image.open(p)).tobytes() for p in paths}) == app.NUM_POSES
 
 
 def test_browse_api_over_http(client):
@@ -243,3 +247,20 @@ def test_headless_chromium_renders_the_main_controls(server):
     for control in ("Pose transfer", "Texture transfer", "Edit layout", "Animate", "Browse SyntheticPeople",
                     "Generate", "Use this person", "Mirror", "Reset", "Joint to move", "Predicted target parsing"):
         assert control in dom, f"{control!r} is not on the page"
+
+
+def test_uploads_over_the_size_limit_are_refused_over_http(client, tmp_path):
+    from gradio_client import handle_file
+
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (21 * 2**20))  # over MAX_UPLOAD (20 MB)
+    with pytest.raises(Exception, match="(?i)(too large|exceeds|size)"):
+        client.predict(handle_file(str(big)), None, None, "spt10", "1", api_name="/generate")
+
+
+def test_the_output_folder_drops_old_files(tmp_path):
+    first = app.output_path("a.gif")
+    os.utime(first, (0, 0))  # written long ago
+    second = app.output_path("b.gif")
+    assert os.path.dirname(first) == os.path.dirname(second) and not os.path.exists(first) and os.path.exists(second)
+    os.remove(second)

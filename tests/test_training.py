@@ -92,6 +92,34 @@ def test_tiny_overfit_lowers_semantic_ce_and_appearance_reconstruction(tmp_path,
     assert np.mean(cycle[-3:]) < 0.7 * np.mean(cycle[:3]), cycle
 
 
+def test_a_run_killed_while_saving_resumes_from_the_last_complete_checkpoint(tmp_path, detector, monkeypatch):
+    kw = dict(init_from=detector, max_steps=3, checkpointing_steps=1, validation_steps=100, checkpoints_total_limit=1)
+    trainer = Trainer(config(tmp_path, "semantic", **kw))
+    save_state = trainer.accelerator.save_state
+
+    def killed_at_step_2(path):
+        if path.endswith("checkpoint-2.partial"):
+            os.makedirs(path)
+            open(os.path.join(path, "half-written.bin"), "wb").close()
+            raise KeyboardInterrupt("killed while writing checkpoint-2")  # what SIGINT raises mid-save
+        return save_state(path)
+
+    monkeypatch.setattr(trainer.accelerator, "save_state", killed_at_step_2)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train()
+    folder = tmp_path / "semantic"
+    # The limit of 1 did not remove checkpoint-1 before checkpoint-2 was complete.
+    assert sorted(os.listdir(folder / "checkpoint-1")) and (folder / "checkpoint-2.partial").is_dir()
+    assert not (folder / "checkpoint-2").exists()
+    resumed = Trainer(config(tmp_path, "semantic", **{**kw, "resume_from_checkpoint": "latest"}))
+    resumed.resume()
+    assert resumed.global_step == 1
+    resumed.train()
+    assert resumed.global_step == 3
+    assert sorted(n for n in os.listdir(folder) if n.startswith("checkpoint-")) == ["checkpoint-3"]
+    SPTPipeline.from_pretrained(folder)
+
+
 def test_resume_restores_step_and_optimizer_state(tmp_path, detector):
     kw = dict(init_from=detector, max_steps=3, checkpointing_steps=2, validation_steps=100, checkpoints_total_limit=None)
     Trainer(config(tmp_path, "semantic", **kw)).train()

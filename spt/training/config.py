@@ -90,6 +90,32 @@ class TrainConfig:
     push_to_hub: bool = False
     hub_model_id: str | None = None
 
+    def _size_problems(self) -> list[str]:
+        """Sizes the preset's networks cannot take, found before any data is built: each encoder halves the
+        image ``num_downsamples`` times, and the PatchGAN discriminators need a few pixels left at the end
+        (run on shape-only "meta" tensors, so nothing is computed)."""
+        import torch
+
+        from ..models.discriminators import PatchDiscriminator
+
+        cfg = MODEL_PRESETS[self.preset]
+        semantic = tuple(self.semantic_size or self.image_size)
+        problems = []
+        for name, size, net in (("image_size", self.image_size, "appearance"), ("image_size", self.image_size, "pose"),
+                                ("semantic_size" if self.semantic_size else "image_size", semantic, "semantic")):
+            multiple = 2 ** cfg[net]["num_downsamples"]
+            if size[0] % multiple or size[1] % multiple:
+                problems.append(f"{name} {tuple(size)}: the {self.preset} preset's {net} network needs multiples of "
+                                f"{multiple}")
+        with torch.device("meta"):
+            disc = PatchDiscriminator(3, base_channels=8, num_layers=3)
+            try:
+                disc(torch.empty(1, 3, *self.image_size))
+            except RuntimeError:
+                problems.append(f"image_size {tuple(self.image_size)} is too small for the PatchGAN discriminators "
+                                "(three halvings and two 4x4 convolutions): use at least 32 pixels each way")
+        return problems
+
     def validate(self) -> "TrainConfig":
         """Refuse bad values before any work starts, naming the field."""
         problems = []
@@ -137,6 +163,12 @@ class TrainConfig:
             size = getattr(self, name)
             if len(size) != 2 or min(size) < 8:
                 problems.append(f"{name} must be (height, width) of at least 8 pixels, got {size}")
+        if not problems:
+            problems += self._size_problems()
+        if self.checkpoints_total_limit is not None and self.checkpoints_total_limit < 1:
+            problems.append(f"checkpoints_total_limit must be >= 1 (or unset to keep all), got {self.checkpoints_total_limit}")
+        if self.max_grad_norm < 0:
+            problems.append(f"max_grad_norm must be >= 0 (0 turns clipping off), got {self.max_grad_norm}")
         if self.poses_per_identity < 2 and self.stage != "pose_detector":
             problems.append("poses_per_identity must be >= 2 (validation needs the same person in another pose)")
         if self.push_to_hub and not self.hub_model_id:

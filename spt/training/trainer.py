@@ -39,6 +39,7 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def latest_checkpoint(output_dir: str) -> str | None:
+    """The newest complete ``checkpoint-<step>`` folder (a save in progress is named ``.partial``), or None."""
     if not os.path.isdir(output_dir):
         return None
     steps = [(int(m.group(1)), name) for name in os.listdir(output_dir) if (m := CHECKPOINT.match(name))]
@@ -330,14 +331,26 @@ class Trainer:
     # -- checkpoints ------------------------------------------------------------------------------
 
     def save_checkpoint(self) -> str:
+        """Write ``checkpoint-<step>`` atomically: the state goes to ``checkpoint-<step>.partial``, which is
+        renamed once complete, and only then are the oldest checkpoints beyond the limit removed. A run killed
+        mid-save leaves a ``.partial`` folder, which ``latest`` ignores, and every older checkpoint intact."""
         acc, cfg = self.accelerator, self.config
         path = os.path.join(cfg.output_dir, f"checkpoint-{self.global_step}")
-        if acc.is_main_process and cfg.checkpoints_total_limit is not None:
-            existing = sorted((int(m.group(1)), n) for n in os.listdir(cfg.output_dir) if (m := CHECKPOINT.match(n)))
-            for _, name in existing[:max(0, len(existing) - cfg.checkpoints_total_limit + 1)]:
-                shutil.rmtree(os.path.join(cfg.output_dir, name))
+        partial = path + ".partial"
+        if acc.is_main_process:
+            shutil.rmtree(partial, ignore_errors=True)  # what a killed save left
         acc.wait_for_everyone()
-        acc.save_state(path)
+        acc.save_state(partial)
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            if os.path.isdir(path):  # the same step saved again after a resume
+                shutil.rmtree(path)
+            os.replace(partial, path)
+            if cfg.checkpoints_total_limit is not None:
+                existing = sorted((int(m.group(1)), n) for n in os.listdir(cfg.output_dir) if (m := CHECKPOINT.match(n)))
+                for _, name in existing[:max(0, len(existing) - cfg.checkpoints_total_limit)]:
+                    shutil.rmtree(os.path.join(cfg.output_dir, name))
+        acc.wait_for_everyone()
         return path
 
     def resume(self) -> None:

@@ -1,0 +1,262 @@
+"""The table of bad inputs: every entry point refuses each with its own error type and a message that names
+the input (and, where it can, what to do). One row per case; a row is (surface, what, error type, message)."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from spt.annotate import annotate  # noqa: E402
+from spt.data.fashion import load_split  # noqa: E402
+from spt.data.synthetic import SyntheticPeople  # noqa: E402
+from spt.pipeline import SPTPipeline  # noqa: E402
+from spt.pose import PATN_HEADER, format_patn_row, load_keypoints_json, read_patn_csv  # noqa: E402
+from spt.training import TrainConfig, Trainer  # noqa: E402
+
+SIZE = (64, 32)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A tiny pipeline, its saved folder, one SyntheticPeople pair, and a scratch folder."""
+    root = tmp_path_factory.mktemp("bad")
+    pipe = SPTPipeline.from_preset("tiny", image_size=SIZE)
+    pipe.save_pretrained(root / "model")
+    people = SyntheticPeople(SIZE, seed=0, split="test")
+    return {"root": root, "pipe": pipe, "a": people.render(0, 0), "b": people.render(0, 1)}
+
+
+# -- pipeline ------------------------------------------------------------------------------------------
+
+def call(world, **change):
+    a, b = world["a"], world["b"]
+    args = dict(source_image=a["image"], target_pose=b["keypoints"], source_pose=a["keypoints"],
+                source_parsing=a["parsing"]) | change
+    return world["pipe"](**args)
+
+
+def pose_json(world, **fields):
+    return json.dumps({"keypoints": world["b"]["keypoints"].tolist(), **fields})
+
+
+MISSING = np.full((18, 2), -1.0)
+PIPELINE = [
+    ("empty target list", lambda w: call(w, target_pose=[]), "target_pose is empty"),
+    ("empty target array", lambda w: call(w, target_pose=np.zeros((0, 18, 2))), "target_pose is empty"),
+    ("OpenPose people [1]", lambda w: call(w, target_pose='{"people": [1]}'), "target_pose: OpenPose JSON: each person"),
+    ("OpenPose people []", lambda w: call(w, target_pose='{"people": []}'), "target_pose: OpenPose JSON has no person"),
+    ("OpenPose short", lambda w: call(w, target_pose='{"people": [{"pose_keypoints_2d": [1, 2, 3]}]}'),
+     "target_pose: OpenPose pose_keypoints_2d must hold 18x3"),
+    ("JSON size 5", lambda w: call(w, target_pose=pose_json(w, size=5)), "target_pose: keypoints JSON: 'size'"),
+    ("JSON size of 3", lambda w: call(w, target_pose=pose_json(w, size=[1, 2, 3])), "target_pose: keypoints JSON: 'size'"),
+    ("JSON not JSON", lambda w: call(w, target_pose="{not json"), "target_pose: keypoints JSON does not parse"),
+    ("0x0 image", lambda w: call(w, source_image=np.zeros((0, 0, 3), np.uint8)), "source_image is 0x0 pixels"),
+    ("1x1 image", lambda w: call(w, source_image=np.zeros((1, 1, 3), np.uint8)), "source_image is 1x1 pixels"),
+    ("all-missing target", lambda w: call(w, target_pose=MISSING), "target_pose has no joint"),
+    ("all-missing source", lambda w: call(w, source_pose=MISSING), "source_pose has no joint"),
+    ("17 joints", lambda w: call(w, target_pose=w["b"]["keypoints"][:17]), r"target_pose must have shape \(18, 2\)"),
+    ("NaN joint", lambda w: call(w, source_pose=np.full((18, 2), np.nan)), "source_pose contain NaN"),
+    ("joint off the frame", lambda w: call(w, target_pose=w["b"]["keypoints"] + 100), "target_pose: joints .* outside"),
+    ("unknown label", lambda w: call(w, source_parsing=np.full(SIZE, 12)), r"source_parsing.*unknown labels \[12\]"),
+    ("parsing of another size", lambda w: call(w, source_parsing=w["a"]["parsing"][:32]),
+     "source_parsing is 32x32 but source_image is 64x32"),
+    ("32-bit image", lambda w: call(w, source_image=Image.fromarray(w["a"]["image"]).convert("I")),
+     "source_image: image mode 'I'"),
+    ("float image above 1", lambda w: call(w, source_image=w["a"]["image"].astype(np.float32)),
+     r"source_image: a non-uint8 array image must be float in \[0, 1\]"),
+    ("batch sizes differ", lambda w: call(w, source_image=[w["a"]["image"]] * 2, target_pose=[w["b"]["keypoints"]] * 3),
+     "batch sizes differ: source_image=2, target_pose=3"),
+    ("fractional layout", lambda w: call(w, target_parsing=w["a"]["parsing"] + 0.5), "target_parsing.*integer labels"),
+    ("output type", lambda w: call(w, output_type="latent"), "output_type must be"),
+]
+
+
+@pytest.mark.parametrize("what, run, message", PIPELINE, ids=[row[0] for row in PIPELINE])
+def test_pipeline_refuses(world, what, run, message):
+    with pytest.raises(ValueError, match=message):
+        run(world)
+
+
+# -- from_pretrained -----------------------------------------------------------------------------------
+
+def broken_copy(world, name, edit):
+    folder = world["root"] / name
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(world["root"] / "model", folder)
+    edit(folder)
+    return folder
+
+
+def rewrite_json(path, change):
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(change(data)))
+
+
+def nan_weight(folder):
+    path = folder / "appearance_generator" / "diffusion_pytorch_model.safetensors"
+    weights = load_file(path)
+    first = sorted(weights)[0]
+    weights[first] = torch.full_like(weights[first], float("nan"))
+    save_file(weights, path)
+
+
+LOADING = [
+    ("no folder", lambda f: shutil.rmtree(f), ValueError, "not an SPT pipeline folder or a Hub repo id"),
+    ("index is a list", lambda f: (f / "model_index.json").write_text("[1, 2]"), ValueError,
+     "model_index.json must be a JSON object"),
+    ("index is not JSON", lambda f: (f / "model_index.json").write_text("{"), ValueError, "model_index.json is not valid JSON"),
+    ("entry is a string", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"semantic_generator": "x"}),
+     ValueError, "model_index.json: semantic_generator must be \\[library, class\\]"),
+    ("image_size [0, -3]", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"image_size": [0, -3]}),
+     ValueError, "model_index.json: image_size must be \\[height, width\\]"),
+    ("negative width", lambda f: rewrite_json(f / "semantic_generator" / "config.json", lambda d: d | {"base_channels": -8}),
+     ValueError, "semantic_generator/config.json does not describe a SemanticGenerator"),
+    ("NaN weight", nan_weight, ValueError, "diffusion_pytorch_model.safetensors holds NaN or inf"),
+    ("truncated weights", lambda f: (f / "pose_detector" / "diffusion_pytorch_model.safetensors").write_bytes(b"\0" * 10),
+     ValueError, "pose_detector/diffusion_pytorch_model.safetensors is not a readable safetensors file"),
+    ("missing config", lambda f: os.remove(f / "appearance_generator" / "config.json"), ValueError,
+     "appearance_generator/config.json is missing"),
+]
+
+
+@pytest.mark.parametrize("what, edit, error, message", LOADING, ids=[row[0] for row in LOADING])
+def test_from_pretrained_refuses(world, what, edit, error, message):
+    folder = broken_copy(world, what.replace(" ", "_"), edit)
+    with pytest.raises(error, match=message):
+        SPTPipeline.from_pretrained(str(folder))
+
+
+# -- PATN files ----------------------------------------------------------------------------------------
+
+ROW = format_patn_row("a.png", np.arange(36, dtype=np.float32).reshape(18, 2))
+ROW_B = format_patn_row("b.png", np.arange(36, dtype=np.float32).reshape(18, 2))
+PATN = [
+    ("strings in a row", f"{PATN_HEADER}\na.png: [\"1\"{', 2' * 17}]: [{', '.join(['3'] * 18)}]\n",
+     r":2: the y list must hold plain numbers"),
+    ("nested value", f"{PATN_HEADER}\na.png: [[1]{', 2' * 17}]: [{', '.join(['3'] * 18)}]\n", r":2: expected 'name"),
+    ("true read as 1", f"{PATN_HEADER}\na.png: [true{', 2' * 17}]: [{', '.join(['3'] * 18)}]\n",
+     r":2: the y list must hold plain numbers"),
+    ("duplicated name", f"{PATN_HEADER}\n{ROW}\n{ROW_B}\n{ROW}\n", r":4: 'a.png' is annotated twice \(first on line 2\)"),
+    ("17 values", f"{PATN_HEADER}\na.png: [{', '.join(['1'] * 17)}]: [{', '.join(['3'] * 18)}]\n",
+     r":2: expected 18 y and 18 x values"),
+    ("no header", f"{ROW}\n", r": line 1 must be the header"),
+    ("not UTF-8", (PATN_HEADER + "\n").encode() + b"\xff\xfe.png: [1]: [2]\n", r":2: not UTF-8 text"),
+]
+
+
+@pytest.mark.parametrize("what, content, message", PATN, ids=[row[0] for row in PATN])
+def test_patn_annotations_are_refused_naming_file_and_line(tmp_path, what, content, message):
+    path = tmp_path / "fasion-resize-annotation-test.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ValueError, match="fasion-resize-annotation-test.csv" + message):
+        read_patn_csv(path)
+
+
+def test_missing_files_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="annotation file not found: .*nothing.csv"):
+        read_patn_csv(tmp_path / "nothing.csv")
+    with pytest.raises(FileNotFoundError, match="keypoints file not found: .*pose.json"):
+        load_keypoints_json(tmp_path / "pose.json")
+    with pytest.raises(FileNotFoundError, match="image folder not found"):
+        annotate(str(tmp_path / "photos"), str(tmp_path / "out"))
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(ValueError, match="no images .* in .*photos"):
+        annotate(str(tmp_path / "photos"), str(tmp_path / "out"))
+    with pytest.raises(FileNotFoundError):
+        load_split(str(tmp_path / "photos"), "test")
+
+
+# -- training ------------------------------------------------------------------------------------------
+
+TRAINING = [
+    ("32x16 images", dict(image_size=(32, 16)), "image_size \\(32, 16\\) is too small for the PatchGAN"),
+    ("sizes off the depth", dict(image_size=(100, 64)), "image_size \\(100, 64\\): the small preset's appearance network"),
+    ("negative checkpoint limit", dict(checkpoints_total_limit=-1), "checkpoints_total_limit must be >= 1"),
+    ("negative grad norm", dict(max_grad_norm=-5), "max_grad_norm must be >= 0"),
+    ("unknown stage", dict(stage="render"), "stage must be one of"),
+    ("zero batch", dict(batch_size=0), "batch_size must be >= 1"),
+    ("negative weight", dict(weights={"style": -1}), "weights.style must be >= 0"),
+]
+
+
+@pytest.mark.parametrize("what, change, message", TRAINING, ids=[row[0] for row in TRAINING])
+def test_training_config_refuses_before_any_work(what, change, message):
+    values = {"stage": "semantic", "log_with": None} | change
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_dict(values).validate()
+
+
+def test_resuming_from_something_that_is_not_a_checkpoint_is_named(tmp_path):
+    (tmp_path / "weights").mkdir()
+    trainer = Trainer(TrainConfig(stage="semantic", preset="tiny", image_size=(32, 32), output_dir=str(tmp_path / "run"),
+                                  log_with=None, resume_from_checkpoint=str(tmp_path / "weights")))
+    with pytest.raises(ValueError, match="resume_from_checkpoint .*weights' is not a checkpoint-<step> folder"):
+        trainer.resume()
+
+
+# -- the Space ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def space(world):
+    import app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPT_MODEL", str(world["root"] / "model"))
+        app.load_pipeline.cache_clear()
+        yield app
+    app.load_pipeline.cache_clear()
+
+
+def write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    return str(path)
+
+
+SPACE = [
+    ("OpenPose people [1]", dict(keypoints='{"people": [1]}'), "Bad keypoints: OpenPose JSON: each person"),
+    ("JSON size 5", dict(keypoints='{"keypoints": [[1, 2]], "size": 5}'), "Bad keypoints: keypoints JSON: 'size'"),
+    ("keypoints file not UTF-8", dict(keypoints=b"\xff\xfe{"), "Bad keypoints"),
+    ("text as a photo", dict(photo="hello"), "photo.png is not an image: upload a PNG or JPEG photo"),
+    ("parsing of another size", dict(parsing="small"), "The parsing is 8x8 but the photo is 64x32"),
+    ("pose index 99", dict(target="99"), "Pose index must be 0-11"),
+    ("empty pose", dict(target="  "), "Paste keypoints"),
+]
+
+
+@pytest.mark.parametrize("what, change, message", SPACE, ids=[row[0] for row in SPACE])
+def test_the_space_api_gives_a_readable_error_without_server_paths(space, world, tmp_path, what, change, message):
+    photo = write(tmp_path, "photo.png", change["photo"]) if "photo" in change else str(tmp_path / "photo.png")
+    if "photo" not in change:
+        Image.fromarray(world["a"]["image"]).save(photo)
+    keypoints = write(tmp_path, "pose.json", change["keypoints"]) if "keypoints" in change else None
+    parsing = None
+    if change.get("parsing") == "small":
+        parsing = str(tmp_path / "parsing.png")
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(parsing)
+    with pytest.raises(space.gr.Error, match=message) as err:
+        space.generate_api(photo, keypoints, parsing, "spt10", change.get("target", "1"))
+    assert str(tmp_path) not in str(err.value.message)
+
+
+def test_the_space_refuses_a_decompression_bomb_and_other_handler_errors(space, world, tmp_path, monkeypatch):
+    photo = str(tmp_path / "huge.png")
+    Image.fromarray(np.zeros((200, 200, 3), np.uint8)).save(photo)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # 40,000 pixels is then more than twice the limit
+    with pytest.raises(space.gr.Error, match="huge.png is too large: upload a photo under"):
+        space.generate_api(photo, None, None, "spt10", "1")
+    monkeypatch.undo()
+    with pytest.raises(space.gr.Error, match="Choose a source person first"):
+        space.generate(None, space.gallery_pose(1))
+    with pytest.raises(space.gr.Error, match="Frames must be between 2 and 48"):
+        space.animate(space.synthetic_person(0, 0), None, "walking cycle", 100)
+    bad_sequence = write(tmp_path, "walk.json", '{"frames": [[1, 2]]}')
+    with pytest.raises(space.gr.Error, match="2 to 64 poses"):
+        space.animate(space.synthetic_person(0, 0), None, "uploaded keypoint sequence", 4, bad_sequence)
