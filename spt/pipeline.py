@@ -17,6 +17,7 @@ that names the input.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
@@ -34,6 +35,18 @@ from .models.pose_net import PoseDetector
 from .models.semantic import SemanticGenerator
 from .parsing import NUM_LABELS, PALETTE, merge_to_spt10, to_onehot, validate_labels
 from .pose import keypoints_from_json, pose_condition, pose_heatmaps, rescale_keypoints, validate_keypoints
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def bf16_is_native(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 convolutions natively (so that autocast pays)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return False
+
 
 # Network sizes by name: what tests (tiny), the embedded CPU checkpoint (small) and the paper use.
 MODEL_PRESETS: dict[str, dict[str, dict]] = {
@@ -474,7 +487,20 @@ class SPTPipeline(DiffusionPipeline):
 
     # -- generation -------------------------------------------------------------------------------
 
-    @torch.no_grad()
+    def precision_context(self, precision: str = "auto"):
+        """The numeric context of a call: ``"fp32"`` (exact, the reference), ``"bf16"`` (autocast), or ``"auto"``:
+        bf16 where this device runs it natively (a CPU with AVX512-BF16 or AMX, a CUDA GPU with bf16), else
+        fp32. The geometry (affines, sampling grids) stays fp32 in every case."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        device = self.device
+        if precision == "auto":
+            precision = "bf16" if bf16_is_native(device) else "fp32"
+        if precision == "fp32" or self.dtype != torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+
+    @torch.inference_mode()
     def __call__(
         self,
         source_image,
@@ -485,6 +511,7 @@ class SPTPipeline(DiffusionPipeline):
         *,
         parsing_scheme: str = "spt10",
         pose_front_end: str = "auto",
+        precision: str = "auto",
         output_type: str = "pil",
         return_dict: bool = True,
     ) -> SPTPipelineOutput | tuple:
@@ -495,6 +522,8 @@ class SPTPipeline(DiffusionPipeline):
         A source without ``source_pose`` / ``source_parsing`` is estimated (``person_estimator``, with
         ``pose_front_end`` "auto", "mediapipe" or "detector"); one without a usable person (neck, a shoulder
         and a hip) raises ``spt.estimation.PersonNotFound``, a ValueError naming the joints found.
+        ``precision``: "auto" (bf16 where the hardware runs it natively, the fast path), "bf16" or "fp32"
+        (``precision_context``).
         ``output_type``: ``"pil"``, ``"np"`` ((B, H, W, 3) in [0, 1]) or ``"pt"`` ((B, 3, H, W) in [-1, 1]).
         """
         if output_type not in ("pil", "np", "pt"):
@@ -503,16 +532,19 @@ class SPTPipeline(DiffusionPipeline):
             source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme, pose_front_end)
         dtype = self.dtype
         onehot_s = onehot_t = previews = labels_np = None
-        if self.uses_parsing:
-            onehot_s = to_onehot(labels_s).to(dtype)
-            if labels_t is None:
-                logits = predict_parsing_logits(self.semantic_generator, onehot_s, kp_s, kp_t, self.semantic_size)
-                labels_t = logits.argmax(1)
-            # H_A renders exactly the layout that is returned (one-hot of the argmax).
-            onehot_t = to_onehot(labels_t).to(dtype)
-            labels_np = labels_t.cpu().numpy().astype(np.uint8)
-            previews = [Image.fromarray(PALETTE[m]) for m in labels_np]
-        generated = render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, onehot_t)
+        with self.precision_context(precision):
+            # 1. H_S: the target parsing (unless the caller gave the layout).
+            if self.uses_parsing:
+                onehot_s = to_onehot(labels_s).to(dtype)
+                if labels_t is None:
+                    logits = predict_parsing_logits(self.semantic_generator, onehot_s, kp_s, kp_t, self.semantic_size)
+                    labels_t = logits.argmax(1)
+                # H_A renders exactly the layout that is returned (one-hot of the argmax).
+                onehot_t = to_onehot(labels_t).to(dtype)
+                labels_np = labels_t.cpu().numpy().astype(np.uint8)
+                previews = [Image.fromarray(PALETTE[m]) for m in labels_np]
+            # 2. H_A: the source's appearance on that parsing.
+            generated = render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, onehot_t)
         generated = generated.float().clamp(-1, 1)
         if output_type == "pt":
             images, parsing = generated, labels_t

@@ -493,15 +493,70 @@ def warp_parts(
         inv = _homogeneous(invert_affine(affines.float()))  # target pixel -> source pixel
         theta = (to_norm @ inv @ torch.linalg.inv(to_norm))[..., :2, :]  # normalized target -> normalized source
         grid = F.affine_grid(theta.reshape(bsz * k, 2, 3), [bsz * k, channels, height, width], align_corners=False)
+    if reduce not in ("max", None):
+        raise ValueError(f"reduce must be 'max' or None, got {reduce!r}")
+    if reduce == "max" and not torch.is_grad_enabled():
+        return _warp_max_cropped(x, masks, grid, affines, mode)
     parts = x[:, None] * masks[:, :, None]  # (B, K, C, H, W)
     warped = F.grid_sample(parts.reshape(bsz * k, channels, height, width).float(), grid, mode=mode,
                            padding_mode="zeros", align_corners=False)
     warped = warped.view(bsz, k, channels, height, width).to(x.dtype)
-    if reduce is None:
-        return warped
-    if reduce == "max":
-        return warped.amax(1)
-    raise ValueError(f"reduce must be 'max' or None, got {reduce!r}")
+    return warped if reduce is None else warped.amax(1)
+
+
+def _warp_max_cropped(x: torch.Tensor, masks: torch.Tensor, grid: torch.Tensor, affines: torch.Tensor,
+                      mode: str) -> torch.Tensor:
+    """``warp_parts(..., reduce="max")`` at inference, sampling each part only where it can land.
+
+    A part is zero outside its mask's bounding box in the source, so its warp is zero outside the box's image
+    under f_j (plus a pixel of interpolation): each part is cut from the source box and sampled over the
+    target box only, instead of masking and sampling the whole frame once per part (10x the work at every
+    level; most parts cover a few percent of it). The result is the batched path's: the max over parts,
+    each zero outside its region.
+    """
+    bsz, channels, height, width = x.shape
+    k = masks.shape[1]
+    grid = grid.view(bsz, k, height, width, 2)
+    out = torch.zeros(bsz, channels, height, width, dtype=torch.float32, device=x.device)
+    rows, cols = masks.amax(-1) > 0, masks.amax(-2) > 0  # (B, K, H), (B, K, W): where each mask is
+    boxes = _target_boxes(rows, cols, affines, (height, width))
+    for b, j in zip(*torch.nonzero(boxes[..., 0] >= 0, as_tuple=True)):
+        b, j = int(b), int(j)
+        sy0, sy1, sx0, sx1, ty0, ty1, tx0, tx1 = boxes[b, j].tolist()
+        part = (x[b, :, sy0:sy1, sx0:sx1].float() * masks[b, j, sy0:sy1, sx0:sx1].float())[None]
+        # Grid coordinates from the frame's [-1, 1] to the source box's (align_corners=False).
+        g = grid[b, j, ty0:ty1, tx0:tx1]
+        px, py = ((g[..., 0] + 1) * width - 1) / 2 - sx0, ((g[..., 1] + 1) * height - 1) / 2 - sy0
+        local = torch.stack([(2 * px + 1) / (sx1 - sx0) - 1, (2 * py + 1) / (sy1 - sy0) - 1], -1)
+        sampled = F.grid_sample(part, local[None], mode=mode, padding_mode="zeros", align_corners=False)[0]
+        region = out[b, :, ty0:ty1, tx0:tx1]
+        torch.maximum(region, sampled, out=region)
+    return out.to(x.dtype)
+
+
+def _target_boxes(rows: torch.Tensor, cols: torch.Tensor, affines: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(B, K, 8) int boxes ``sy0 sy1 sx0 sx1 ty0 ty1 tx0 tx1`` (half-open): each part's mask box in the source
+    and that box's image under f_j, grown by 2 pixels for interpolation and clipped; -1 where a part is empty
+    or lands off the frame."""
+    height, width = size
+    present = rows.any(-1)
+    ys = torch.arange(height, device=rows.device)
+    xs = torch.arange(width, device=rows.device)
+    big = max(height, width) + 1
+    sy0 = torch.where(rows, ys, big).amin(-1)
+    sy1 = torch.where(rows, ys, -1).amax(-1) + 1
+    sx0 = torch.where(cols, xs, big).amin(-1)
+    sx1 = torch.where(cols, xs, -1).amax(-1) + 1
+    corners = torch.stack([torch.stack([sx0 - 0.5, sy0 - 0.5], -1), torch.stack([sx1 - 0.5, sy0 - 0.5], -1),
+                           torch.stack([sx0 - 0.5, sy1 - 0.5], -1), torch.stack([sx1 - 0.5, sy1 - 0.5], -1)], -2)
+    moved = apply_affine(affines.float(), corners.float())  # (B, K, 4, 2) target pixels
+    tx0 = (moved[..., 0].amin(-1).floor() - 2).clamp(0, width).long()
+    tx1 = (moved[..., 0].amax(-1).ceil() + 3).clamp(0, width).long()
+    ty0 = (moved[..., 1].amin(-1).floor() - 2).clamp(0, height).long()
+    ty1 = (moved[..., 1].amax(-1).ceil() + 3).clamp(0, height).long()
+    boxes = torch.stack([sy0, sy1, sx0, sx1, ty0, ty1, tx0, tx1], -1)
+    empty = ~present | (tx1 <= tx0) | (ty1 <= ty0) | ~torch.isfinite(moved).all(-1).all(-1)
+    return torch.where(empty[..., None], torch.full_like(boxes, -1), boxes)
 
 
 def scale_transforms(transforms: PartTransforms, factor: tuple[float, float]) -> PartTransforms:

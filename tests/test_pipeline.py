@@ -276,3 +276,14 @@ def test_full_objective_reaches_every_generator_parameter(pair):
         dead = [n for n, p in module.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
         assert not dead, f"{name} parameters without gradient: {dead[:5]}"
     assert all(p.grad is None for p in phi_pose.parameters()) and all(p.grad is None for p in vgg.parameters())
+
+
+def test_the_fast_path_is_close_to_the_fp32_reference(pipe, pair):
+    a, b = pair
+    kwargs = dict(source_pose=a["keypoints"], source_parsing=a["parsing"], output_type="np")
+    reference = pipe(a["image"], b["keypoints"], precision="fp32", **kwargs).images
+    bf16 = pipe(a["image"], b["keypoints"], precision="bf16", **kwargs).images
+    assert np.abs(reference - bf16).mean() < 0.02 and not np.array_equal(reference, bf16)
+    np.testing.assert_array_equal(pipe(a["image"], b["keypoints"], precision="fp32", **kwargs).images, reference)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        pipe(a["image"], b["keypoints"], precision="fp8", **kwargs)

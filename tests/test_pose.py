@@ -261,3 +261,22 @@ def test_rescale_and_mirror(front_pose):
     m = P.mirror_keypoints(front_pose, 128)
     assert m[2, 0] == 127 - front_pose[5, 0]  # the new right shoulder is the old left one, flipped
     np.testing.assert_array_equal(P.mirror_keypoints(m, 128), front_pose)
+
+
+def test_inference_warp_samples_only_where_parts_land_and_matches_the_batched_warp():
+    from spt.data.synthetic import SyntheticPeople
+
+    people = SyntheticPeople((128, 64), seed=0, split="test")
+    src = np.stack([people.render(i, 2 * i)["keypoints"] for i in range(3)])
+    tgt = np.stack([people.render(i, 2 * i + 1)["keypoints"] for i in range(3)])
+    transforms = P.part_transforms(torch.from_numpy(src), torch.from_numpy(tgt))
+    masks = transforms.skip_masks(transforms.source_masks((128, 64)))
+    for size in ((128, 64), (32, 16), (8, 4)):
+        x = torch.randn(3, 5, *size)  # signed: the max over parts is never below a part's zero outside it
+        batched = P.warp_parts(x, transforms, image_size=(128, 64), masks=masks)
+        with torch.no_grad():
+            cropped = P.warp_parts(x, transforms, image_size=(128, 64), masks=masks)
+        torch.testing.assert_close(cropped, batched, atol=1e-5, rtol=0)
+    # A part sent off the frame (missing in the target) samples nothing.
+    boxes = P._target_boxes(masks.amax(-1) > 0, masks.amax(-2) > 0, transforms.affines, (128, 64))
+    assert ((boxes[..., 0] < 0) == ~transforms.valid | ~(masks.flatten(2).amax(-1) > 0)).all()

@@ -71,14 +71,15 @@ class Scores:
 
 def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: int = 16, progress: bool = True,
              true_parsing: bool = False, distribution: DistributionScores | str | None = None,
-             perceptual: PerceptualDistance | str | None = None) -> dict:
+             perceptual: PerceptualDistance | str | None = None, precision: str = "fp32") -> dict:
     """Generate and score every pair; save generated images and a sample grid under ``out_dir``.
 
     ``true_parsing`` feeds H_A the true target parsing instead of H_S's prediction (the paper's TS-GT upper
     bound, possible where the truth is known); the parsing scores are then not reported, nor for the
     parsing-free Baseline, which predicts none.
     ``distribution`` computes FID/IS/mask-IS (a ``DistributionScores``), or is the reason they are not (a
-    string); ``perceptual`` likewise LPIPS (a ``PerceptualDistance``)."""
+    string); ``perceptual`` likewise LPIPS (a ``PerceptualDistance``). ``precision`` is the pipeline's: the
+    published figures are fp32, the reference."""
     scores = Scores()
     if out_dir:
         os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
@@ -86,7 +87,8 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
         chunk = pairs[start:start + batch_size]
         out = pipe([p.source["image"] for p in chunk], [p.target["keypoints"] for p in chunk],
                    source_pose=[p.source["keypoints"] for p in chunk], source_parsing=[p.source["parsing"] for p in chunk],
-                   target_parsing=[p.target["parsing"] for p in chunk] if true_parsing else None, output_type="np")
+                   target_parsing=[p.target["parsing"] for p in chunk] if true_parsing else None, output_type="np",
+                   precision=precision)
         generated = (out.images * 255).round().astype(np.uint8)
         fake = torch.from_numpy(out.images).permute(0, 3, 1, 2)  # (B, 3, H, W) in [0, 1]
         detected = None
@@ -173,6 +175,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--target_parsing", default="predicted", choices=["predicted", "truth"],
                         help="truth: H_A renders onto the true target parsing (TS-GT); needs known targets")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
+                        help="the pipeline's precision; fp32 (default) is the reference of every published figure")
     args = parser.parse_args(argv)
     pipe = SPTPipeline.from_pretrained(args.model).to(args.device)
     if args.dataset == "synthetic":
@@ -198,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict:
     except MetricsUnavailable as err:
         perceptual = str(err)
     result = evaluate(pipe, pairs, args.out, args.batch_size, true_parsing=args.target_parsing == "truth",
-                      distribution=distribution, perceptual=perceptual)
+                      distribution=distribution, perceptual=perceptual, precision=args.precision)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=2)
