@@ -100,7 +100,10 @@ def _pair_costs(kp_s, lab_s, kp_c, lab_c, si: torch.Tensor, ci: torch.Tensor, *,
                 batch_size: int, progress: bool = False, device=None) -> torch.Tensor:
     """Exact C for the pairs (si[k], ci[k]): warp the source parts by f_j, compare with the candidate's parts.
 
-    Label maps are made one-hot per chunk, so memory stays at one chunk whatever the set sizes."""
+    Over one-hot parsings and binary part masks, a pixel of part j costs ``m_c + m_s - 2 m_c m_s [l_c = l_s]``
+    (m the part masks, l the labels; ``|a - b|²`` of two one-hot vectors). So the source's *label map* is
+    warped (label + 1, 0 where no part lands; nearest, as the one-hot warp) instead of its 10 one-hot
+    channels: the same costs at a tenth of the sampling."""
     from tqdm.auto import tqdm
 
     size = tuple(lab_s.shape[-2:])
@@ -109,10 +112,13 @@ def _pair_costs(kp_s, lab_s, kp_c, lab_c, si: torch.Tensor, ci: torch.Tensor, *,
         s, c = si[start:start + batch_size], ci[start:start + batch_size]
         k_s, k_c = kp_s[s].to(device), kp_c[c].to(device)
         transforms = part_transforms(k_s, k_c)
-        moved = warp_parts(to_onehot(lab_s[s].to(device)), transforms, reduce=None, mode="nearest")  # (b, 10, L, H, W)
-        masks = part_masks(k_c, size)  # (b, 10, H, W)
-        cost = ((masks[:, :, None] * to_onehot(lab_c[c].to(device))[:, None] - moved) ** 2).sum((1, 2, 3, 4))
-        out[start:start + batch_size] = (cost / masks.sum((1, 2, 3)).clamp_min(1) if normalize else cost).cpu()
+        code = (lab_s[s].to(device).float() + 1)[:, None]  # (b, 1, H, W): label + 1
+        moved = warp_parts(code, transforms, reduce=None, mode="nearest")[:, :, 0]  # (b, 10, H, W), 0: no part
+        m_s = moved > 0
+        m_c = part_masks(k_c, size) > 0.5  # (b, 10, H, W)
+        same = m_c & m_s & (moved == lab_c[c].to(device)[:, None].float() + 1)
+        cost = (m_c.sum((1, 2, 3)) + m_s.sum((1, 2, 3)) - 2 * same.sum((1, 2, 3))).float()
+        out[start:start + batch_size] = (cost / m_c.sum((1, 2, 3)).clamp_min(1) if normalize else cost).cpu()
     return out
 
 
@@ -289,7 +295,7 @@ def find_pseudo_labels(
     top_k: int = 1,
     min_pose_distance: float = 0.25,
     method: str = "fast",
-    rerank: int = 16,
+    rerank: int = 32,
     normalize: bool = True,
     canonical: int = 12,
     source_index: SearchIndex | None = None,
@@ -363,7 +369,7 @@ def _rerank(cost: torch.Tensor, rows: torch.Tensor, kp_s, lab_s, kp_c, lab_c, k:
     allowed = torch.isfinite(values)
     si = rows[:, None].expand_as(shortlist)[allowed.cpu()].cpu()
     ci = shortlist[allowed].cpu()
-    exact = _pair_costs(kp_s, lab_s, kp_c, lab_c, si, ci, normalize=normalize, batch_size=256, device=cost.device)
+    exact = _pair_costs(kp_s, lab_s, kp_c, lab_c, si, ci, normalize=normalize, batch_size=64, device=cost.device)
     out = torch.full_like(cost, float("inf"))
     rerow = torch.arange(len(rows), device=cost.device)[:, None].expand_as(shortlist)[allowed]
     out[rerow, shortlist[allowed]] = exact.to(cost.device, cost.dtype)
