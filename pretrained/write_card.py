@@ -75,7 +75,8 @@ with `bash benchmarks/ablation.sh` in the spt repository; `docs/ablation.md` the
 measured with this version of the code.
 """
     write_model_card(config, f"{out}/README.md", steps=config.max_steps,
-                     command="bash pretrained/train_spt_synthetic.sh", evaluation=evaluation)
+                     command="bash pretrained/train_spt_synthetic.sh", evaluation=evaluation, metrics=metrics,
+                     benchmark=f"SyntheticPeople, 300 held-out pairs at {h}x{w}")
     save_figure(f"{runs}/eval/grid.png")
 
 

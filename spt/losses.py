@@ -18,7 +18,7 @@ from .pose import FACE_JOINTS, is_present, torso_scale
 
 @dataclass
 class LossWeights:
-    """Loss weights of the official code where the paper is silent (DESIGN.md). ``cycle`` weighs the L1
+    """Loss weights of the official code where the paper is silent (docs/design-notes.md). ``cycle`` weighs the L1
     cycle consistency ``|Î_s - I_s|`` (CycleGAN's 10); ``content`` the VGG form of the same cycle."""
 
     adversarial: float = 1.0

@@ -1,6 +1,6 @@
 """COCO-18 keypoints and everything SPT derives from them.
 
-Conventions (see ``DESIGN.md``):
+Conventions (the README's "Conventions"):
 
 * keypoints are float arrays ``(18, 2)`` of ``(x, y)`` pixels in OpenPose COCO-18 order; a missing
   joint is ``(-1, -1)``. Integer coordinates are pixel centres.

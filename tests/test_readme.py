@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,3 +34,19 @@ def test_readme_images_exist():
     readme = (ROOT / "README.md").read_text()
     for path in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme):
         assert (ROOT / path).exists(), path
+
+
+def test_the_python_api_example_runs_as_written(tmp_path, monkeypatch):
+    """The README's first Python API block, run from the repository root (the files it writes go to tmp)."""
+    import shutil
+
+    readme = (ROOT / "README.md").read_text()
+    api = readme.split("## Python API", 1)[1]
+    code = re.search(r"```python\n(.*?)```", api, re.S)[1]
+    for folder in ("pretrained", "examples"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert Image.open("generated.png").size == (64, 128) and Image.open("parsing.png").size == (64, 128)
+    assert (namespace["edited"] == 5).any() or not (namespace["out"].target_parsing[0] == 4).any()

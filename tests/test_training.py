@@ -264,3 +264,34 @@ def test_paired_ceiling_sees_the_true_target(tmp_path, detector):
     assert not unpaired.paired and "target_image" not in unpaired.batch(np.array([0]), "cpu")
     with pytest.raises(ValueError, match="only SyntheticPeople"):
         config(tmp_path, "appearance", supervision="paired", dataset="market", data_dir=str(tmp_path)).validate()
+
+
+def test_every_training_flag_has_help_a_default_and_the_launcher_does_not_warn():
+    from spt.training.config import build_parser
+
+    actions = [a for a in build_parser()._actions if a.dest not in ("help", "config")]
+    assert len(actions) >= 46
+    for action in actions:
+        assert action.help and "(default: " in action.help, action.dest
+    assert next(a for a in actions if a.dest == "stage").choices == ("pose_detector", "semantic", "appearance", "e2e")
+    run = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--config_file", "accelerate_config.yaml",
+                          "train_accelerate.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "--weights.style" in run.stdout
+    assert "were not passed" not in run.stderr and "accelerate config" not in run.stderr
+
+
+def test_model_cards_carry_the_evaluation_as_model_index(tmp_path):
+    from huggingface_hub import ModelCard
+
+    from spt.training.hub import write_model_card
+
+    cfg = TrainConfig(stage="e2e", output_dir=str(tmp_path), preset="tiny", image_size=(32, 32), log_with=None)
+    metrics = {"ssim": 0.5751, "mask_ssim": 0.79, "pckh": 0.21, "fid": "not computed: no Inception here"}
+    write_model_card(cfg, str(tmp_path / "README.md"), steps=5, metrics=metrics, benchmark="SyntheticPeople test")
+    card = ModelCard.load(tmp_path / "README.md")
+    results = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert results == {"ssim": 0.5751, "mask_ssim": 0.79, "pckh": 0.21}  # FID was not computed: left out
+    assert card.data.eval_results[0].dataset_name == "SyntheticPeople test"
+    assert card.data.library_name == "diffusers" and "{{" not in card.content and "github.com/)" not in card.content
+    write_model_card(cfg, str(tmp_path / "README.md"), steps=5)
+    assert ModelCard.load(tmp_path / "README.md").data.eval_results is None

