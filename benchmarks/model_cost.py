@@ -21,7 +21,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from spt.parsing import to_onehot
-from spt.pipeline import SPTPipeline, bf16_is_native, predict_parsing_logits, render_appearance
+from spt.models.appearance import render_appearance
+from spt.models.semantic import predict_parsing_logits
+from spt.pipeline import SPTPipeline, bf16_is_native
 
 
 def dummy_inputs(size, batch, device, seed=0):

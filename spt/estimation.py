@@ -40,6 +40,7 @@ from .parsing import (
     FACE, HAIR, LEFT_ARM, LEFT_LEG, PANTS, RIGHT_ARM, RIGHT_LEG, UPPER_CLOTHES, merge_to_spt10,
 )
 from .pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS, part_masks, pose_mask, rescale_keypoints
+from .processor import uint8_to_tensor
 
 # BlazePose landmark index per COCO-18 joint; None: the neck, the middle of the two shoulders.
 BLAZEPOSE_TO_COCO18 = (0, None, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
@@ -206,7 +207,7 @@ class DetectorPose:
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         h, w = self.size
         small = np.asarray(Image.fromarray(image).resize((w, h), Image.BICUBIC))
-        batch = torch.from_numpy(small.copy()).permute(2, 0, 1)[None].float().div(127.5).sub(1)
+        batch = uint8_to_tensor(small)[None]
         detector = self.detector.eval()  # wherever the pipeline has moved it
         found = detector.detect(batch.to(detector.device, detector.dtype)).float().cpu().numpy()[0]
         return rescale_keypoints(found, self.size, image.shape[:2]), None

@@ -30,11 +30,15 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 from PIL import Image
 
-from .models.appearance import AppearanceGenerator
+from .models.appearance import AppearanceGenerator, render_appearance
 from .models.pose_net import PoseDetector
-from .models.semantic import SemanticGenerator
-from .parsing import NUM_LABELS, PALETTE, merge_to_spt10, to_onehot, validate_labels
-from .pose import keypoints_from_json, pose_condition, pose_heatmaps, rescale_keypoints, validate_keypoints
+from .models.presets import MODEL_PRESETS
+from .models.semantic import SemanticGenerator, predict_parsing_logits
+from .parsing import PALETTE, to_onehot
+from .pose import rescale_keypoints, validate_keypoints
+from .processor import (
+    as_list, broadcast, image_to_tensor, postprocess, read_keypoints, read_labels, resize_labels, tensor_to_uint8,
+)
 
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -46,26 +50,6 @@ def bf16_is_native(device: torch.device) -> bool:
     if device.type == "cpu":
         return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
     return False
-
-
-# Network sizes by name: what tests (tiny), the embedded CPU checkpoint (small) and the paper use.
-MODEL_PRESETS: dict[str, dict[str, dict]] = {
-    "tiny": {
-        "semantic": dict(base_channels=8, num_downsamples=2, max_channels=16, num_res_blocks=1),
-        "appearance": dict(base_channels=8, num_downsamples=2, max_channels=16, num_res_blocks=1),
-        "pose": dict(base_channels=8, num_downsamples=2, num_res_blocks=1),
-    },
-    "small": {
-        "semantic": dict(base_channels=32, num_downsamples=3, max_channels=128, num_res_blocks=3),
-        "appearance": dict(base_channels=32, num_downsamples=4, max_channels=128, num_res_blocks=2),
-        "pose": dict(base_channels=16, num_downsamples=2, num_res_blocks=4),
-    },
-    "paper": {
-        "semantic": dict(base_channels=64, num_downsamples=3, max_channels=256, num_res_blocks=6),
-        "appearance": dict(base_channels=64, num_downsamples=6, max_channels=512, num_res_blocks=2),
-        "pose": dict(base_channels=32, num_downsamples=2, num_res_blocks=6),
-    },
-}
 
 
 @dataclass
@@ -81,181 +65,6 @@ class SPTPipelineOutput(BaseOutput):
     target_parsing_images: list | None
     source_pose: np.ndarray
     target_pose: np.ndarray
-
-
-# --------------------------------------------------------------------------------------------------
-# The two networks on tensors (shared by the pipeline and by training)
-# --------------------------------------------------------------------------------------------------
-
-def predict_parsing_logits(
-    semantic_generator: SemanticGenerator,
-    source_parsing: torch.Tensor,
-    source_keypoints: torch.Tensor,
-    target_keypoints: torch.Tensor,
-    semantic_size: tuple[int, int] | None = None,
-) -> torch.Tensor:
-    """H_S at ``semantic_size`` (default: the parsing's size), logits upsampled back to the parsing's size.
-
-    source_parsing (B, L, H, W) one-hot; keypoints (B, 18, 2) pixels of (H, W).
-    """
-    size = tuple(source_parsing.shape[-2:])
-    small = tuple(semantic_size or size)
-    kp_s, kp_t = source_keypoints.float(), target_keypoints.float()
-    if small != size:
-        source_parsing = F.interpolate(source_parsing, size=small, mode="nearest")
-        scale = torch.tensor([small[1] / size[1], small[0] / size[0]], device=kp_s.device)
-        kp_s = torch.where(kp_s >= 0, (kp_s + 0.5) * scale - 0.5, kp_s)
-        kp_t = torch.where(kp_t >= 0, (kp_t + 0.5) * scale - 0.5, kp_t)
-    dtype = source_parsing.dtype
-    p_s, m_s = pose_condition(kp_s, small)
-    p_t, m_t = pose_condition(kp_t, small)
-    logits = semantic_generator(source_parsing, p_s.to(dtype), m_s.to(dtype), p_t.to(dtype), m_t.to(dtype))
-    return logits if small == size else F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
-
-
-def render_appearance(
-    appearance_generator: AppearanceGenerator,
-    source_image: torch.Tensor,
-    source_keypoints: torch.Tensor,
-    source_parsing: torch.Tensor | None,
-    target_keypoints: torch.Tensor,
-    target_parsing: torch.Tensor | None,
-    heatmaps: tuple[torch.Tensor, torch.Tensor] | None = None,
-) -> torch.Tensor:
-    """H_A: the source's appearance on the target pose and parsing (both (B, L, H, W) one-hot/probabilities, or
-    None for the parsing-free Baseline). ``heatmaps`` (P_s, P_t) when the caller has them already (training
-    uses each pose's several times a step)."""
-    size = tuple(source_image.shape[-2:])
-    dtype = source_image.dtype
-    if heatmaps is None:
-        heatmaps = (pose_heatmaps(source_keypoints.float(), size), pose_heatmaps(target_keypoints.float(), size))
-    p_s, p_t = heatmaps
-    return appearance_generator(source_image, p_s.to(dtype), source_parsing, p_t.to(dtype), target_parsing,
-                                source_keypoints, target_keypoints)
-
-
-# --------------------------------------------------------------------------------------------------
-# Input conversion (PIL / numpy / torch / JSON at the edges, tensors inside)
-# --------------------------------------------------------------------------------------------------
-
-_CONVERTIBLE_MODES = {"L", "LA", "P", "RGBA", "CMYK", "YCbCr"}
-
-
-MIN_IMAGE_SIDE = 16  # below this an image holds no person to speak of
-
-
-def _image_to_tensor(image, name: str) -> torch.Tensor:
-    """One image -> (3, H, W) float in [-1, 1], at least ``MIN_IMAGE_SIDE`` pixels each way."""
-    tensor = _to_tensor(image, name)
-    if min(tensor.shape[-2:]) < MIN_IMAGE_SIDE:
-        raise ValueError(f"{name} is {tensor.shape[-2]}x{tensor.shape[-1]} pixels; it must be at least "
-                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} to hold a person")
-    return tensor
-
-
-def _to_tensor(image, name: str) -> torch.Tensor:
-    if isinstance(image, Image.Image):
-        if image.mode != "RGB":
-            if image.mode not in _CONVERTIBLE_MODES:
-                raise ValueError(f"{name}: image mode {image.mode!r} is not supported; give an RGB image")
-            warnings.warn(f"{name}: converting a {image.mode!r} image to RGB", stacklevel=4)
-            image = image.convert("RGB")
-        image = np.asarray(image)
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[-1] != 3:
-            raise ValueError(f"{name}: an array image must be (H, W, 3) RGB, got shape {image.shape}")
-        if image.dtype == np.uint8:
-            return torch.from_numpy(image.copy()).permute(2, 0, 1).float() / 127.5 - 1
-        if image.dtype.kind != "f" or not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
-            raise ValueError(f"{name}: a non-uint8 array image must be float in [0, 1], got {image.dtype} "
-                             f"in [{image.min()}, {image.max()}]")
-        return torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1) * 2 - 1
-    if isinstance(image, torch.Tensor):
-        if image.dim() != 3 or image.shape[0] != 3:
-            raise ValueError(f"{name}: a tensor image must be (3, H, W) (or a (B, 3, H, W) batch), got {tuple(image.shape)}")
-        image = image.detach().float().cpu()
-        if not torch.isfinite(image).all() or image.min() < -1.001 or image.max() > 1.001:
-            raise ValueError(f"{name}: tensor images must be in [-1, 1], got [{image.min():.3g}, {image.max():.3g}]")
-        return image.clamp(-1, 1)
-    raise ValueError(f"{name}: expected a PIL image, a numpy array or a tensor, got {type(image).__name__}")
-
-
-def _as_list(value, name: str, kind: str) -> list:
-    """Split a batch into items: lists/tuples of items, or batched arrays/tensors."""
-    if value is None:
-        return [None]
-    if kind == "image" and isinstance(value, torch.Tensor) and value.dim() == 4:
-        return list(value)
-    if kind == "pose":
-        if isinstance(value, (str, bytes, dict)):
-            return [value]
-        arr = value if isinstance(value, (np.ndarray, torch.Tensor)) else None
-        if arr is None and isinstance(value, (list, tuple)) and value and not isinstance(value[0], (str, bytes, dict)):
-            arr = np.asarray(value, dtype=object if _ragged(value) else np.float32)
-            if arr.dtype == object:
-                raise ValueError(f"{name}: keypoints must be (18, 2) or (B, 18, 2)")
-        if arr is not None:
-            if arr.ndim == 3 and arr.shape[0] == 0 or arr.size == 0:
-                raise ValueError(f"{name} is empty: give one (18, 2) pose or a (B, 18, 2) batch")
-            return list(arr) if arr.ndim == 3 else [arr]
-        if isinstance(value, (list, tuple)) and not value:
-            raise ValueError(f"{name} is empty: give one (18, 2) pose or a (B, 18, 2) batch")
-        return list(value)
-    if kind == "parsing" and isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 3:
-        return list(value)
-    if isinstance(value, (list, tuple)):
-        if not value:
-            raise ValueError(f"{name} is empty")
-        return list(value)
-    return [value]
-
-
-def _ragged(value) -> bool:
-    try:
-        np.asarray(value, dtype=np.float32)
-        return False
-    except (ValueError, TypeError):
-        return True
-
-
-def _keypoints(value, name: str) -> np.ndarray:
-    """A pose from an array, a list, a tensor, JSON text or a JSON file; one with no joint at all is refused."""
-    if isinstance(value, (str, bytes, dict)):
-        if isinstance(value, str) and os.path.isfile(value):
-            with open(value, encoding="utf-8", errors="replace") as handle:
-                value = handle.read()
-        try:
-            kp = keypoints_from_json(value)
-        except ValueError as err:
-            raise ValueError(f"{name}: {err}") from None
-    else:
-        kp = validate_keypoints(value, name=name)
-    if not (kp[..., 0] >= 0).any():
-        raise ValueError(f"{name} has no joint: all 18 are missing (-1, -1), so there is no pose to use")
-    return kp
-
-
-def _labels(value, name: str, scheme: str) -> np.ndarray:
-    if isinstance(value, Image.Image):
-        if value.mode not in ("L", "P"):
-            raise ValueError(f"{name}: a parsing image must be a label map (mode 'L' or 'P' whose values are "
-                             f"labels), got mode {value.mode!r}; colour images do not identify labels")
-        value = np.asarray(value)
-    arr = validate_labels(value, 256, name=name)
-    if arr.ndim != 2:
-        raise ValueError(f"{name}: a parsing must be an (H, W) label map, got shape {arr.shape}")
-    return merge_to_spt10(arr, scheme) if scheme.lower().replace("-", "") != "spt10" else validate_labels(arr, NUM_LABELS, name=name)
-
-
-def _broadcast(items: dict[str, list]) -> int:
-    sizes = {len(v) for v in items.values() if len(v) != 1}
-    if len(sizes) > 1:
-        raise ValueError("batch sizes differ: " + ", ".join(f"{k}={len(v)}" for k, v in items.items()))
-    return sizes.pop() if sizes else 1
-
-
-def _resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return np.asarray(Image.fromarray(labels.astype(np.uint8)).resize((size[1], size[0]), Image.NEAREST))
 
 
 def _check_pipeline_folder(path: str, class_name: str) -> None:
@@ -416,7 +225,7 @@ class SPTPipeline(DiffusionPipeline):
         except FrontEndUnavailable as err:
             what = "source_pose" if keypoints is None else "source_parsing"
             raise ValueError(f"{what} is required: it cannot be estimated here ({err})") from None
-        pixels = ((image.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+        pixels = tensor_to_uint8(image)
         estimate = estimator(pixels, keypoints=keypoints)
         if keypoints is None:
             estimate.require_person(f"source_image {index}")
@@ -425,12 +234,12 @@ class SPTPipeline(DiffusionPipeline):
     def _prepare(self, source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme,
                  pose_front_end="auto"):
         size = self.image_size
-        images = [_image_to_tensor(im, "source_image") for im in _as_list(source_image, "source_image", "image")]
-        targets = _as_list(target_pose, "target_pose", "pose")
-        sources = _as_list(source_pose, "source_pose", "pose")
-        parsings = _as_list(source_parsing, "source_parsing", "parsing")
-        edits = _as_list(target_parsing, "target_parsing", "parsing")
-        batch = _broadcast({"source_image": images, "target_pose": targets, "source_pose": sources,
+        images = [image_to_tensor(im, "source_image") for im in as_list(source_image, "source_image", "image")]
+        targets = as_list(target_pose, "target_pose", "pose")
+        sources = as_list(source_pose, "source_pose", "pose")
+        parsings = as_list(source_parsing, "source_parsing", "parsing")
+        edits = as_list(target_parsing, "target_parsing", "parsing")
+        batch = broadcast({"source_image": images, "target_pose": targets, "source_pose": sources,
                             "source_parsing": parsings, "target_parsing": edits})
         pick = lambda items, i: items[0] if len(items) == 1 else items[i]  # noqa: E731
 
@@ -438,11 +247,11 @@ class SPTPipeline(DiffusionPipeline):
         for i in range(batch):
             image = pick(images, i)
             frame = tuple(image.shape[-2:])
-            target = _keypoints(pick(targets, i), "target_pose")
+            target = read_keypoints(pick(targets, i), "target_pose")
             kp_t.append(rescale_keypoints(validate_keypoints(target, frame, name="target_pose"), frame, size))
             source = pick(sources, i)
             if source is not None:
-                source = validate_keypoints(_keypoints(source, "source_pose"), frame, name="source_pose")
+                source = validate_keypoints(read_keypoints(source, "source_pose"), frame, name="source_pose")
             parsing = pick(parsings, i)
             edit = pick(edits, i)
             if source is None or (self.uses_parsing and parsing is None):
@@ -463,16 +272,16 @@ class SPTPipeline(DiffusionPipeline):
                     raise ValueError("target_parsing cannot be used: this pipeline's H_A takes no parsing (the "
                                      "Baseline ablation, appearance_generator.config.use_parsing=False)")
                 continue
-            labels = _labels(parsing, "source_parsing", parsing_scheme)
+            labels = read_labels(parsing, "source_parsing", parsing_scheme)
             if labels.shape != frame:
                 raise ValueError(f"source_parsing is {labels.shape[0]}x{labels.shape[1]} but source_image is "
                                  f"{frame[0]}x{frame[1]}; they must describe the same pixels")
-            labels_s.append(_resize_labels(labels, size) if frame != size else labels)
+            labels_s.append(resize_labels(labels, size) if frame != size else labels)
             if edit is not None:
-                edit = _labels(edit, "target_parsing", parsing_scheme)
+                edit = read_labels(edit, "target_parsing", parsing_scheme)
                 if edit.shape != size:
                     resized.add(f"target_parsing {edit.shape[0]}x{edit.shape[1]}")
-                    edit = _resize_labels(edit, size)
+                    edit = resize_labels(edit, size)
                 labels_t.append(edit)
         if resized:
             warnings.warn(f"resized {', '.join(sorted(resized))} to the model's {size[0]}x{size[1]} "
@@ -545,13 +354,9 @@ class SPTPipeline(DiffusionPipeline):
                 previews = [Image.fromarray(PALETTE[m]) for m in labels_np]
             # 2. H_A: the source's appearance on that parsing.
             generated = render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, onehot_t)
-        generated = generated.float().clamp(-1, 1)
-        if output_type == "pt":
-            images, parsing = generated, labels_t
-        else:
-            array = ((generated + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
-            images = [Image.fromarray((a * 255).round().astype(np.uint8)) for a in array] if output_type == "pil" else array
-            parsing = labels_np
+        # 3. The outputs in the requested form.
+        images = postprocess(generated.float().clamp(-1, 1), output_type)
+        parsing = labels_t if output_type == "pt" else labels_np
         self.maybe_free_model_hooks()
         out = SPTPipelineOutput(images, parsing, previews, kp_s.cpu().numpy(), kp_t.cpu().numpy())
         return out if return_dict else (images, parsing)
@@ -560,10 +365,10 @@ class SPTPipeline(DiffusionPipeline):
                          **kwargs) -> SPTPipelineOutput | tuple:
         """Clothing texture transfer (paper Fig. 9): person A's appearance rendered on person B's pose and
         parsing. All keypoints/parsings in their own image's pixels; B's parsing is used as is (no H_S)."""
-        layout_frame = _labels(layout_parsing, "layout_parsing", kwargs.get("parsing_scheme", "spt10")).shape
-        frame = tuple(_image_to_tensor(appearance_image, "appearance_image").shape[-2:])
+        layout_frame = read_labels(layout_parsing, "layout_parsing", kwargs.get("parsing_scheme", "spt10")).shape
+        frame = tuple(image_to_tensor(appearance_image, "appearance_image").shape[-2:])
         if layout_frame != frame:
             # B's pose lives in B's frame; bring it to A's so that both are read in one frame.
-            layout_pose = rescale_keypoints(_keypoints(layout_pose, "layout_pose"), layout_frame, frame)
+            layout_pose = rescale_keypoints(read_keypoints(layout_pose, "layout_pose"), layout_frame, frame)
         return self(appearance_image, layout_pose, source_pose=appearance_pose, source_parsing=appearance_parsing,
                     target_parsing=layout_parsing, **kwargs)

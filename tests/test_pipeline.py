@@ -15,7 +15,9 @@ from spt.models import AppearanceGenerator, PatchDiscriminator
 from spt.models.pose_net import PoseDetector
 from spt.models.vgg import load_vgg
 from spt.parsing import to_onehot
-from spt.pipeline import SPTPipeline, predict_parsing_logits, render_appearance
+from spt.models.appearance import render_appearance
+from spt.models.semantic import predict_parsing_logits
+from spt.pipeline import SPTPipeline
 from spt.pose import pose_condition, pose_heatmaps, rescale_keypoints
 
 SIZE = (64, 64)

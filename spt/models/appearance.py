@@ -8,7 +8,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from ..pose import PartTransforms, part_transforms, pose_mask, warp_parts
+from ..pose import PartTransforms, part_transforms, pose_heatmaps, pose_mask, warp_parts
 from .blocks import ConvBlock, Encoder, ResBlock, SkipDecoder, check_input
 
 OUTPUTS = ("blend", "render")
@@ -184,3 +184,24 @@ def blend_prior(coverage: torch.Tensor, plate_valid: torch.Tensor, target_person
     probs = torch.cat([render, coverage, plate], 1)
     probs = probs / probs.sum(1, keepdim=True).clamp_min(1e-6)
     return torch.log(0.9 * probs + 0.1 / 3)
+
+
+def render_appearance(
+    appearance_generator: AppearanceGenerator,
+    source_image: torch.Tensor,
+    source_keypoints: torch.Tensor,
+    source_parsing: torch.Tensor | None,
+    target_keypoints: torch.Tensor,
+    target_parsing: torch.Tensor | None,
+    heatmaps: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """H_A: the source's appearance on the target pose and parsing (both (B, L, H, W) one-hot/probabilities, or
+    None for the parsing-free Baseline). ``heatmaps`` (P_s, P_t) when the caller has them already (training
+    uses each pose's several times a step)."""
+    size = tuple(source_image.shape[-2:])
+    dtype = source_image.dtype
+    if heatmaps is None:
+        heatmaps = (pose_heatmaps(source_keypoints.float(), size), pose_heatmaps(target_keypoints.float(), size))
+    p_s, p_t = heatmaps
+    return appearance_generator(source_image, p_s.to(dtype), source_parsing, p_t.to(dtype), target_parsing,
+                                source_keypoints, target_keypoints)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
+from ..pose import pose_condition
 from .blocks import ConvBlock, Encoder, ResBlock, SkipDecoder, check_input
 
 
@@ -65,3 +67,30 @@ class SemanticGenerator(ModelMixin, ConfigMixin):
         target = self.pose_encoder(torch.cat([target_pose, target_mask], 1))
         x = self.res_blocks(self.fuse(torch.cat([source, target[-1]], 1)))
         return self.head(self.decoder(x, [target]))
+
+
+
+def predict_parsing_logits(
+    semantic_generator: SemanticGenerator,
+    source_parsing: torch.Tensor,
+    source_keypoints: torch.Tensor,
+    target_keypoints: torch.Tensor,
+    semantic_size: tuple[int, int] | None = None,
+) -> torch.Tensor:
+    """H_S at ``semantic_size`` (default: the parsing's size), logits upsampled back to the parsing's size.
+
+    source_parsing (B, L, H, W) one-hot; keypoints (B, 18, 2) pixels of (H, W).
+    """
+    size = tuple(source_parsing.shape[-2:])
+    small = tuple(semantic_size or size)
+    kp_s, kp_t = source_keypoints.float(), target_keypoints.float()
+    if small != size:
+        source_parsing = F.interpolate(source_parsing, size=small, mode="nearest")
+        scale = torch.tensor([small[1] / size[1], small[0] / size[0]], device=kp_s.device)
+        kp_s = torch.where(kp_s >= 0, (kp_s + 0.5) * scale - 0.5, kp_s)
+        kp_t = torch.where(kp_t >= 0, (kp_t + 0.5) * scale - 0.5, kp_t)
+    dtype = source_parsing.dtype
+    p_s, m_s = pose_condition(kp_s, small)
+    p_t, m_t = pose_condition(kp_t, small)
+    logits = semantic_generator(source_parsing, p_s.to(dtype), m_s.to(dtype), p_t.to(dtype), m_t.to(dtype))
+    return logits if small == size else F.interpolate(logits, size=size, mode="bilinear", align_corners=False)

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..losses import STYLE_KINDS, LossWeights
-from ..pipeline import MODEL_PRESETS
+from ..models.presets import MODEL_PRESETS
 
 STAGES = ("pose_detector", "semantic", "appearance", "e2e")
 DATASETS = ("synthetic", "deepfashion", "market")

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..data.synthetic import SyntheticPeople, make_dataset
+from ..processor import uint8_to_tensor
 from ..search import add_pseudo_labels
 from .config import TrainConfig
 
@@ -45,7 +46,7 @@ class Pool:
     def batch(self, rows: np.ndarray, device) -> dict[str, torch.Tensor]:
         """Tensors for ``rows``: source image in [-1, 1], keypoints, parsing, and the pseudo target."""
         out = {
-            "source_image": torch.from_numpy(self.images[rows]).permute(0, 3, 1, 2).float().div(127.5).sub(1),
+            "source_image": uint8_to_tensor(self.images[rows]),
             "source_keypoints": torch.from_numpy(self.keypoints[rows]),
             "source_parsing": torch.from_numpy(self.parsings[rows]).long(),
         }
@@ -54,7 +55,7 @@ class Pool:
             out["target_keypoints"] = torch.from_numpy(self.keypoints[target])
             out["target_parsing"] = torch.from_numpy(self.parsings[target]).long()
             if self.paired:
-                out["target_image"] = torch.from_numpy(self.images[target]).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+                out["target_image"] = uint8_to_tensor(self.images[target])
         return {k: v.to(device) for k, v in out.items()}
 
 

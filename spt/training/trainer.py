@@ -18,7 +18,9 @@ from .. import losses as L
 from ..models import AppearanceGenerator, PatchDiscriminator
 from ..models.vgg import load_vgg
 from ..parsing import NUM_LABELS, PALETTE, from_onehot, to_onehot
-from ..pipeline import SPTPipeline, predict_parsing_logits, render_appearance
+from ..models.appearance import render_appearance
+from ..models.semantic import predict_parsing_logits
+from ..pipeline import SPTPipeline
 from ..pose import NUM_KEYPOINTS, draw_skeleton, pose_condition, pose_heatmaps, pose_mask
 from .config import TrainConfig
 from .data import Pool, load_pool, sample_rows, validation_pairs

@@ -1,0 +1,159 @@
+"""Pipeline inputs and outputs: images, keypoints and parsings from what users pass (PIL, numpy, torch, JSON)
+to the tensors the networks take, and back (in the spirit of diffusers' ``VaeImageProcessor``).
+
+Every function raises a ``ValueError`` that names the input (its ``name``) and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .parsing import NUM_LABELS, merge_to_spt10, validate_labels
+from .pose import keypoints_from_json, validate_keypoints
+
+
+def uint8_to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """(..., H, W, 3) uint8 pixels -> (..., 3, H, W) float in [-1, 1]: the one conversion into the networks."""
+    return torch.from_numpy(np.ascontiguousarray(pixels)).movedim(-1, -3).float().div(127.5).sub(1)
+
+
+def tensor_to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(..., 3, H, W) in [-1, 1] -> (..., H, W, 3) uint8: the one conversion out of them."""
+    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().movedim(-3, -1).cpu().numpy()
+
+
+def postprocess(generated: torch.Tensor, output_type: str):
+    """Generated (B, 3, H, W) in [-1, 1] as ``output_type``: "pt" (as is), "np" ((B, H, W, 3) float in [0, 1])
+    or "pil" (a list of images)."""
+    if output_type == "pt":
+        return generated
+    array = ((generated.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+    if output_type == "np":
+        return array
+    return [Image.fromarray((a * 255).round().astype(np.uint8)) for a in array]
+
+
+
+_CONVERTIBLE_MODES = {"L", "LA", "P", "RGBA", "CMYK", "YCbCr"}
+
+
+MIN_IMAGE_SIDE = 16  # below this an image holds no person to speak of
+
+
+def image_to_tensor(image, name: str) -> torch.Tensor:
+    """One image -> (3, H, W) float in [-1, 1], at least ``MIN_IMAGE_SIDE`` pixels each way."""
+    tensor = _any_to_tensor(image, name)
+    if min(tensor.shape[-2:]) < MIN_IMAGE_SIDE:
+        raise ValueError(f"{name} is {tensor.shape[-2]}x{tensor.shape[-1]} pixels; it must be at least "
+                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} to hold a person")
+    return tensor
+
+
+def _any_to_tensor(image, name: str) -> torch.Tensor:
+    if isinstance(image, Image.Image):
+        if image.mode != "RGB":
+            if image.mode not in _CONVERTIBLE_MODES:
+                raise ValueError(f"{name}: image mode {image.mode!r} is not supported; give an RGB image")
+            warnings.warn(f"{name}: converting a {image.mode!r} image to RGB", stacklevel=4)
+            image = image.convert("RGB")
+        image = np.asarray(image)
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[-1] != 3:
+            raise ValueError(f"{name}: an array image must be (H, W, 3) RGB, got shape {image.shape}")
+        if image.dtype == np.uint8:
+            return uint8_to_tensor(image)
+        if image.dtype.kind != "f" or not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
+            raise ValueError(f"{name}: a non-uint8 array image must be float in [0, 1], got {image.dtype} "
+                             f"in [{image.min()}, {image.max()}]")
+        return torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1) * 2 - 1
+    if isinstance(image, torch.Tensor):
+        if image.dim() != 3 or image.shape[0] != 3:
+            raise ValueError(f"{name}: a tensor image must be (3, H, W) (or a (B, 3, H, W) batch), got {tuple(image.shape)}")
+        image = image.detach().float().cpu()
+        if not torch.isfinite(image).all() or image.min() < -1.001 or image.max() > 1.001:
+            raise ValueError(f"{name}: tensor images must be in [-1, 1], got [{image.min():.3g}, {image.max():.3g}]")
+        return image.clamp(-1, 1)
+    raise ValueError(f"{name}: expected a PIL image, a numpy array or a tensor, got {type(image).__name__}")
+
+
+def as_list(value, name: str, kind: str) -> list:
+    """Split a batch into items: lists/tuples of items, or batched arrays/tensors."""
+    if value is None:
+        return [None]
+    if kind == "image" and isinstance(value, torch.Tensor) and value.dim() == 4:
+        return list(value)
+    if kind == "pose":
+        if isinstance(value, (str, bytes, dict)):
+            return [value]
+        arr = value if isinstance(value, (np.ndarray, torch.Tensor)) else None
+        if arr is None and isinstance(value, (list, tuple)) and value and not isinstance(value[0], (str, bytes, dict)):
+            arr = np.asarray(value, dtype=object if _ragged(value) else np.float32)
+            if arr.dtype == object:
+                raise ValueError(f"{name}: keypoints must be (18, 2) or (B, 18, 2)")
+        if arr is not None:
+            if arr.ndim == 3 and arr.shape[0] == 0 or arr.size == 0:
+                raise ValueError(f"{name} is empty: give one (18, 2) pose or a (B, 18, 2) batch")
+            return list(arr) if arr.ndim == 3 else [arr]
+        if isinstance(value, (list, tuple)) and not value:
+            raise ValueError(f"{name} is empty: give one (18, 2) pose or a (B, 18, 2) batch")
+        return list(value)
+    if kind == "parsing" and isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 3:
+        return list(value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError(f"{name} is empty")
+        return list(value)
+    return [value]
+
+
+def _ragged(value) -> bool:
+    try:
+        np.asarray(value, dtype=np.float32)
+        return False
+    except (ValueError, TypeError):
+        return True
+
+
+def read_keypoints(value, name: str) -> np.ndarray:
+    """A pose from an array, a list, a tensor, JSON text or a JSON file; one with no joint at all is refused."""
+    if isinstance(value, (str, bytes, dict)):
+        if isinstance(value, str) and os.path.isfile(value):
+            with open(value, encoding="utf-8", errors="replace") as handle:
+                value = handle.read()
+        try:
+            kp = keypoints_from_json(value)
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
+    else:
+        kp = validate_keypoints(value, name=name)
+    if not (kp[..., 0] >= 0).any():
+        raise ValueError(f"{name} has no joint: all 18 are missing (-1, -1), so there is no pose to use")
+    return kp
+
+
+def read_labels(value, name: str, scheme: str) -> np.ndarray:
+    if isinstance(value, Image.Image):
+        if value.mode not in ("L", "P"):
+            raise ValueError(f"{name}: a parsing image must be a label map (mode 'L' or 'P' whose values are "
+                             f"labels), got mode {value.mode!r}; colour images do not identify labels")
+        value = np.asarray(value)
+    arr = validate_labels(value, 256, name=name)
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: a parsing must be an (H, W) label map, got shape {arr.shape}")
+    return merge_to_spt10(arr, scheme) if scheme.lower().replace("-", "") != "spt10" else validate_labels(arr, NUM_LABELS, name=name)
+
+
+def broadcast(items: dict[str, list]) -> int:
+    sizes = {len(v) for v in items.values() if len(v) != 1}
+    if len(sizes) > 1:
+        raise ValueError("batch sizes differ: " + ", ".join(f"{k}={len(v)}" for k, v in items.items()))
+    return sizes.pop() if sizes else 1
+
+
+def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(labels.astype(np.uint8)).resize((size[1], size[0]), Image.NEAREST))
