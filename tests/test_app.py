@@ -15,6 +15,7 @@ from PIL import Image
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import app  # noqa: E402
+from spt.space import errors, model, sources, views  # noqa: E402
 from spt.pipeline import SPTPipeline  # noqa: E402
 
 SIZE = (64, 32)
@@ -26,9 +27,9 @@ def tiny_model(tmp_path_factory):
     SPTPipeline.from_preset("tiny", image_size=SIZE).save_pretrained(folder)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SPT_MODEL", str(folder))
-        app.load_pipeline.cache_clear()
+        model.load_pipeline.cache_clear()
         yield folder
-    app.load_pipeline.cache_clear()
+    model.load_pipeline.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_browse_returns_the_views():
     image, skeleton, (base, annotations), others, keypoints_json, info = app.browse(
         "test", "128 x 64 (Market-1501)", 0, 2, 5
     )
-    assert image.shape[0] == app.DISPLAY_HEIGHT and image.shape[1] == app.DISPLAY_HEIGHT // 2
+    assert image.shape[0] == views.DISPLAY_HEIGHT and image.shape[1] == views.DISPLAY_HEIGHT // 2
     assert skeleton.shape == image.shape
     assert {name for _, name in annotations} <= set(app.SPT10_LABELS[1:]) and annotations
     assert all(mask.shape == image.shape[:2] for mask, _ in annotations)
@@ -75,11 +76,11 @@ def test_bad_ids_give_readable_errors():
 def test_examples_load_cropped_to_the_model_aspect():
     rows = app.example_uploads()
     assert len(rows) == 8 and all(len(r) == 4 and os.path.exists(r[2]) for r in rows)
-    source, note = app.uploaded_person(*rows[0])
-    assert source["image"].shape == (*SIZE, 3) and source["parsing"].shape == SIZE and note == ""
+    source, note = sources.uploaded_person(*rows[0])
+    assert source.image.shape == (*SIZE, 3) and source.parsing.shape == SIZE and note == ""
     original = json.load(open(rows[0][1]))["keypoints"]
     # The 128x128 example is centre-cropped to 128x64 then halved: x -> (x - 32) / 2, y -> y / 2.
-    for (x, y), (cx, cy) in zip(original, source["keypoints"]):
+    for (x, y), (cx, cy) in zip(original, source.keypoints):
         if cx >= 0:
             assert abs(cx - ((x + 0.5 - 32) / 2 - 0.5)) < 0.01 and abs(cy - ((y + 0.5) / 2 - 0.5)) < 0.01
 
@@ -89,15 +90,15 @@ def test_photo_alone_gets_estimated_keypoints_and_a_rough_parsing_inside_the_per
 
     photo = tmp_path / "camera.png"
     Image.fromarray(data.camera()).save(photo)
-    source, note = app.uploaded_person(str(photo), None, None, "spt10")
-    assert source["keypoints"].shape == (18, 2) and source["parsing"].shape == SIZE
+    source, note = sources.uploaded_person(str(photo), None, None, "spt10")
+    assert source.keypoints.shape == (18, 2) and source.parsing.shape == SIZE
     assert "joints found by mediapipe" in note and "rough parsing" in note
-    assert not source["parsing"][~source["mask"]].any() and source["parsing"].any()
+    assert not source.parsing[~source.mask].any() and source.parsing.any()
     # The 512x512 photo is cut to 512x256 around the cameraman: his hand on the camera (the right wrist)
     # falls outside, his neck, shoulders and a hip stay in.
-    assert (source["keypoints"][:, 0] >= 0).sum() >= 9 and app.person_problem(source) is None
+    assert (source.keypoints[:, 0] >= 0).sum() >= 9 and source.problem() is None
     (_, _), image, _, _ = app.generate(source, app.gallery_pose(1))
-    assert image.shape == (app.DISPLAY_HEIGHT, app.DISPLAY_HEIGHT // 2, 3)
+    assert image.shape == (views.DISPLAY_HEIGHT, views.DISPLAY_HEIGHT // 2, 3)
 
 
 def test_a_photo_without_a_person_is_not_generated_until_joints_are_placed(tmp_path):
@@ -117,26 +118,26 @@ def test_a_photo_without_a_person_is_not_generated_until_joints_are_placed(tmp_p
         def __init__(self, x, y):
             self.index = (x, y)
 
-    factor = app._factor(SIZE[0])
+    factor = views.factor(SIZE[0])
     for joint, (x, y) in {"neck": (16, 14), "right_shoulder": (10, 16), "right_hip": (12, 34)}.items():
         source, _, _, note = app.place_source_joint(source, joint, Click(x * factor, y * factor))
-    np.testing.assert_allclose(source["keypoints"][1], (16, 14), atol=0.5)
-    assert "No usable person" not in note and app.person_problem(source) is None
+    np.testing.assert_allclose(source.keypoints[1], (16, 14), atol=0.5)
+    assert "No usable person" not in note and source.problem() is None
     app.generate(source, app.gallery_pose(1))
 
 
 def test_pose_transfer_texture_transfer_and_layout_editing():
     source = app.synthetic_person(3, 0)
     (base, annotations), image, parsing, timing = app.generate(source, app.gallery_pose(1))
-    assert image.shape == (app.DISPLAY_HEIGHT, app.DISPLAY_HEIGHT // 2, 3) and parsing.shape == SIZE
+    assert image.shape == (views.DISPLAY_HEIGHT, views.DISPLAY_HEIGHT // 2, 3) and parsing.shape == SIZE
     assert "ms" in timing
     a, b, ab = app.texture_transfer(5, 0, 8, 3)
     assert a.shape == b.shape == ab.shape == image.shape
     # The editor shows the parsing enlarged in palette colours; decoding it gives the labels back.
     edited = app.to_editor(parsing)
-    assert (app.decode_layout({"composite": edited}, SIZE) == parsing).all()
-    edited[: edited.shape[0] // 2] = app.PALETTE[4]
-    labels = app.decode_layout({"composite": edited}, SIZE)
+    assert (views.decode_layout({"composite": edited}, SIZE) == parsing).all()
+    edited[: edited.shape[0] // 2] = views.PALETTE[4]
+    labels = views.decode_layout({"composite": edited}, SIZE)
     assert (labels[: SIZE[0] // 2] == 4).all() and (labels[SIZE[0] // 2:] == parsing[SIZE[0] // 2:]).all()
     out, _ = app.regenerate_from_layout(source, app.gallery_pose(1), {"composite": edited})
     assert out.shape == image.shape
@@ -144,7 +145,7 @@ def test_pose_transfer_texture_transfer_and_layout_editing():
 
 def test_pose_editing_moves_mirrors_and_resets():
     kp = app.gallery_pose(0)
-    event = type("Select", (), {"index": [app._factor(SIZE[0]) * 10, app._factor(SIZE[0]) * 20]})()
+    event = type("Select", (), {"index": [views.factor(SIZE[0]) * 10, views.factor(SIZE[0]) * 20]})()
     moved, view, text = app.move_joint(kp.tolist(), "right_wrist", event)
     assert moved[app.KEYPOINT_NAMES.index("right_wrist")] == pytest.approx([10, 20], abs=0.5)
     assert json.loads(text)["keypoints"][app.KEYPOINT_NAMES.index("right_wrist")] == pytest.approx([10, 20], abs=0.5)
@@ -166,7 +167,7 @@ def test_animations_are_gifs_with_every_frame(tmp_path):
     with Image.open(path) as gif:
         assert gif.format == "GIF" and gif.n_frames == 4  # 3 frames there, 1 on the way back
     with Image.open(app.animate(source, None, "walking cycle", 6, progress=_Progress())) as gif:
-        assert gif.n_frames == 6 and gif.size == (app.DISPLAY_HEIGHT // 2, app.DISPLAY_HEIGHT)
+        assert gif.n_frames == 6 and gif.size == (views.DISPLAY_HEIGHT // 2, views.DISPLAY_HEIGHT)
     sequence = tmp_path / "walk.json"
     sequence.write_text(json.dumps({"frames": [app.gallery_pose(k).tolist() for k in range(5)], "size": list(SIZE)}))
     with Image.open(app.animate(source, None, "uploaded keypoint sequence", 2, str(sequence), progress=_Progress())) as gif:
@@ -212,7 +213,7 @@ def test_sixteen_concurrent_generations_are_all_served_without_cross_talk(client
     from gradio_client import handle_file
 
     photo, keypoints, parsing = example(4)
-    poses = [k % app.NUM_POSES for k in range(16)]
+    poses = [k % sources.NUM_POSES for k in range(16)]
     jobs = [client.submit(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", str(k),
                           api_name="/generate") for k in poses]
     with ThreadPoolExecutor(16) as pool:
@@ -221,13 +222,13 @@ def test_sixteen_concurrent_generations_are_all_served_without_cross_talk(client
     expected = {k: app.generate_api(photo, keypoints, parsing, "spt10", str(k)) for k in set(poses)}
     for k, path in zip(poses, paths):
         np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), expected[k])
-    assert len({np.asarray(Image.open(p)).tobytes() for p in paths}) == app.NUM_POSES
+    assert len({np.asarray(Image.open(p)).tobytes() for p in paths}) == sources.NUM_POSES
 
 
 def test_browse_api_over_http(client):
     image_path, _, parsing, gallery, keypoints_json, info = client.predict(
         "test", "128 x 128 (SyntheticPeople)", 0, 4, 9, api_name="/browse")
-    assert Image.open(image_path).size == (app.DISPLAY_HEIGHT, app.DISPLAY_HEIGHT)
+    assert Image.open(image_path).size == (views.DISPLAY_HEIGHT, views.DISPLAY_HEIGHT)
     assert parsing["annotations"] and len(gallery) == 4 and "pose 9" in info
     with pytest.raises(Exception, match="less than minimum value 0"):
         client.predict("test", "128 x 128 (SyntheticPeople)", 0, -3, 9, api_name="/browse")
@@ -259,8 +260,8 @@ def test_uploads_over_the_size_limit_are_refused_over_http(client, tmp_path):
 
 
 def test_the_output_folder_drops_old_files(tmp_path):
-    first = app.output_path("a.gif")
+    first = errors.output_path("a.gif")
     os.utime(first, (0, 0))  # written long ago
-    second = app.output_path("b.gif")
+    second = errors.output_path("b.gif")
     assert os.path.dirname(first) == os.path.dirname(second) and not os.path.exists(first) and os.path.exists(second)
     os.remove(second)

@@ -206,12 +206,13 @@ def test_resuming_from_something_that_is_not_a_checkpoint_is_named(tmp_path):
 @pytest.fixture(scope="module")
 def space(world):
     import app
+    from spt.space import model
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SPT_MODEL", str(world["root"] / "model"))
-        app.load_pipeline.cache_clear()
+        model.load_pipeline.cache_clear()
         yield app
-    app.load_pipeline.cache_clear()
+    model.load_pipeline.cache_clear()
 
 
 def write(tmp_path, name, content):

@@ -219,7 +219,10 @@ def test_appearance_losses_judge_the_cycle_output_too_and_d_a_sees_one_hot_layou
     batch = pool.batch(pool.trainable_rows(needs_target=True)[:2], "cpu")
     logs = trainer.step(batch)
     assert logs["pose"] > 0 and logs["adv_A"] > 0
-    fakes = batch["_da_fake"]
+    losses = trainer.objective(batch)
+    assert set(losses.judged) == {"D_S", "D_A", "D_F"} and "adv_S" in losses.terms
+    real, fakes = losses.judged["D_A"]
+    assert real.shape[0] == 2 and not fakes.requires_grad
     assert fakes.shape[0] == 4  # Î_t and Î_s of both samples
     layouts = fakes[:, 3:]
     torch.testing.assert_close(layouts, layouts.round(), atol=1e-5, rtol=0)  # one-hot up to rounding
@@ -295,3 +298,14 @@ def test_model_cards_carry_the_evaluation_as_model_index(tmp_path):
     assert card.data.library_name == "diffusers" and "{{" not in card.content and "github.com/)" not in card.content
     write_model_card(cfg, str(tmp_path / "README.md"), steps=5)
     assert ModelCard.load(tmp_path / "README.md").data.eval_results is None
+
+
+def test_global_step_counts_optimizer_steps_under_gradient_accumulation(tmp_path, detector):
+    trainer = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=2, gradient_accumulation_steps=2,
+                             checkpointing_steps=100, validation_steps=100))
+    calls = []
+    step = trainer.step
+    trainer.step = lambda batch: calls.append(1) or step(batch)
+    trainer.train()
+    assert trainer.global_step == 2 and len(calls) == 4  # two optimizer steps of two micro-batches each
+    assert trainer.schedulers[0].last_epoch == 2

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import shutil
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -46,6 +47,15 @@ def latest_checkpoint(output_dir: str) -> str | None:
         return None
     steps = [(int(m.group(1)), name) for name in os.listdir(output_dir) if (m := CHECKPOINT.match(name))]
     return os.path.join(output_dir, max(steps)[1]) if steps else None
+
+
+@dataclass
+class StepLosses:
+    """One step's objective: the generators' loss ``terms`` (name -> scalar, weighted) and, per discriminator,
+    the ``(real, fake)`` inputs it judges next (fakes detached), as pix2pix's backward_G / backward_D split it."""
+
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+    judged: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
 
 
 class Trainer:
@@ -181,22 +191,22 @@ class Trainer:
             raise NonFiniteLossError(f"{name} loss is {value.item()} at step {self.global_step}")
         return value
 
-    def _semantic(self, batch, terms: dict) -> torch.Tensor:
+    def _semantic(self, batch, out: StepLosses) -> torch.Tensor:
         """H_S: CE(1 + M_t) on the pseudo label, plus D_S's adversarial term. Returns S~_t (softmax)."""
         onehot_s = to_onehot(batch["source_parsing"]).to(batch["source_image"].dtype)
         logits = predict_parsing_logits(self._module("semantic_generator"), onehot_s, batch["source_keypoints"],
                                         batch["target_keypoints"], self.pipe.semantic_size)
         p_t, m_t = pose_condition(batch["target_keypoints"], self.size)
-        terms["ce"] = L.weighted_cross_entropy(logits, batch["target_parsing"], m_t)
+        out.terms["ce"] = L.weighted_cross_entropy(logits, batch["target_parsing"], m_t)
         parsing = logits.float().softmax(1)
         if "D_S" in self.discriminators:
-            terms["adv_S"] = self.config.weights.adversarial * L.generator_adversarial_loss(
+            out.terms["adv_S"] = self.config.weights.adversarial * L.generator_adversarial_loss(
                 self.discriminators["D_S"](torch.cat([parsing, p_t], 1)))
-            batch["_ds_fake"] = torch.cat([parsing.detach(), p_t], 1)
-            batch["_ds_real"] = torch.cat([to_onehot(batch["target_parsing"]).float(), p_t], 1)
+            out.judged["D_S"] = (torch.cat([to_onehot(batch["target_parsing"]).float(), p_t], 1),
+                                 torch.cat([parsing.detach(), p_t], 1))
         return parsing
 
-    def _appearance(self, batch, target_parsing: torch.Tensor, terms: dict) -> None:
+    def _appearance(self, batch, target_parsing: torch.Tensor, out: StepLosses) -> None:
         """H_A and its unsupervised objective on one batch, given the target parsing (one-hot or S~_t).
 
         As in the official code, the pose loss and the adversarial terms (D_A, D_F) judge both the forward
@@ -215,6 +225,7 @@ class Trainer:
         heat_s, heat_t = pose_heatmaps(kp_s, self.size), pose_heatmaps(kp_t, self.size)
         fake = render_appearance(h_a, image, kp_s, onehot_s, kp_t, target_parsing, heatmaps=(heat_s, heat_t))
         cycle = render_appearance(h_a, fake, kp_t, target_parsing, kp_s, onehot_s, heatmaps=(heat_t, heat_s))
+        terms = out.terms
         if w.cycle > 0:
             terms["cycle"] = w.cycle * L.cycle_loss(cycle, image)
         if "target_image" in batch:  # the paired ceiling, not SPT: the true target supervises Î_t
@@ -224,8 +235,7 @@ class Trainer:
             d_a = self.discriminators["D_A"]
             fakes = torch.cat([torch.cat([fake, layout_t], 1), torch.cat([cycle, onehot_s], 1)])
             terms["adv_A"] = w.adversarial * L.generator_adversarial_loss(d_a(fakes))
-            batch["_da_fake"] = fakes.detach()
-            batch["_da_real"] = torch.cat([image, onehot_s], 1)
+            out.judged["D_A"] = (torch.cat([image, onehot_s], 1), fakes.detach())
         if w.pose > 0:
             detected = self.pipe.pose_detector(torch.cat([fake, cycle]))
             terms["pose"] = w.pose * L.pose_loss(detected, torch.cat([heat_t, heat_s]))
@@ -243,37 +253,42 @@ class Trainer:
             real, real_valid = L.face_crops(image, kp_s)
             if valid.any() and real_valid.any():
                 terms["face"] = w.face * L.generator_adversarial_loss(self.discriminators["D_F"](crops[valid]))
-                batch["_df_fake"], batch["_df_real"] = crops[valid].detach(), real[real_valid]
-        batch["_fake"] = fake
+                out.judged["D_F"] = (real[real_valid], crops[valid].detach())
 
-    def _pose_detector(self, batch, terms: dict) -> None:
+    def _pose_detector(self, batch, out: StepLosses) -> None:
         heatmaps = pose_heatmaps(batch["source_keypoints"], self.size)
-        terms["heatmap"] = L.pose_loss(self._module("pose_detector")(batch["source_image"]), heatmaps)
+        out.terms["heatmap"] = L.pose_loss(self._module("pose_detector")(batch["source_image"]), heatmaps)
 
-    def _discriminator_loss(self, batch) -> torch.Tensor | None:
+    def objective(self, batch) -> StepLosses:
+        """The stage's generator loss terms on one batch, and what each discriminator is to judge."""
+        stage, out = self.config.stage, StepLosses()
+        if stage == "pose_detector":
+            self._pose_detector(batch, out)
+        if stage in ("semantic", "e2e"):
+            parsing = self._semantic(batch, out)
+        if stage == "appearance":
+            self._appearance(batch, to_onehot(batch["target_parsing"]).float(), out)
+        if stage == "e2e":
+            self._appearance(batch, parsing, out)
+        for name, value in out.terms.items():
+            self._check(name, value)
+        return out
+
+    def _discriminator_loss(self, judged: dict) -> torch.Tensor | None:
+        """The LSGAN loss of every discriminator on its (real, fake) pair (``StepLosses.judged``)."""
         total = None
-        for name, key in (("D_S", "_ds"), ("D_A", "_da"), ("D_F", "_df")):
-            if name in self.discriminators and f"{key}_fake" in batch:
-                d = self.discriminators[name]
-                loss = L.discriminator_loss(d(batch[f"{key}_real"]), d(batch[f"{key}_fake"]))
-                total = loss if total is None else total + loss
+        for name, (real, fake) in judged.items():
+            d = self.discriminators[name]
+            loss = L.discriminator_loss(d(real), d(fake))
+            total = loss if total is None else total + loss
         return total
 
     def step(self, batch) -> dict[str, float]:
         """One optimisation step of the generators, then of the discriminators."""
-        acc, stage = self.accelerator, self.config.stage
-        terms: dict[str, torch.Tensor] = {}
+        acc = self.accelerator
         with acc.accumulate(*self.generators, *self.discriminators.values()), acc.autocast():
-            if stage == "pose_detector":
-                self._pose_detector(batch, terms)
-            if stage in ("semantic", "e2e"):
-                parsing = self._semantic(batch, terms)
-            if stage == "appearance":
-                self._appearance(batch, to_onehot(batch["target_parsing"]).float(), terms)
-            if stage == "e2e":
-                self._appearance(batch, parsing, terms)
-            for name, value in terms.items():
-                self._check(name, value)
+            losses = self.objective(batch)
+            terms = losses.terms
             total = sum(terms.values())
             self.opt_g.zero_grad(set_to_none=True)
             acc.backward(total)
@@ -282,7 +297,7 @@ class Trainer:
             self.opt_g.step()
             logs = {name: value.item() for name, value in terms.items()}
             if self.opt_d is not None:
-                d_loss = self._discriminator_loss(batch)
+                d_loss = self._discriminator_loss(losses.judged)
                 if d_loss is not None:
                     self._check("discriminator", d_loss)
                     self.opt_d.zero_grad(set_to_none=True)
@@ -385,13 +400,20 @@ class Trainer:
         self.resume()
         acc.print(f"training {cfg.stage} on {acc.num_processes} processes ({acc.device}), "
                   f"{len(trainable)} training samples, steps {self.global_step}..{cfg.max_steps}")
-        bar = tqdm(range(self.global_step, cfg.max_steps), initial=self.global_step, total=cfg.max_steps,
-                   disable=not acc.is_local_main_process, desc=f"train {cfg.stage}")
+        bar = tqdm(initial=self.global_step, total=cfg.max_steps, disable=not acc.is_local_main_process,
+                   desc=f"train {cfg.stage}")
         logs: dict[str, float] = {}
-        for _ in bar:
-            rows = sample_rows(trainable, cfg.batch_size, cfg.seed, self.global_step, acc.process_index)
+        # global_step counts optimizer steps; each of its gradient_accumulation_steps micro-batches is drawn
+        # from the micro-step index, so a resumed run sees the batches of an uninterrupted one.
+        micro = self.global_step * cfg.gradient_accumulation_steps
+        while self.global_step < cfg.max_steps:
+            rows = sample_rows(trainable, cfg.batch_size, cfg.seed, micro, acc.process_index)
             logs = self.step(pool.batch(rows, acc.device))
+            micro += 1
+            if not acc.sync_gradients:
+                continue
             self.global_step += 1
+            bar.update(1)
             if self.global_step % cfg.logging_steps == 0 or self.global_step == cfg.max_steps:
                 acc.log(logs, step=self.global_step)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k in ("total", "ce", "cycle", "heatmap")})

@@ -1,0 +1,149 @@
+"""The page's callbacks: each takes the components' values and returns theirs, and turns bad input into a
+``gr.Error`` (``user_errors``)."""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+import numpy as np
+
+from ..data.synthetic import SPLITS
+from ..parsing import PALETTE
+from ..pose import KEYPOINT_NAMES, mirror_keypoints
+from .errors import user_errors
+from .model import model_size, run_pipeline
+from .motions import motion_poses, render_animation
+from .sources import (
+    Person, browse_views, describe_upload, gallery_pose, read_keypoints_text, synthetic_person, target_from_text,
+    uploaded_person,
+)
+from .views import clicked_joint, decode_layout, enlarge, parsing_view, source_views, target_view
+
+SIZES = {"128 x 128 (SyntheticPeople)": (128, 128), "256 x 176 (DeepFashion)": (256, 176), "128 x 64 (Market-1501)": (128, 64)}
+
+
+@user_errors
+def generate(source: Person, target_keypoints):
+    """Pose transfer for the page: the predicted parsing (annotated), the generated image, the timing."""
+    if source is None:
+        raise gr.Error("Choose a source person first")
+    if target_keypoints is None:
+        raise gr.Error("Choose a target pose first (click one in the pose gallery)")
+    start = time.perf_counter()
+    image, parsing = run_pipeline(source, np.asarray(target_keypoints, np.float32))
+    seconds = time.perf_counter() - start
+    return parsing_view(parsing), enlarge(image), parsing, f"generated in {seconds * 1000:.0f} ms"
+
+
+@user_errors
+def generate_api(photo: str, keypoints: str | None, parsing: str | None, scheme: str, target_pose: str) -> np.ndarray:
+    """API (``/generate``): the person of an uploaded photo (keypoints and parsing optional, estimated when
+    absent) in ``target_pose`` (keypoints JSON, a PATN CSV row, or a pose-gallery index 0-11); returns the
+    generated image (a PNG file to the client)."""
+    source, _ = uploaded_person(photo, keypoints, parsing, scheme or "spt10")
+    target = target_from_text(target_pose)
+    image, _ = run_pipeline(source, target)
+    return image  # Gradio writes it to its own cache, which delete_cache empties
+
+
+@user_errors
+def texture_transfer(person_a, pose_a, person_b, pose_b):
+    """Paper Fig. 9: A's clothes rendered on B's pose and layout."""
+    a, b = synthetic_person(person_a, pose_a), synthetic_person(person_b, pose_b)
+    image, _ = run_pipeline(a, b.keypoints, target_parsing=b.parsing)
+    return enlarge(a.image), enlarge(b.image), enlarge(image)
+
+
+@user_errors
+def regenerate_from_layout(source: Person, target_keypoints, editor_value):
+    if source is None or target_keypoints is None:
+        raise gr.Error("Generate once in the Pose transfer tab first")
+    labels = decode_layout(editor_value, model_size())
+    image, _ = run_pipeline(source, np.asarray(target_keypoints, np.float32), target_parsing=labels)
+    return enlarge(image), parsing_view(labels)
+
+
+@user_errors
+def animate(source: Person, target_keypoints, motion: str, frames: int, sequence_path=None, progress=gr.Progress()):
+    """An animated GIF of the source person following a motion, one pipeline call per frame."""
+    if source is None:
+        raise gr.Error("Choose a source person in the Pose transfer tab first")
+    frames = int(frames)
+    if not 2 <= frames <= 48:
+        raise gr.Error("Frames must be between 2 and 48")
+    return render_animation(source, motion_poses(motion, source, target_keypoints, frames, sequence_path), progress)
+
+
+@user_errors
+def pick_source(person_id, pose_id):
+    source = synthetic_person(person_id, pose_id)
+    return source, *source_views(source)
+
+
+@user_errors
+def pick_upload(image_path, keypoints_path, parsing_path, scheme):
+    source, note = uploaded_person(image_path, keypoints_path, parsing_path, scheme)
+    return source, *source_views(source), describe_upload(source, note)
+
+
+@user_errors
+def place_source_joint(source: Person, joint: str, evt: gr.SelectData):
+    """Click on the source image: the chosen joint goes there; a rough parsing is redrawn from the new pose."""
+    if source is None:
+        raise gr.Error("Choose a source person first")
+    kp = clicked_joint(source.keypoints, joint, evt)
+    source = source.with_joint(KEYPOINT_NAMES.index(joint), kp[KEYPOINT_NAMES.index(joint)])
+    return source, *source_views(source), describe_upload(source, f"{joint} placed by hand")
+
+
+@user_errors
+def select_pose(evt: gr.SelectData):
+    kp = gallery_pose(evt.index)
+    return kp.tolist(), kp.tolist(), *target_view(kp)
+
+
+@user_errors
+def move_joint(keypoints, joint: str, evt: gr.SelectData):
+    if keypoints is None:
+        raise gr.Error("Choose a target pose first")
+    kp = clicked_joint(keypoints, joint, evt)
+    return kp.tolist(), *target_view(kp)
+
+
+@user_errors
+def mirror_pose(keypoints):
+    if keypoints is None:
+        raise gr.Error("Choose a target pose first")
+    kp = mirror_keypoints(np.asarray(keypoints, np.float32), model_size()[1])
+    return kp.tolist(), *target_view(kp)
+
+
+@user_errors
+def reset_pose(original):
+    if original is None:
+        raise gr.Error("Choose a target pose first")
+    return original, *target_view(original)
+
+
+@user_errors
+def paste_pose(text):
+    kp = read_keypoints_text(text, model_size())
+    return kp.tolist(), kp.tolist(), *target_view(kp)
+
+
+@user_errors
+def to_editor(parsing):
+    if parsing is None:
+        raise gr.Error("Generate first")
+    return enlarge(PALETTE[np.asarray(parsing)])
+
+
+@user_errors
+def browse(split: str, size_name: str, seed: int, identity_id, pose_id):
+    """The dataset browser: one person in one pose, with skeleton, parsing and other poses."""
+    if size_name not in SIZES:
+        raise gr.Error(f"Unknown size {size_name!r}; choose one of: {', '.join(SIZES)}")
+    if split not in SPLITS:
+        raise gr.Error(f"Unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+    return browse_views(split, SIZES[size_name], int(seed), identity_id, pose_id)

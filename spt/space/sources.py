@@ -1,0 +1,224 @@
+"""The source people of the Space: SyntheticPeople test people, the pose gallery, examples and uploads."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from ..data.fashion import resize_sample
+from ..data.synthetic import SyntheticPeople
+from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
+from ..parsing import load_parsing
+from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
+from .model import SYNTHETIC_MODEL_NOTE, load_pipeline, model_size, serves_embedded_model
+from .views import enlarge, parsing_view, skeleton_view
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples")
+MAX_ID = 100_000
+
+
+NUM_POSES = 12
+
+
+DEFAULT_PARSER = "mattmdjaga/segformer_b2_clothes"
+
+
+@dataclass
+class Person:
+    """The selected source: the image, keypoints and parsing at the model's size. ``mask`` is an upload's
+    person mask and ``rough`` says its parsing was estimated (it is redrawn when joints are placed);
+    ``person_id`` / ``pose_id`` name a SyntheticPeople test person (None for an upload)."""
+
+    image: np.ndarray
+    keypoints: np.ndarray
+    parsing: np.ndarray
+    mask: np.ndarray | None = None
+    rough: bool = False
+    person_id: int | None = None
+    pose_id: int | None = None
+
+    def problem(self) -> str | None:
+        """None when the essential joints are there, else what is found and what is missing."""
+        missing = missing_essentials(self.keypoints)
+        if not missing:
+            return None
+        found = found_joints(self.keypoints)
+        return (f"No usable person: {len(found)}/18 joints found ({', '.join(found) or 'none'}); missing: "
+                f"{', '.join(missing)}. Place them by hand: choose a joint under the source image and click where "
+                "it is on the photo, or upload the keypoints (JSON).")
+
+    def with_joint(self, joint_index: int, xy) -> "Person":
+        """A copy with one joint moved; a rough parsing is redrawn for the new pose."""
+        kp = np.asarray(self.keypoints, np.float32).copy()
+        kp[joint_index] = xy
+        parsing = self.parsing
+        if self.rough:
+            mask = self.mask if self.mask is not None and self.mask.any() else pose_mask(kp, self.image.shape[:2])[0] > 0.5
+            parsing = rough_parsing(kp, mask)
+        return Person(self.image, kp, parsing, self.mask, self.rough, self.person_id, self.pose_id)
+
+
+@functools.lru_cache(maxsize=4)
+def people(split: str, size: tuple[int, int], seed: int = 0) -> SyntheticPeople:
+    return SyntheticPeople(size, seed, split)
+
+
+def check_id(value, what: str) -> int:
+    if value is None or not float(value).is_integer() or not 0 <= int(value) < MAX_ID:
+        raise gr.Error(f"{what} must be a whole number from 0 to {MAX_ID - 1}, got {value!r}")
+    return int(value)
+
+
+def synthetic_person(person_id, pose_id) -> Person:
+    size = model_size()
+    person_id, pose_id = check_id(person_id, "Person id"), check_id(pose_id, "Pose id")
+    s = people("test", size).render(person_id, pose_id)
+    return Person(s["image"], s["keypoints"], s["parsing"], person_id=person_id, pose_id=pose_id)
+
+
+@functools.lru_cache(maxsize=2)
+def gallery_keypoints(size: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """The pose gallery: held-out test people 1000+k in poses 1000+k, rendered once per model size."""
+    test = people("test", size)
+    return tuple(test.render(1000 + k, 1000 + k)["keypoints"] for k in range(NUM_POSES))
+
+
+def pose_gallery() -> list[tuple[np.ndarray, str]]:
+    size = model_size()
+    return [(skeleton_view(kp, size), f"pose {k}") for k, kp in enumerate(gallery_keypoints(size))]
+
+
+def gallery_pose(index: int) -> np.ndarray:
+    return gallery_keypoints(model_size())[index].copy()
+
+
+def read_keypoints_text(text: str, size: tuple[int, int]) -> np.ndarray:
+    """Keypoints from our JSON, OpenPose JSON, an 18x2 list, or one PATN CSV row; checked against the frame."""
+    text = (text or "").strip()
+    if not text:
+        raise gr.Error("Paste keypoints: JSON ({\"keypoints\": [[x, y], ...]}) or a PATN CSV row (name: [ys]: [xs])")
+    try:
+        kp = keypoints_from_json(text) if text[0] in "{[" else parse_patn_row(text, where="pasted row")[1]
+        return validate_keypoints(kp, size, name="keypoints")
+    except ValueError as err:
+        raise gr.Error(f"Bad keypoints: {err}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def human_parser():
+    """The Hub human parser (``SPT_PARSER``, an ATR-18 SegFormer by default) or the reason it cannot load."""
+    repo_id = os.environ.get("SPT_PARSER", DEFAULT_PARSER)
+    try:
+        return HubParsing(repo_id, os.environ.get("SPT_PARSER_SCHEME", "atr18")), None
+    except FrontEndUnavailable as err:
+        return None, f"the human parser {repo_id} is unavailable: {str(err).split(';')[0]}"
+
+
+def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tuple[Person, str]:
+    """A source person from an upload: the photo, with its keypoints and parsing when given, else estimated
+    (``spt.estimation``: BlazePose and the person mask, then the rough parsing or a Hub parser) on the full
+    photo, which is then cut to the model's aspect around the person. Returns the person and a note on what
+    was estimated; ``Person.problem`` says whether it can be generated from."""
+    if not image_path:
+        raise gr.Error("Upload a photo (PNG or JPEG) first")
+    try:
+        with Image.open(image_path) as im:
+            image = np.asarray(im.convert("RGB"))
+    except OSError:
+        raise gr.Error(f"{os.path.basename(image_path)} is not an image: upload a PNG or JPEG photo") from None
+    except Image.DecompressionBombError:
+        raise gr.Error(f"{os.path.basename(image_path)} is too large: upload a photo under "
+                       f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels") from None
+    keypoints = parsing = None
+    if keypoints_path:
+        with open(keypoints_path, encoding="utf-8", errors="replace") as handle:
+            keypoints = read_keypoints_text(handle.read(), image.shape[:2])
+    if parsing_path:
+        try:
+            parsing = load_parsing(parsing_path, scheme)
+        except (ValueError, OSError) as err:
+            raise gr.Error(f"Bad parsing map: {err}") from None
+        if parsing.shape != image.shape[:2]:
+            raise gr.Error(f"The parsing is {parsing.shape[0]}x{parsing.shape[1]} but the photo is "
+                           f"{image.shape[0]}x{image.shape[1]}: they must describe the same pixels")
+    notes, mask, rough, centre = [], None, False, None
+    if keypoints is None or parsing is None:
+        try:
+            estimate = load_pipeline().person_estimator()(image, keypoints=keypoints)
+        except FrontEndUnavailable as err:
+            raise gr.Error(f"Cannot estimate the pose here ({err}): upload the keypoints (JSON) too") from None
+        centre, mask = estimate.bounding_box_centre(), estimate.mask
+        if keypoints is None:
+            keypoints = estimate.keypoints
+            notes.append(estimate.summary())
+        if parsing is None:
+            parser, reason = human_parser()
+            if parser is not None:
+                parsing = parser(image)
+                notes.append(f"parsing by the human parser {parser.name[4:]}")
+            else:
+                parsing, rough = estimate.parsing, True
+                notes.append(f"rough parsing: body parts inside the person mask ({reason})")
+    size = model_size()
+    image, keypoints, parsing = resize_sample(image, keypoints, parsing, size, centre)
+    if mask is not None:
+        mask = resize_sample(np.zeros((*mask.shape, 3), np.uint8), None, mask.astype(np.uint8), size, centre)[2] > 0
+    return Person(image, keypoints, parsing, mask, rough), "; ".join(notes)
+
+
+def describe_upload(source: Person, note: str) -> str:
+    """What was estimated, what is missing, and, with the embedded model, what it was trained on."""
+    problem = source.problem()
+    lines = [f"Estimated: {note}." if note else "", f"**{problem}**" if problem else "",
+             SYNTHETIC_MODEL_NOTE if serves_embedded_model() else ""]
+    return "\n\n".join(line for line in lines if line)
+
+
+def example_label(path: str) -> str:
+    """``examples/synthetic_test_id0001_pose0002.png`` -> ``test_id0001_pose0002``."""
+    return os.path.splitext(os.path.basename(path))[0].removeprefix("synthetic_")
+
+
+def example_uploads() -> list[list[str]]:
+    """Rows (photo, keypoints, parsing, scheme) for the files in ``examples/``."""
+    if not os.path.isdir(EXAMPLES):
+        return []
+    rows = []
+    for name in sorted(os.listdir(EXAMPLES)):
+        stem, ext = os.path.splitext(name)
+        files = [os.path.join(EXAMPLES, name), os.path.join(EXAMPLES, stem + ".json"),
+                 os.path.join(EXAMPLES, stem + "_parsing.png")]
+        if ext == ".png" and not stem.endswith("_parsing") and all(map(os.path.exists, files)):
+            rows.append(files + ["spt10"])
+    return rows
+
+
+def target_from_text(text) -> np.ndarray:
+    """A target pose given as text: a pose-gallery index, keypoints JSON or a PATN CSV row (model pixels)."""
+    text = str(text or "").strip()
+    if text.isdigit():
+        if not 0 <= int(text) < NUM_POSES:
+            raise gr.Error(f"Pose index must be 0-{NUM_POSES - 1}, got {text}")
+        return gallery_pose(int(text))
+    return read_keypoints_text(text, model_size())
+
+
+def browse_views(split: str, size: tuple[int, int], seed: int, identity_id, pose_id):
+    """One SyntheticPeople person in one pose: image, skeleton, annotated parsing, four other poses, the
+    keypoints JSON and a line of description."""
+    dataset = people(split, size, seed)
+    identity_id, pose_id = check_id(identity_id, "Person id"), check_id(pose_id, "Pose id")
+    sample = dataset.render(identity_id, pose_id)
+    image = sample["image"]
+    big = enlarge(image)
+    annotations = parsing_view(sample["parsing"], image)[1]
+    skeleton = skeleton_view(sample["keypoints"], image.shape[:2], image)
+    others = [(enlarge(dataset.render(identity_id, pose_id + k)["image"]), f"pose {pose_id + k}") for k in range(1, 5)]
+    pose = dataset.pose(pose_id)
+    info = f"person {identity_id}, pose {pose_id}: {pose.activity}, view yaw {pose.yaw:.0f} deg"
+    return big, skeleton, (big, annotations), others, keypoints_to_json(sample["keypoints"], dataset.size), info
