@@ -278,5 +278,7 @@ def test_inference_warp_samples_only_where_parts_land_and_matches_the_batched_wa
             cropped = P.warp_parts(x, transforms, image_size=(128, 64), masks=masks)
         torch.testing.assert_close(cropped, batched, atol=1e-5, rtol=0)
     # A part sent off the frame (missing in the target) samples nothing.
-    boxes = P._target_boxes(masks.amax(-1) > 0, masks.amax(-2) > 0, transforms.affines, (128, 64))
+    from spt.pose.warp import _target_boxes
+
+    boxes = _target_boxes(masks.amax(-1) > 0, masks.amax(-2) > 0, transforms.affines, (128, 64))
     assert ((boxes[..., 0] < 0) == ~transforms.valid | ~(masks.flatten(2).amax(-1) > 0)).all()
