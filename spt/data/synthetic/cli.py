@@ -1,0 +1,39 @@
+"""``python -m spt.data.synthetic``: write a dataset (and a sample grid, examples) to disk."""
+
+from __future__ import annotations
+
+import argparse
+
+from .dataset import make_dataset, sample_grid, write_examples
+from .identity import SPLITS
+from .render import SyntheticPeople
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m spt.data.synthetic", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", help="write a datasets.Dataset here (save_to_disk)")
+    parser.add_argument("--identities", type=int, default=200)
+    parser.add_argument("--poses", type=int, default=8, help="poses per identity")
+    parser.add_argument("--size", type=int, nargs=2, default=(128, 128), metavar=("H", "W"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", default="train", choices=sorted(SPLITS))
+    parser.add_argument("--grid", help="also write a PNG grid of samples (image | skeleton | parsing)")
+    parser.add_argument("--examples", help="also write example files (image, keypoints JSON, parsing PNG) here")
+    args = parser.parse_args(argv)
+    if not (args.out or args.grid or args.examples):
+        parser.error("nothing to do: give --out, --grid or --examples")
+    people = SyntheticPeople(tuple(args.size), args.seed, args.split)
+    if args.grid:
+        sample_grid(people, list(range(min(args.identities, 6))), 4).save(args.grid)
+        print(f"wrote {args.grid}")
+    if args.examples:
+        names = write_examples(args.examples, people, list(range(min(args.identities, 4))), 2)
+        print(f"wrote {len(names)} examples to {args.examples}")
+    if args.out:
+        ds = make_dataset(args.identities, args.poses, tuple(args.size), args.seed, args.split, progress=True)
+        ds.save_to_disk(args.out)
+        print(f"wrote {len(ds)} samples to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
