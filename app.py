@@ -17,13 +17,14 @@ from spt.data.synthetic import SPLITS
 from spt.parsing import SPT10_LABELS, legend
 from spt.pose import KEYPOINT_NAMES
 from spt.space.callbacks import (
-    SIZES, animate, browse, generate, generate_api, mirror_pose, move_joint, paste_pose, pick_source, pick_upload,
+    SIZES, BrowseViews, Generation, LayoutUpdate, NewTarget, SourceUpdate, TargetUpdate, TextureViews, UploadUpdate,
+    animate, browse, generate, generate_api, mirror_pose, move_joint, paste_pose, pick_source, pick_upload,
     place_source_joint, regenerate_from_layout, reset_pose, select_pose, texture_transfer, to_editor,
 )
 from spt.space.errors import MAX_UPLOAD
 from spt.space.motions import MOTIONS
-from spt.space.sources import MAX_ID, example_label, example_uploads, gallery_pose, pose_gallery, synthetic_person
-from spt.space.views import source_views, target_view
+from spt.space.sources import MAX_ID, example_label, example_uploads, gallery_pose, pose_gallery
+from spt.space.views import target_view
 
 # On-page height of the image views, so that tall, narrow people do not stretch to the column width.
 VIEW_HEIGHT = 420
@@ -67,11 +68,11 @@ def build_demo() -> gr.Blocks:
                             up_scheme = gr.Dropdown(["spt10", "lip20", "atr18"], value="spt10", label="Parsing labels")
                             use_upload = gr.Button("Use the upload")
                             upload_note = gr.Markdown()
-                            upload_io = ([up_image, up_keypoints, up_parsing, up_scheme],
-                                         [source, source_skeleton, source_parsing, upload_note])
+                            upload_inputs = [up_image, up_keypoints, up_parsing, up_scheme]
                             example_rows = example_uploads()
                             if example_rows:
-                                gr.Examples(example_rows, upload_io[0], upload_io[1], pick_upload, run_on_click=True,
+                                gr.Examples(example_rows, upload_inputs, [source, source_skeleton, source_parsing,
+                                                                          upload_note], pick_upload, run_on_click=True,
                                             label="Examples (examples/)", api_name=False,
                                             example_labels=[example_label(r[0]) for r in example_rows])
                     with gr.Column():
@@ -140,24 +141,29 @@ def build_demo() -> gr.Blocks:
                 others = gr.Gallery(label="The same person in other poses", columns=4, height="auto")
                 keypoints = gr.Code(label="Keypoints JSON", language="json")
 
+        # Outputs are wired by name: each callback returns a named tuple whose fields name the components.
+        ui = locals()
+
+        def to(update) -> list:
+            return [ui[name] for name in update._fields]
+
         # Pose transfer
-        use_person.click(pick_source, [person_id, pose_id], [source, source_skeleton, source_parsing], api_name=False)
-        use_upload.click(pick_upload, *upload_io, api_name=False)
-        source_skeleton.select(place_source_joint, [source, source_joint],
-                               [source, source_skeleton, source_parsing, upload_note], api_name=False)
-        poses.select(select_pose, None, [target, target_original, target_skeleton, target_json], api_name=False)
-        target_skeleton.select(move_joint, [target, joint], [target, target_skeleton, target_json], api_name=False)
-        mirror.click(mirror_pose, [target], [target, target_skeleton, target_json], api_name=False)
-        reset.click(reset_pose, [target_original], [target, target_skeleton, target_json], api_name=False)
-        use_pasted.click(paste_pose, [target_json], [target, target_original, target_skeleton, target_json], api_name=False)
-        go.click(generate, [source, target], [out_parsing, out_image, last_parsing, timing], api_name=False).then(
+        use_person.click(pick_source, [person_id, pose_id], to(SourceUpdate), api_name=False)
+        use_upload.click(pick_upload, upload_inputs, to(UploadUpdate), api_name=False)
+        source_skeleton.select(place_source_joint, [source, source_joint], to(UploadUpdate), api_name=False)
+        poses.select(select_pose, None, to(NewTarget), api_name=False)
+        target_skeleton.select(move_joint, [target, joint], to(TargetUpdate), api_name=False)
+        mirror.click(mirror_pose, [target], to(TargetUpdate), api_name=False)
+        reset.click(reset_pose, [target_original], to(TargetUpdate), api_name=False)
+        use_pasted.click(paste_pose, [target_json], to(NewTarget), api_name=False)
+        go.click(generate, [source, target], to(Generation), api_name=False).then(
             to_editor, [last_parsing], [editor], api_name=False)
         # The other tabs
-        swap.click(texture_transfer, [a_id, a_pose, b_id, b_pose], [a_view, b_view, ab_view], api_name="texture_transfer")
-        regenerate.click(regenerate_from_layout, [source, target, editor], [edited_image, edited_parsing], api_name=False)
+        swap.click(texture_transfer, [a_id, a_pose, b_id, b_pose], to(TextureViews), api_name="texture_transfer")
+        regenerate.click(regenerate_from_layout, [source, target, editor], to(LayoutUpdate), api_name=False)
         render.click(animate, [source, target, motion, frames, sequence], [animation], api_name=False)
-        browse_io = ([split, size_name, seed, identity_id, b_pose_id], [image, skeleton, parsing, others, keypoints, info])
-        show.click(browse, *browse_io, api_name="browse")
+        browse_inputs = [split, size_name, seed, identity_id, b_pose_id]
+        show.click(browse, browse_inputs, to(BrowseViews), api_name="browse")
         # API-only endpoint (gradio_client): generation from uploaded files.
         api_in = [gr.File(visible=False, type="filepath") for _ in range(3)] + [gr.Textbox("spt10", visible=False),
                                                                                gr.Textbox(visible=False)]
@@ -167,22 +173,20 @@ def build_demo() -> gr.Blocks:
         @functools.lru_cache(maxsize=1)
         def worked_example():
             """What the page opens on, the same for every visitor: computed on the first visit only."""
-            first = synthetic_person(person_id.value, pose_id.value)
+            first = pick_source(person_id.value, pose_id.value)
             kp = gallery_pose(7)  # a full-body pose: every joint visible
-            views, image, parsing, timing = generate(first, kp)
-            return (first, *source_views(first), pose_gallery(), kp.tolist(), kp.tolist(), *target_view(kp), views,
-                    image, parsing, timing, to_editor(parsing),
-                    *texture_transfer(a_id.value, a_pose.value, b_id.value, b_pose.value))
+            generated = generate(first.source, kp)
+            return (*first, pose_gallery(), *NewTarget(kp.tolist(), kp.tolist(), *target_view(kp)), *generated,
+                    to_editor(generated.last_parsing), *texture_transfer(a_id.value, a_pose.value, b_id.value, b_pose.value))
 
         def start(request: gr.Request):
             """The page opens on the worked example, on the tab named by ``?tab=`` (deep links)."""
             tab = (request.query_params.get("tab") if request else None) or "pose"
             return gr.Tabs(selected=tab), *worked_example()
 
-        demo.load(start, None, [tabs, source, source_skeleton, source_parsing, poses, target, target_original,
-                                target_skeleton, target_json, out_parsing, out_image, last_parsing, timing, editor,
-                                a_view, b_view, ab_view], api_name=False)
-        demo.load(browse, *browse_io, api_name=False)
+        demo.load(start, None, [tabs, *to(SourceUpdate), poses, *to(NewTarget), *to(Generation), editor,
+                                *to(TextureViews)], api_name=False)
+        demo.load(browse, browse_inputs, to(BrowseViews), api_name=False)
     # Visitors are served in order; two generations run at once (CPU Spaces have two cores).
     return demo.queue(default_concurrency_limit=2, max_size=64)
 

@@ -127,7 +127,7 @@ def test_a_photo_without_a_person_is_not_generated_until_joints_are_placed(tmp_p
 
 
 def test_pose_transfer_texture_transfer_and_layout_editing():
-    source = app.synthetic_person(3, 0)
+    source = sources.synthetic_person(3, 0)
     (base, annotations), image, parsing, timing = app.generate(source, app.gallery_pose(1))
     assert image.shape == (views.DISPLAY_HEIGHT, views.DISPLAY_HEIGHT // 2, 3) and parsing.shape == SIZE
     assert "ms" in timing
@@ -162,7 +162,7 @@ class _Progress:
 
 
 def test_animations_are_gifs_with_every_frame(tmp_path):
-    source, target = app.synthetic_person(3, 0), app.gallery_pose(2)
+    source, target = sources.synthetic_person(3, 0), app.gallery_pose(2)
     path = app.animate(source, target, "to the target pose and back", 3, progress=_Progress())
     with Image.open(path) as gif:
         assert gif.format == "GIF" and gif.n_frames == 4  # 3 frames there, 1 on the way back

@@ -1,9 +1,11 @@
-"""The page's callbacks: each takes the components' values and returns theirs, and turns bad input into a
-``gr.Error`` (``user_errors``)."""
+"""The page's callbacks: each takes the components' values and returns a named tuple whose field names are
+the names of the components it updates (``app.py`` wires the outputs from those names), and turns bad input
+into a ``gr.Error`` (``user_errors``)."""
 
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -20,6 +22,64 @@ from .sources import (
 )
 from .views import clicked_joint, decode_layout, enlarge, parsing_view, source_views, target_view
 
+class SourceUpdate(NamedTuple):
+    """The selected source person and its two views."""
+    source: Person
+    source_skeleton: np.ndarray
+    source_parsing: tuple
+
+
+class UploadUpdate(NamedTuple):
+    """An uploaded (or edited) source, its views, and what was estimated or is missing."""
+    source: Person
+    source_skeleton: np.ndarray
+    source_parsing: tuple
+    upload_note: str
+
+
+class TargetUpdate(NamedTuple):
+    """The edited target pose and its views."""
+    target: list
+    target_skeleton: np.ndarray
+    target_json: str
+
+
+class NewTarget(NamedTuple):
+    """A newly chosen target pose (also kept as the one Reset returns to) and its views."""
+    target: list
+    target_original: list
+    target_skeleton: np.ndarray
+    target_json: str
+
+
+class Generation(NamedTuple):
+    """One pose transfer: the predicted parsing (annotated and as labels), the image, the time it took."""
+    out_parsing: tuple
+    out_image: np.ndarray
+    last_parsing: np.ndarray
+    timing: str
+
+
+class TextureViews(NamedTuple):
+    a_view: np.ndarray
+    b_view: np.ndarray
+    ab_view: np.ndarray
+
+
+class LayoutUpdate(NamedTuple):
+    edited_image: np.ndarray
+    edited_parsing: tuple
+
+
+class BrowseViews(NamedTuple):
+    image: np.ndarray
+    skeleton: np.ndarray
+    parsing: tuple
+    others: list
+    keypoints: str
+    info: str
+
+
 SIZES = {"128 x 128 (SyntheticPeople)": (128, 128), "256 x 176 (DeepFashion)": (256, 176), "128 x 64 (Market-1501)": (128, 64)}
 
 
@@ -33,7 +93,7 @@ def generate(source: Person, target_keypoints):
     start = time.perf_counter()
     image, parsing = run_pipeline(source, np.asarray(target_keypoints, np.float32))
     seconds = time.perf_counter() - start
-    return parsing_view(parsing), enlarge(image), parsing, f"generated in {seconds * 1000:.0f} ms"
+    return Generation(parsing_view(parsing), enlarge(image), parsing, f"generated in {seconds * 1000:.0f} ms")
 
 
 @user_errors
@@ -52,7 +112,7 @@ def texture_transfer(person_a, pose_a, person_b, pose_b):
     """Paper Fig. 9: A's clothes rendered on B's pose and layout."""
     a, b = synthetic_person(person_a, pose_a), synthetic_person(person_b, pose_b)
     image, _ = run_pipeline(a, b.keypoints, target_parsing=b.parsing)
-    return enlarge(a.image), enlarge(b.image), enlarge(image)
+    return TextureViews(enlarge(a.image), enlarge(b.image), enlarge(image))
 
 
 @user_errors
@@ -61,7 +121,7 @@ def regenerate_from_layout(source: Person, target_keypoints, editor_value):
         raise gr.Error("Generate once in the Pose transfer tab first")
     labels = decode_layout(editor_value, model_size())
     image, _ = run_pipeline(source, np.asarray(target_keypoints, np.float32), target_parsing=labels)
-    return enlarge(image), parsing_view(labels)
+    return LayoutUpdate(enlarge(image), parsing_view(labels))
 
 
 @user_errors
@@ -78,13 +138,13 @@ def animate(source: Person, target_keypoints, motion: str, frames: int, sequence
 @user_errors
 def pick_source(person_id, pose_id):
     source = synthetic_person(person_id, pose_id)
-    return source, *source_views(source)
+    return SourceUpdate(source, *source_views(source))
 
 
 @user_errors
 def pick_upload(image_path, keypoints_path, parsing_path, scheme):
     source, note = uploaded_person(image_path, keypoints_path, parsing_path, scheme)
-    return source, *source_views(source), describe_upload(source, note)
+    return UploadUpdate(source, *source_views(source), describe_upload(source, note))
 
 
 @user_errors
@@ -94,13 +154,13 @@ def place_source_joint(source: Person, joint: str, evt: gr.SelectData):
         raise gr.Error("Choose a source person first")
     kp = clicked_joint(source.keypoints, joint, evt)
     source = source.with_joint(KEYPOINT_NAMES.index(joint), kp[KEYPOINT_NAMES.index(joint)])
-    return source, *source_views(source), describe_upload(source, f"{joint} placed by hand")
+    return UploadUpdate(source, *source_views(source), describe_upload(source, f"{joint} placed by hand"))
 
 
 @user_errors
 def select_pose(evt: gr.SelectData):
     kp = gallery_pose(evt.index)
-    return kp.tolist(), kp.tolist(), *target_view(kp)
+    return NewTarget(kp.tolist(), kp.tolist(), *target_view(kp))
 
 
 @user_errors
@@ -108,7 +168,7 @@ def move_joint(keypoints, joint: str, evt: gr.SelectData):
     if keypoints is None:
         raise gr.Error("Choose a target pose first")
     kp = clicked_joint(keypoints, joint, evt)
-    return kp.tolist(), *target_view(kp)
+    return TargetUpdate(kp.tolist(), *target_view(kp))
 
 
 @user_errors
@@ -116,20 +176,20 @@ def mirror_pose(keypoints):
     if keypoints is None:
         raise gr.Error("Choose a target pose first")
     kp = mirror_keypoints(np.asarray(keypoints, np.float32), model_size()[1])
-    return kp.tolist(), *target_view(kp)
+    return TargetUpdate(kp.tolist(), *target_view(kp))
 
 
 @user_errors
 def reset_pose(original):
     if original is None:
         raise gr.Error("Choose a target pose first")
-    return original, *target_view(original)
+    return TargetUpdate(original, *target_view(original))
 
 
 @user_errors
 def paste_pose(text):
     kp = read_keypoints_text(text, model_size())
-    return kp.tolist(), kp.tolist(), *target_view(kp)
+    return NewTarget(kp.tolist(), kp.tolist(), *target_view(kp))
 
 
 @user_errors
@@ -146,4 +206,4 @@ def browse(split: str, size_name: str, seed: int, identity_id, pose_id):
         raise gr.Error(f"Unknown size {size_name!r}; choose one of: {', '.join(SIZES)}")
     if split not in SPLITS:
         raise gr.Error(f"Unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
-    return browse_views(split, SIZES[size_name], int(seed), identity_id, pose_id)
+    return BrowseViews(*browse_views(split, SIZES[size_name], int(seed), identity_id, pose_id))
