@@ -273,7 +273,7 @@ class HubParsing:
     """A Hub semantic-segmentation human parser through ``transformers``' normal loader."""
 
     def __init__(self, repo_id: str, scheme: str = "lip20", device: str = "cpu"):
-        self.name = f"hub:{repo_id}"
+        self.repo_id, self.name = repo_id, f"hub:{repo_id}"
         try:
             from transformers import AutoImageProcessor, AutoModelForSemanticSegmentation
         except ImportError:

@@ -160,7 +160,7 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
             parser, reason = human_parser()
             if parser is not None:
                 parsing = parser(image)
-                notes.append(f"parsing by the human parser {parser.name[4:]}")
+                notes.append(f"parsing by the human parser {parser.repo_id}")
             else:
                 parsing, rough = estimate.parsing, True
                 notes.append(f"rough parsing: body parts inside the person mask ({reason})")
