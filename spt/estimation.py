@@ -326,7 +326,7 @@ class PersonEstimator:
         if parsing == "rough":
             self.parser = "rough"
         elif parsing.startswith("hub:"):
-            self.parser = HubParsing(parsing[4:], parsing_scheme, device or "cpu")
+            self.parser = HubParsing(parsing.removeprefix("hub:"), parsing_scheme, device or "cpu")
         elif parsing == "none":
             self.parser = None
         else:
