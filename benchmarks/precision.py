@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from spt.evaluation.metrics import ssim  # noqa: E402
 from spt.evaluation.runner import synthetic_pairs  # noqa: E402
-from spt.pipeline import SPTPipeline  # noqa: E402
+from spt.pipeline import SPTPipeline, bf16_is_native  # noqa: E402
 
 
 def generate(pipe, pairs, precision: str):
@@ -73,7 +73,7 @@ def main() -> None:
     to_truth = {name: np.mean([ssim(a, t) for a, t in zip(images, truth)])
                 for name, images in (("fp32", reference), ("fast", fast))}
     timings = {path: per_call_ms(pipe, pairs[0], path) for path in ("fp32", "auto")}
-    fast_kind = "bf16 autocast" if pipe.precision_context("auto").__class__.__name__ == "autocast" else "fp32"
+    fast_kind = "bf16 autocast" if bf16_is_native(pipe.device) else "fp32"
     print(f"{args.model} at {pipe.image_size[0]}x{pipe.image_size[1]}, {len(pairs)} held-out pairs, {args.device} "
           f"({torch.get_num_threads()} threads); the fast path is {fast_kind}")
     print("| | fp32 (reference) | fast path |")

@@ -40,7 +40,7 @@ from .parsing import (
     FACE, HAIR, LEFT_ARM, LEFT_LEG, PANTS, RIGHT_ARM, RIGHT_LEG, UPPER_CLOTHES, merge_to_spt10,
 )
 from .pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS, part_masks, pose_mask, rescale_keypoints
-from .processor import uint8_to_tensor
+from .processor import resize_labels, uint8_to_tensor
 
 # BlazePose landmark index per COCO-18 joint; None: the neck, the middle of the two shoulders.
 BLAZEPOSE_TO_COCO18 = (0, None, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
@@ -164,6 +164,7 @@ class MediaPipePose:
     """BlazePose on the CPU: keypoints and a person mask per photo (see the module docstring)."""
 
     name = "mediapipe"
+    gives_mask = True
 
     def __init__(self, min_visibility: float = 0.5, min_detection_confidence: float = 0.5):
         reason = mediapipe_available()
@@ -192,6 +193,7 @@ class DetectorPose:
     pipeline's image size and mapped back to the photo's pixels. No person mask."""
 
     name = "detector"
+    gives_mask = False
 
     def __init__(self, model, device: str | torch.device | None = None):
         from .pipeline import SPTPipeline
@@ -233,7 +235,7 @@ def rough_parsing(keypoints: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # Distances are computed at most 256 px high: nearest-part borders need no more.
     scale = min(1.0, 256 / size[0])
     small = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
-    distances = np.stack([_resize_float(ndimage.distance_transform_edt(~_resize_bool(parts[j], small)), size)
+    distances = np.stack([_resize_float(ndimage.distance_transform_edt(~(resize_labels(parts[j], small) > 0)), size)
                           for j in present])
     nearest = np.asarray(present)[distances.argmin(0)]
     labels[mask] = np.asarray(PART_LABELS, np.uint8)[nearest[mask]]
@@ -255,12 +257,6 @@ def rough_parsing(keypoints: np.ndarray, mask: np.ndarray) -> np.ndarray:
         labels[head & ~face & (ys < chin)] = HAIR
         labels[head & ~face & (ys >= chin)] = UPPER_CLOTHES
     return labels
-
-
-def _resize_bool(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    if mask.shape == size:
-        return mask
-    return np.asarray(Image.fromarray(mask).resize((size[1], size[0]), Image.NEAREST))
 
 
 def _resize_float(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -345,10 +341,11 @@ class PersonEstimator:
         image = np.asarray(image.convert("RGB")) if isinstance(image, Image.Image) else np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
-        found, mask = self.pose(image)
-        pose_name = self.pose.name
-        if keypoints is not None:
+        if keypoints is None:
+            (found, mask), pose_name = self.pose(image), self.pose.name
+        else:  # only the mask is wanted: a front-end that gives none is not run
             found, pose_name = np.asarray(keypoints, np.float32), "given"
+            mask = self.pose(image)[1] if self.pose.gives_mask else None
         if mask is None or not mask.any():
             mask = pose_mask(found, image.shape[:2])[0] > 0.5 if (found[:, 0] >= 0).any() else None
         parsing = None

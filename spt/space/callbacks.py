@@ -12,7 +12,7 @@ import numpy as np
 
 from ..data.synthetic import SPLITS
 from ..parsing import PALETTE
-from ..pose import KEYPOINT_NAMES, mirror_keypoints
+from ..pose import mirror_keypoints
 from .errors import user_errors
 from .model import model_size, run_pipeline
 from .motions import motion_poses, render_animation
@@ -152,8 +152,7 @@ def place_source_joint(source: Person, joint: str, evt: gr.SelectData):
     """Click on the source image: the chosen joint goes there; a rough parsing is redrawn from the new pose."""
     if source is None:
         raise gr.Error("Choose a source person first")
-    kp = clicked_joint(source.keypoints, joint, evt)
-    source = source.with_joint(KEYPOINT_NAMES.index(joint), kp[KEYPOINT_NAMES.index(joint)])
+    source = source.with_keypoints(clicked_joint(source.keypoints, joint, evt))
     return UploadUpdate(source, *source_views(source), describe_upload(source, f"{joint} placed by hand"))
 
 

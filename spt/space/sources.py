@@ -10,11 +10,12 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ..data.fashion import resize_sample
+from ..data.fashion import crop_to_aspect, resize_sample
 from ..data.synthetic import SyntheticPeople
 from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
 from ..parsing import load_parsing
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
+from ..processor import resize_labels
 from .model import SYNTHETIC_MODEL_NOTE, load_pipeline, model_size, serves_embedded_model
 from .views import enlarge, parsing_view, skeleton_view
 
@@ -52,10 +53,8 @@ class Person:
                 f"{', '.join(missing)}. Place them by hand: choose a joint under the source image and click where "
                 "it is on the photo, or upload the keypoints (JSON).")
 
-    def with_joint(self, joint_index: int, xy) -> "Person":
-        """A copy with one joint moved; a rough parsing is redrawn for the new pose."""
-        kp = np.asarray(self.keypoints, np.float32).copy()
-        kp[joint_index] = xy
+    def with_keypoints(self, kp: np.ndarray) -> "Person":
+        """A copy with edited keypoints; a rough parsing is redrawn for the new pose."""
         parsing = self.parsing
         if self.rough:
             mask = self.mask if self.mask is not None and self.mask.any() else pose_mask(kp, self.image.shape[:2])[0] > 0.5
@@ -167,7 +166,7 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
     size = model_size()
     image, keypoints, parsing = resize_sample(image, keypoints, parsing, size, centre)
     if mask is not None:
-        mask = resize_sample(np.zeros((*mask.shape, 3), np.uint8), None, mask.astype(np.uint8), size, centre)[2] > 0
+        mask = resize_labels(crop_to_aspect(mask.astype(np.uint8), None, None, size, centre)[0], size) > 0
     return Person(image, keypoints, parsing, mask, rough), "; ".join(notes)
 
 
