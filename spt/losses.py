@@ -87,19 +87,58 @@ def content_loss(features: torch.Tensor, reference: torch.Tensor) -> torch.Tenso
 # --------------------------------------------------------------------------------------------------
 
 def masked_gram(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """Per-region Gram matrices ``G_r = (φ·m_r)(φ·m_r)^T / (C · Σ m_r)``: (B, C, h, w), (B, R, h, w) -> (B, R, C, C).
+    """Per-region Gram matrices ``G_r = Σ_p m_r(p) φ_p φ_p^T / (C · Σ_p m_r(p))``: (B, C, h, w), (B, R, h, w) ->
+    (B, R, C, C), in fp32.
 
-    Normalising by the region's area (not the image's) makes regions of any size comparable.
+    Normalising by the region's area (not the image's) makes regions of any size comparable. A parsing's
+    regions are nearly disjoint, so each region's sum runs over its own pixels only (``_sparse_gram``: about
+    R times less work than over the whole frame per region); regions that cover most of the frame (the
+    probabilities of a predicted parsing) are summed densely. The product runs in the features' precision:
+    under bf16 autocast it would be cast to bf16 anyway, and masking in fp32 first only adds copies.
     """
-    f = features.float()
-    m = masks.float()
-    gram = torch.einsum("bchw,brhw,bdhw->brcd", f, m, f)
-    area = m.sum((-2, -1)).clamp_min(1.0)
-    return gram / (f.shape[1] * area[..., None, None])
+    m = masks.to(features.dtype)
+    longest = int((m != 0).sum((-2, -1)).max()) if m.numel() else 0
+    if 2 * longest <= features.shape[-2] * features.shape[-1]:
+        gram = _sparse_gram(features, m, longest)
+    else:
+        gram = torch.einsum("bchw,brhw,bdhw->brcd", features, m, features)
+    area = masks.float().sum((-2, -1)).clamp_min(1.0)
+    return gram.float() / (features.shape[1] * area[..., None, None])
+
+
+def _sparse_gram(features: torch.Tensor, masks: torch.Tensor, longest: int) -> torch.Tensor:
+    """``Σ_p m_r(p) φ_p φ_p^T`` over the pixels where ``m_r > 0``, every region padded to ``longest`` pixels
+    of weight 0: one batched product of (B·R, C, longest) by (B·R, longest, C)."""
+    bsz, channels, height, width = features.shape
+    regions = masks.shape[1]
+    m = masks.reshape(bsz * regions, height * width)
+    order = torch.argsort((m == 0).to(torch.uint8), dim=1, stable=True)[:, :longest]  # each region's pixels first
+    weight = m.gather(1, order)  # (B·R, longest), 0 past the region's pixels
+    sample = torch.arange(bsz, device=features.device).repeat_interleave(regions)
+    rows = (sample[:, None] * (height * width) + order).reshape(-1)
+    table = features.flatten(2).transpose(1, 2).reshape(bsz * height * width, channels)
+    x = table.index_select(0, rows).view(bsz * regions, longest, channels)
+    return torch.bmm((x * weight[..., None]).transpose(1, 2), x).view(bsz, regions, channels, channels)
 
 
 def _to_feature_size(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return masks if tuple(masks.shape[-2:]) == tuple(size) else F.interpolate(masks.float(), size=size, mode="area")
+
+
+def region_grams(features: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-region Gram matrices of ``features`` (B, R, C, C) and each region's area in feature pixels
+    (B, R), the masks (B, R, H, W) area-downsampled to the features' size first."""
+    masks = _to_feature_size(masks, features.shape[-2:])
+    return masked_gram(features, masks), masks.float().sum((-2, -1))
+
+
+def gram_distance(grams_a: tuple[torch.Tensor, torch.Tensor], grams_b: tuple[torch.Tensor, torch.Tensor],
+                  min_area: float = 4.0) -> torch.Tensor:
+    """``region_style_loss`` from two ``region_grams`` results (so that one image's can serve twice)."""
+    (gram_a, area_a), (gram_b, area_b) = grams_a, grams_b
+    shared = (area_a >= min_area) & (area_b >= min_area)
+    diff = ((gram_a - gram_b) ** 2).sum((-2, -1))
+    return (diff * shared).sum() / shared.sum().clamp_min(1)
 
 
 def region_style_loss(
@@ -115,11 +154,7 @@ def region_style_loss(
     Masks (B, R, H, W) are soft or hard, at any resolution (area-downsampled to the features'). A region
     counts where both masks cover at least ``min_area`` feature pixels. Zero when no region is shared.
     """
-    size = features_a.shape[-2:]
-    ma, mb = _to_feature_size(masks_a, size), _to_feature_size(masks_b, size)
-    shared = (ma.sum((-2, -1)) >= min_area) & (mb.sum((-2, -1)) >= min_area)
-    diff = ((masked_gram(features_a, ma) - masked_gram(features_b, mb)) ** 2).sum((-2, -1))
-    return (diff * shared).sum() / shared.sum().clamp_min(1)
+    return gram_distance(region_grams(features_a, masks_a), region_grams(features_b, masks_b), min_area)
 
 
 def semantic_regions(parsing: torch.Tensor, include_background: bool = False) -> torch.Tensor:
@@ -177,9 +212,10 @@ def appearance_style_loss(
     the source although the two are not aligned (why Gram matrices, not pixels); the second asks the same
     of the cycle output Î_s, whose layout is the source's. Both anchor on the real image I_s.
     """
-    loss = region_style_loss(source_features, source_regions, generated_features, generated_regions)
+    source = region_grams(source_features, source_regions)  # computed once, for both terms
+    loss = gram_distance(source, region_grams(generated_features, generated_regions))
     if cycle_features is not None:
-        loss = loss + region_style_loss(source_features, source_regions, cycle_features, source_regions)
+        loss = loss + gram_distance(source, region_grams(cycle_features, source_regions))
     return loss
 
 

@@ -54,6 +54,31 @@ def test_masked_gram_normalises_by_region_area():
     assert torch.allclose(losses.masked_gram(const, half), losses.masked_gram(const, whole))
 
 
+def _dense_gram(features, masks):
+    gram = torch.einsum("bchw,brhw,bdhw->brcd", features, masks, features)
+    return gram / (features.shape[1] * masks.sum((-2, -1)).clamp_min(1.0)[..., None, None])
+
+
+@pytest.mark.parametrize("masks", ["hard", "area", "soft"])
+def test_masked_gram_over_each_regions_pixels_equals_the_dense_sum(masks):
+    torch.manual_seed(0)
+    blocks = torch.randint(0, 10, (2, 8, 4)).repeat_interleave(4, 1).repeat_interleave(4, 2)
+    labels = blocks.roll((1, 1), (1, 2))  # off the 2x2 grid: area-downsampling mixes labels at block edges
+    onehot = torch.nn.functional.one_hot(labels, 10).permute(0, 3, 1, 2).float()
+    m = {"hard": onehot[:, :, ::2, ::2],  # disjoint regions: each summed over its own pixels
+         "area": torch.nn.functional.interpolate(onehot, size=(16, 8), mode="area"),  # soft edges, still sparse
+         "soft": torch.rand(2, 10, 16, 8).softmax(1)}[masks]  # probabilities: every region everywhere (dense path)
+    m[1, 2] = 0  # a region absent from one image
+    sparse = 2 * int((m != 0).sum((-2, -1)).max()) <= 16 * 8
+    assert sparse == (masks != "soft")  # the pixel-wise path where regions are small, the dense one otherwise
+    features = torch.randn(2, 6, 16, 8, requires_grad=True)
+    got, want = losses.masked_gram(features, m), _dense_gram(features, m)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    upstream = torch.randn_like(want)
+    torch.testing.assert_close(torch.autograd.grad((got * upstream).sum(), features)[0],
+                               torch.autograd.grad((want * upstream).sum(), features)[0], atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("kind", losses.STYLE_KINDS)
 def test_style_loss_is_zero_for_identical_inputs_and_grows_with_texture_change(vgg, person, kind):
     image, parsing, kp = person

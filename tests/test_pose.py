@@ -263,22 +263,52 @@ def test_rescale_and_mirror(front_pose):
     np.testing.assert_array_equal(P.mirror_keypoints(m, 128), front_pose)
 
 
-def test_inference_warp_samples_only_where_parts_land_and_matches_the_batched_warp():
+def _synthetic_transforms(shift: float = 0.0):
     from spt.data.synthetic import SyntheticPeople
 
     people = SyntheticPeople((128, 64), seed=0, split="test")
     src = np.stack([people.render(i, 2 * i)["keypoints"] for i in range(3)])
     tgt = np.stack([people.render(i, 2 * i + 1)["keypoints"] for i in range(3)])
-    transforms = P.part_transforms(torch.from_numpy(src), torch.from_numpy(tgt))
-    masks = transforms.skip_masks(transforms.source_masks((128, 64)))
+    tgt = np.where(tgt >= 0, tgt + np.array([shift, 0.0], dtype=tgt.dtype), tgt)
+    return P.part_transforms(torch.from_numpy(src), torch.from_numpy(tgt))
+
+
+@pytest.mark.parametrize("shift", [0.0, 30.0])  # 30 px: parts land across the frame's right edge
+@pytest.mark.parametrize("reduce", ["max", "sum"])
+def test_cropped_warp_matches_the_frame_warp_in_values_and_gradients(reduce, shift):
+    transforms = _synthetic_transforms(shift)
+    masks = transforms.source_masks((128, 64))
+    if reduce == "max":  # the deformable skips' masks: the torso's is the whole frame
+        masks = transforms.skip_masks(masks)
+    torch.manual_seed(0)
     for size in ((128, 64), (32, 16), (8, 4)):
-        x = torch.randn(3, 5, *size)  # signed: the max over parts is never below a part's zero outside it
-        batched = P.warp_parts(x, transforms, image_size=(128, 64), masks=masks)
-        with torch.no_grad():
-            cropped = P.warp_parts(x, transforms, image_size=(128, 64), masks=masks)
-        torch.testing.assert_close(cropped, batched, atol=1e-5, rtol=0)
-    # A part sent off the frame (missing in the target) samples nothing.
+        x = torch.randn(3, 5, *size, requires_grad=True)  # signed: a max over parts is never below a part's 0
+        upstream = torch.randn(3, 5, *size)
+        outs, grads = [], []
+        for method in ("frame", "cropped"):
+            out = P.warp_parts(x, transforms, image_size=(128, 64), masks=masks, reduce=reduce, method=method)
+            (x_grad,) = torch.autograd.grad((out * upstream).sum(), x)
+            outs.append(out.detach())
+            grads.append(x_grad)
+        torch.testing.assert_close(outs[1], outs[0], atol=1e-4, rtol=0)
+        differ = ((grads[1] - grads[0]).abs() > 1e-3).float().mean()
+        # A max's gradient goes to its winner; parts that tie up to rounding may pick another (a few pixels).
+        assert differ == 0 if reduce == "sum" else differ < 1e-3, (size, differ)
+    with torch.no_grad():  # inference takes the same path
+        torch.testing.assert_close(P.warp_parts(x, transforms, image_size=(128, 64), masks=masks, reduce=reduce),
+                                   outs[1], atol=1e-6, rtol=0)
+
+
+def test_the_cropped_warp_samples_only_where_parts_land():
     from spt.pose.warp import _target_boxes
 
+    transforms = _synthetic_transforms()
+    masks = transforms.skip_masks(transforms.source_masks((128, 64)))
     boxes = _target_boxes(masks.amax(-1) > 0, masks.amax(-2) > 0, transforms.affines, (128, 64))
+    # A part sent off the frame (missing in the target) samples nothing.
     assert ((boxes[..., 0] < 0) == ~transforms.valid | ~(masks.flatten(2).amax(-1) > 0)).all()
+    limbs = boxes[:, 1:][boxes[:, 1:, 0] >= 0]
+    target_area = ((limbs[:, 5] - limbs[:, 4]) * (limbs[:, 7] - limbs[:, 6])).float()
+    assert target_area.mean() < 0.25 * 128 * 64  # each limb's box: a small share of the frame
+    with pytest.raises(ValueError, match="method"):
+        P.warp_parts(torch.zeros(3, 1, 128, 64), transforms, method="nearest")

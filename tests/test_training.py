@@ -237,6 +237,26 @@ def test_appearance_losses_judge_the_cycle_output_too_and_d_a_sees_one_hot_layou
     assert logits.grad.abs().sum() > 0
 
 
+def test_a_step_computes_the_discriminators_weight_gradients_once_from_their_own_loss(tmp_path, detector):
+    """As pix2pix's set_requires_grad(netD, False): the generators' backward pass computes no gradient for
+    the discriminators' weights (it would be thrown away); their loss's backward computes it once."""
+    cfg = config(tmp_path, "e2e", init_from=detector, max_steps=1)
+    trainer = Trainer(cfg)
+    pool = load_pool(cfg, progress=False)
+    batch = pool.batch(pool.trainable_rows(needs_target=True)[:2], "cpu")
+    counts = {name: 0 for name in trainer.discriminators}
+    for name, disc in trainer.discriminators.items():
+        first = next(disc.parameters())
+        first.register_hook(lambda grad, name=name: counts.__setitem__(name, counts[name] + 1))
+    before = {name: next(d.parameters()).detach().clone() for name, d in trainer.discriminators.items()}
+    logs = trainer.step(batch)
+    assert counts == {"D_S": 1, "D_A": 1, "D_F": 1}
+    assert logs["adv_S"] > 0 and logs["adv_A"] > 0 and logs["discriminator"] > 0
+    for name, d in trainer.discriminators.items():  # still trained, and trainable again after the step
+        assert not torch.equal(next(d.parameters()), before[name])
+        assert all(p.requires_grad for p in d.parameters())
+
+
 def test_linear_schedule_holds_then_decays_to_zero(tmp_path, detector):
     trainer = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=4, validation_steps=100))
     pool = load_pool(trainer.config, progress=False)

@@ -35,6 +35,10 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
     the unsupervised losses only have to learn what rigid motion cannot give; without it the cycle term is
     met by images that only encode the source (design notes).
 
+    ``warp_method`` picks how the skips are warped (``spt.pose.warp_parts``'s ``method``): ``"cropped"``, the
+    default, or ``"frame"``, the reference that samples the whole frame per part (the same values, several
+    times the work; ``benchmarks/train_speed.py`` times both). It is not a config field: it changes no result.
+
     Widths and depth are config fields: the tiny test model and the paper-size one (``base_channels=64,
     num_downsamples=6, max_channels=512`` at 256x256) are the same class.
 
@@ -42,6 +46,8 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
     without the semantic parsing inputs (so without H_S); the parsing arguments are then ignored and the
     person's region comes from the pose masks M_P.
     """
+
+    warp_method = "cropped"
 
     @register_to_config
     def __init__(
@@ -87,7 +93,8 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         if source_masks is None:
             source_masks = transforms.source_masks(image_size)
         masks = transforms.skip_masks(source_masks)
-        return [warp_parts(f, transforms, image_size=image_size, masks=masks) for f in source_features]
+        return [warp_parts(f, transforms, image_size=image_size, masks=masks, method=self.warp_method)
+                for f in source_features]
 
     def forward(
         self,
@@ -124,7 +131,7 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         if cfg.output == "blend":
             person_s = self._person(source_parsing, source_keypoints, size).to(source_image.dtype)
             person_t = self._person(target_parsing, target_keypoints, size).to(source_image.dtype)
-            moved, coverage = part_warp(source_image, person_s, transforms, part_masks)
+            moved, coverage = part_warp(source_image, person_s, transforms, part_masks, method=self.warp_method)
             plate, plate_valid = scene_plate(source_image, person_s)
             target_maps += [plate, plate_valid]
         source = self.source_encoder(torch.cat(source_maps, 1))
@@ -148,20 +155,20 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
 
 
 def part_warp(image: torch.Tensor, person: torch.Tensor, transforms: PartTransforms,
-              part_masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+              part_masks: torch.Tensor | None = None, method: str = "cropped") -> tuple[torch.Tensor, torch.Tensor]:
     """The source person moved to the target part by part: ``Σ_j f_j(B^j·M·I) / Σ_j f_j(B^j·M)``.
 
     image (B, 3, H, W) in [-1, 1]; person (B, 1, H, W) the soft person mask M; part_masks the B^j
     (``transforms.source_masks``, rasterised here when not given). Returns the moved image (zero where
     nothing lands) and its coverage in [0, 1]. Overlapping parts are averaged (a max over parts, as for
-    features, would mix channels of different parts).
+    features, would mix channels of different parts). ``method`` as in ``warp_parts``.
     """
     if part_masks is None:
         part_masks = transforms.source_masks(tuple(image.shape[-2:]))
-    parts = warp_parts(torch.cat([image * person, person], 1), transforms, masks=part_masks,
-                       reduce=None)  # (B, 10, 4, H, W)
-    weight = parts[:, :, 3:].sum(1)
-    moved = parts[:, :, :3].sum(1) / weight.clamp_min(1e-3)
+    parts = warp_parts(torch.cat([image * person, person], 1), transforms, masks=part_masks, reduce="sum",
+                       method=method)  # (B, 4, H, W): Σ_j f_j(B^j·M·I), Σ_j f_j(B^j·M)
+    weight = parts[:, 3:]
+    moved = parts[:, :3] / weight.clamp_min(1e-3)
     coverage = weight.clamp(0, 1)
     return moved * (weight > 1e-3).to(moved.dtype), coverage
 

@@ -18,8 +18,9 @@ def pose_heatmaps(keypoints, size: tuple[int, int], sigma: float | None = None):
     xs, ys = _pixel_grid(size, kp.device)
     x = kp[..., 0].reshape(*kp.shape[:2], 1, 1)
     y = kp[..., 1].reshape(*kp.shape[:2], 1, 1)
-    d2 = (xs[None] - x) ** 2 + (ys[None] - y) ** 2
-    maps = torch.exp(-d2 / (2 * sigma**2)) * is_present(kp)[..., None, None]
+    # The Gaussian is separable: a row and a column profile per joint, one product per pixel, no exp.
+    across = torch.exp(-((xs[None] - x) ** 2) / (2 * sigma**2)) * is_present(kp)[..., None, None]
+    maps = torch.exp(-((ys[None] - y) ** 2) / (2 * sigma**2)) * across
     return _back_to_input(maps, keypoints, squeeze)
 
 

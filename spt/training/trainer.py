@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -201,7 +202,7 @@ class Trainer:
         parsing = logits.float().softmax(1)
         if "D_S" in self.discriminators:
             out.terms["adv_S"] = self.config.weights.adversarial * L.generator_adversarial_loss(
-                self.discriminators["D_S"](torch.cat([parsing, p_t], 1)))
+                self._critic("D_S")(torch.cat([parsing, p_t], 1)))
             out.judged["D_S"] = (torch.cat([to_onehot(batch["target_parsing"]).float(), p_t], 1),
                                  torch.cat([parsing.detach(), p_t], 1))
         return parsing
@@ -232,7 +233,7 @@ class Trainer:
             terms["paired"] = max(w.cycle, 1.0) * L.cycle_loss(fake, batch["target_image"])
         if "D_A" in self.discriminators:
             layout_t = straight_through_onehot(target_parsing)
-            d_a = self.discriminators["D_A"]
+            d_a = self._critic("D_A")
             fakes = torch.cat([torch.cat([fake, layout_t], 1), torch.cat([cycle, onehot_s], 1)])
             terms["adv_A"] = w.adversarial * L.generator_adversarial_loss(d_a(fakes))
             out.judged["D_A"] = (torch.cat([image, onehot_s], 1), fakes.detach())
@@ -240,19 +241,20 @@ class Trainer:
             detected = self.pipe.pose_detector(torch.cat([fake, cycle]))
             terms["pose"] = w.pose * L.pose_loss(detected, torch.cat([heat_t, heat_s]))
         if w.content > 0 or w.style > 0:
-            phi = self.vgg(torch.cat([image, fake, cycle]))["relu2_1"].chunk(3)
-            phi = dict(zip(("source", "fake", "cycle"), phi))
+            with torch.no_grad():  # apart: a batch with the outputs would back-propagate through the source too
+                phi = {"source": self.vgg(image)["relu2_1"]}
+            phi.update(zip(("fake", "cycle"), self.vgg(torch.cat([fake, cycle]))["relu2_1"].chunk(2)))
             if w.content > 0:
-                terms["content"] = w.content * L.content_loss(phi["cycle"], phi["source"].detach())
+                terms["content"] = w.content * L.content_loss(phi["cycle"], phi["source"])
             if w.style > 0:
                 terms["style"] = w.style * L.appearance_style_loss(
-                    phi["source"].detach(), L.style_regions(cfg.style_kind, onehot_s, kp_s),
+                    phi["source"], L.style_regions(cfg.style_kind, onehot_s, kp_s),
                     phi["fake"], L.style_regions(cfg.style_kind, target_parsing, kp_t), phi["cycle"])
         if "D_F" in self.discriminators:
             crops, valid = L.face_crops(torch.cat([fake, cycle]), torch.cat([kp_t, kp_s]))
             real, real_valid = L.face_crops(image, kp_s)
             if valid.any() and real_valid.any():
-                terms["face"] = w.face * L.generator_adversarial_loss(self.discriminators["D_F"](crops[valid]))
+                terms["face"] = w.face * L.generator_adversarial_loss(self._critic("D_F")(crops[valid]))
                 out.judged["D_F"] = (real[real_valid], crops[valid].detach())
 
     def _pose_detector(self, batch, out: StepLosses) -> None:
@@ -274,6 +276,24 @@ class Trainer:
             self._check(name, value)
         return out
 
+    def _critic(self, name: str):
+        """Discriminator ``name`` as the generators' losses call it: unwrapped, outside DDP, so that a step
+        that freezes its weights (``step``) leaves DDP's reducer nothing to wait for."""
+        return self.accelerator.unwrap_model(self.discriminators[name])
+
+    @contextmanager
+    def _discriminators_frozen(self):
+        """pix2pix's ``set_requires_grad(netD, False)`` while the generators' loss is back-propagated: the
+        gradients of the discriminators' weights would be computed there only to be thrown away."""
+        params = [p for d in self.discriminators.values() for p in d.parameters()]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
     def _discriminator_loss(self, judged: dict) -> torch.Tensor | None:
         """The LSGAN loss of every discriminator on its (real, fake) pair (``StepLosses.judged``)."""
         total = None
@@ -287,11 +307,12 @@ class Trainer:
         """One optimisation step of the generators, then of the discriminators."""
         acc = self.accelerator
         with acc.accumulate(*self.generators, *self.discriminators.values()), acc.autocast():
-            losses = self.objective(batch)
-            terms = losses.terms
-            total = sum(terms.values())
-            self.opt_g.zero_grad(set_to_none=True)
-            acc.backward(total)
+            with self._discriminators_frozen():
+                losses = self.objective(batch)
+                terms = losses.terms
+                total = sum(terms.values())
+                self.opt_g.zero_grad(set_to_none=True)
+                acc.backward(total)
             if acc.sync_gradients and self.config.max_grad_norm > 0:
                 acc.clip_grad_norm_([p for g in self.generators for p in g.parameters()], self.config.max_grad_norm)
             self.opt_g.step()
