@@ -27,7 +27,7 @@ done_ "$RUNS/semantic" || train --stage semantic --init_from "$RUNS/pose" --outp
 done_ "$RUNS/appearance" || train --stage appearance --init_from "$RUNS/semantic" --output_dir "$RUNS/appearance" \
     --max_steps "$(steps 500)" --batch_size "${BATCH_SIZE:-6}"
 done_ "$RUNS/e2e" || train --stage e2e --init_from "$RUNS/appearance" --output_dir "$RUNS/e2e" \
-    --max_steps "$(steps 80)" --batch_size "${BATCH_SIZE:-6}"
+    --max_steps "$(steps 300)" --batch_size "${BATCH_SIZE:-6}"
 mkdir -p "$OUT"
 python -c "
 import sys

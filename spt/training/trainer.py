@@ -295,11 +295,12 @@ class Trainer:
                 p.requires_grad_(True)
 
     def _discriminator_loss(self, judged: dict) -> torch.Tensor | None:
-        """The LSGAN loss of every discriminator on its (real, fake) pair (``StepLosses.judged``)."""
+        """The LSGAN loss of every discriminator on its (real, fake) pair (``StepLosses.judged``), both judged
+        in one batch (the norms are per sample, so the scores are those of two calls)."""
         total = None
         for name, (real, fake) in judged.items():
-            d = self.discriminators[name]
-            loss = L.discriminator_loss(d(real), d(fake))
+            scores = self.discriminators[name](torch.cat([real, fake.to(real.dtype)]))
+            loss = L.discriminator_loss(*scores.split([len(real), len(fake)]))
             total = loss if total is None else total + loss
         return total
 
