@@ -33,7 +33,7 @@ SEED=0
 train() {  # name, extra flags... (into $RUNS/seed$SEED/name)
   local name=$1; shift
   if [ ! -f "$RUNS/seed$SEED/$name/model_index.json" ]; then
-    accelerate launch --config_file accelerate_config.yaml train_accelerate.py \
+    accelerate launch --config_file accelerate_config.yaml --num_cpu_threads_per_process "$(nproc)" train_accelerate.py \
         --output_dir "$RUNS/seed$SEED/$name" --seed "$SEED" "${COMMON[@]}" "$@"
   fi
 }

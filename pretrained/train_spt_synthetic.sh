@@ -18,7 +18,7 @@ COMMON=(--preset small --image_size ${IMAGE_SIZE:-128 64} --semantic_size ${SEMA
         --num_identities "${IDENTITIES:-1200}" --poses_per_identity 6 --num_validation_pairs 6
         --validation_steps 100000 --checkpointing_steps 100 --seed "${SEED:-0}" --cache_dir "$RUNS/cache"
         --mixed_precision "${MIXED_PRECISION:-bf16}" --lr_scheduler linear --resume_from_checkpoint latest)
-train() { accelerate launch --config_file accelerate_config.yaml train_accelerate.py "$@" "${COMMON[@]}"; }
+train() { accelerate launch --config_file accelerate_config.yaml --num_cpu_threads_per_process "$(nproc)" train_accelerate.py "$@" "${COMMON[@]}"; }
 done_() { [ -f "$1/README.md" ]; }  # a stage whose pipeline and card are written is not run again
 done_ "$RUNS/pose" || train --stage pose_detector --output_dir "$RUNS/pose" --max_steps "$(steps 700)" \
     --batch_size 16 --learning_rate 1e-3

@@ -257,6 +257,24 @@ def test_a_step_computes_the_discriminators_weight_gradients_once_from_their_own
         assert all(p.requires_grad for p in d.parameters())
 
 
+def test_a_cpu_run_that_leaves_cores_idle_says_how_to_use_them(tmp_path, detector, caplog):
+    cores = len(os.sched_getaffinity(0))
+    trainer = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=1))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(cores)
+        with caplog.at_level("WARNING", logger="spt.training.trainer"):
+            trainer._warn_idle_cores()
+        assert "num_cpu_threads_per_process" not in caplog.text
+        if cores > 1:  # what accelerate launch leaves a one-process CPU job with, by default
+            torch.set_num_threads(1)
+            with caplog.at_level("WARNING", logger="spt.training.trainer"):
+                trainer._warn_idle_cores()
+            assert f"--num_cpu_threads_per_process {cores}" in caplog.text
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_linear_schedule_holds_then_decays_to_zero(tmp_path, detector):
     trainer = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=4, validation_steps=100))
     pool = load_pool(trainer.config, progress=False)

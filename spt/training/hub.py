@@ -108,7 +108,7 @@ def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str
         "appearance_params": _params(folder, "appearance_generator"),
         "stage": config.stage,
         "steps": steps,
-        "command": command or "accelerate launch --config_file accelerate_config.yaml train_accelerate.py --config " + os.path.join(folder, "train_config.json"),
+        "command": command or "accelerate launch --config_file accelerate_config.yaml --num_cpu_threads_per_process $(nproc) train_accelerate.py --config " + os.path.join(folder, "train_config.json"),
         "config_json": json.dumps(config.to_dict(), indent=2, default=list),
         "evaluation": evaluation or "Not evaluated yet: run `python -m spt.evaluation --model " + folder + "`.",
         "departures": departures(folder, config),

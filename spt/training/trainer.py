@@ -420,8 +420,10 @@ class Trainer:
             os.makedirs(cfg.output_dir, exist_ok=True)
         acc.init_trackers("spt", config={k: str(v) for k, v in cfg.to_dict().items()})
         self.resume()
-        acc.print(f"training {cfg.stage} on {acc.num_processes} processes ({acc.device}), "
-                  f"{len(trainable)} training samples, steps {self.global_step}..{cfg.max_steps}")
+        acc.print(f"training {cfg.stage} on {acc.num_processes} processes ({acc.device}, "
+                  f"{torch.get_num_threads()} CPU threads each), {len(trainable)} training samples, "
+                  f"steps {self.global_step}..{cfg.max_steps}")
+        self._warn_idle_cores()
         bar = tqdm(initial=self.global_step, total=cfg.max_steps, disable=not acc.is_local_main_process,
                    desc=f"train {cfg.stage}")
         logs: dict[str, float] = {}
@@ -450,6 +452,18 @@ class Trainer:
             self.save_pipeline()
         acc.end_training()
         return cfg.output_dir
+
+    def _warn_idle_cores(self) -> None:
+        """On a CPU, say so when the processes' threads leave cores idle: ``accelerate launch`` sets
+        OMP_NUM_THREADS=1 unless the config says ``use_cpu`` (which would also rule out a GPU) or
+        ``--num_cpu_threads_per_process`` is given, and one thread halves training on a 2-core machine."""
+        acc = self.accelerator
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = torch.get_num_threads()
+        if acc.device.type == "cpu" and threads * acc.num_processes < cores and acc.is_main_process:
+            logger.warning("training on the CPU with %d thread(s) per process for %d cores: pass "
+                           "--num_cpu_threads_per_process %d to accelerate launch", threads, cores,
+                           cores // acc.num_processes)
 
     def save_pipeline(self) -> None:
         """The output folder: a pipeline (model_index.json + components), a model card, the training config."""
