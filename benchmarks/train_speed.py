@@ -2,13 +2,16 @@
 
     python benchmarks/train_speed.py [--preset small] [--size 128 64] [--semantic_size 64 32] [--batch_size 8]
                                      [--steps 5] [--rounds 3] [--device cuda] [--paths fp32 bf16]
-                                     [--baseline b2e59d6] [--stages appearance e2e] [--recipe]
+                                     [--baseline b2e59d6] [--launcher_threads 1] [--stages appearance e2e]
+                                     [--recipe]
 
 Rows of a stage, timed in one run:
 
 * ``<rev> fp32`` (``--baseline``, default ``b2e59d6``: main before the training fast path): *today's path*,
   the training code of that commit in its default precision (fp32), its tree exported with ``git archive``
-  and run as it was. Needs the repository's history (``--baseline none`` leaves the row out);
+  and run as it was. Needs the repository's history (``--baseline none`` leaves the row out).
+  ``--launcher_threads 1`` adds the same on one thread: what ``accelerate launch`` gave a one-process CPU job
+  (it sets OMP_NUM_THREADS=1) before the documented commands passed ``--num_cpu_threads_per_process``;
 * the current code's ``--paths``: ``fp32`` (Accelerate's mixed_precision "no"), ``bf16`` (bf16 autocast, on
   CPU or CUDA: the fast path), ``fp16``; with ``-frame`` (``fp32-frame``, ``bf16-frame``) H_A's part warps
   sample the whole frame once per part (``warp_method="frame"``, the reference the default cropped warp is
@@ -79,6 +82,8 @@ def serve(spec: dict) -> None:
 
     if not os.path.abspath(spt.__file__).startswith(os.path.abspath(spec["root"]) + os.sep):
         raise RuntimeError(f"imported spt from {spt.__file__}, not from {spec['root']}")
+    if spec.get("threads"):
+        torch.set_num_threads(spec["threads"])
     size, cuda, stage = tuple(spec["size"]), spec["device"].startswith("cuda"), spec["stage"]
     if not cuda:
         os.environ["ACCELERATE_USE_CPU"] = "true"
@@ -176,6 +181,9 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="cuda when available, else cpu")
     parser.add_argument("--paths", nargs="+", default=["fp32", "bf16"], choices=PATHS)
     parser.add_argument("--baseline", default=TODAY, help="a git revision whose fp32 path leads each stage, or none")
+    parser.add_argument("--launcher_threads", type=int, default=None,
+                        help="also time the baseline on this many threads: what `accelerate launch` gave a "
+                             "one-process CPU job (1) before the commands passed --num_cpu_threads_per_process")
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
     parser.add_argument("--recipe", action="store_true",
                         help="each stage at the embedded recipe's batch size (H_S at half size), and the recipe's "
@@ -196,19 +204,22 @@ def main() -> None:
                   batch_size=args.batch_size, steps=args.steps, warmup=args.warmup)
     baseline = None if args.baseline.lower() == "none" else args.baseline
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [(f"{baseline} fp32", export_tree(baseline, tmp), "fp32")] if baseline else []
-        rows += [(path, ROOT, path) for path in args.paths]
+        tree = export_tree(baseline, tmp) if baseline else None
+        rows = [(f"{baseline} fp32 {args.launcher_threads}t", tree, "fp32", args.launcher_threads)] \
+            if baseline and args.launcher_threads else []
+        rows += [(f"{baseline} fp32", tree, "fp32", None)] if baseline else []
+        rows += [(path, ROOT, path, None) for path in args.paths]
         semantic = "x".join(map(str, args.semantic_size)) if args.semantic_size else "the image size"
         batch = "the recipe's batch sizes" if args.recipe else f"batch {args.batch_size}"
         print(f"{args.preset} preset, {args.size[0]}x{args.size[1]} (H_S at {semantic}), {batch}, "
               f"{device}, threads {torch.get_num_threads()}; median of {args.rounds} rounds of {args.steps} steps")
-        print(f"{'stage':<14} {'path':<14} {'s/step':>8} {'spread':>7} {'steps/s':>8} {'samples/s':>10} "
-              f"{'vs ' + rows[0][0]:>16} {'peak memory':>14}")
+        print(f"{'stage':<14} {'path':<16} {'s/step':>8} {'spread':>7} {'steps/s':>8} {'samples/s':>10} "
+              f"{'vs ' + rows[0][0]:>20} {'peak memory':>14}")
         recipe_minutes = [0.0] * len(rows)
         for stage in args.stages:
             batch_size = RECIPE[stage][1] if args.recipe else args.batch_size
-            workers = [Worker({**common, "batch_size": batch_size, "root": root, "stage": stage, "path": path})
-                       for _, root, path in rows]
+            workers = [Worker({**common, "batch_size": batch_size, "root": root, "stage": stage, "path": path,
+                               "threads": threads}) for _, root, path, threads in rows]
             for worker in workers:
                 worker.ready()  # all warmed up before the first timing
             times: list[list[float]] = [[] for _ in rows]
@@ -222,17 +233,17 @@ def main() -> None:
             for worker in workers:
                 worker.close()
             reference = statistics.median(times[0])
-            for i, ((label, _, _), seconds, mem) in enumerate(zip(rows, times, memory)):
+            for i, ((label, *_), seconds, mem) in enumerate(zip(rows, times, memory)):
                 median = statistics.median(seconds)
                 spread = (max(seconds) - min(seconds)) / 2 / median
                 recipe_minutes[i] += RECIPE[stage][0] * median / 60
-                print(f"{stage:<14} {label:<14} {median:>8.3f} {spread:>6.0%} {1 / median:>8.2f} "
-                      f"{batch_size / median:>10.1f} {reference / median:>15.2f}x {mem:>14}", flush=True)
+                print(f"{stage:<14} {label:<16} {median:>8.3f} {spread:>6.0%} {1 / median:>8.2f} "
+                      f"{batch_size / median:>10.1f} {reference / median:>19.2f}x {mem:>14}", flush=True)
         if args.recipe:
             steps = " + ".join(f"{RECIPE[stage][0]} {stage}" for stage in args.stages)
             print(f"the recipe's training steps ({steps}), at these medians:")
-            for (label, _, _), minutes in zip(rows, recipe_minutes):
-                print(f"  {label:<14} {minutes:8.1f} min {recipe_minutes[0] / minutes:>8.2f}x")
+            for (label, *_), minutes in zip(rows, recipe_minutes):
+                print(f"  {label:<16} {minutes:8.1f} min {recipe_minutes[0] / minutes:>8.2f}x")
 
 
 if __name__ == "__main__":
