@@ -29,7 +29,8 @@ def warp_parts(
     """Move each part of ``x`` (B, C, H, W) by its f_j: ``f_j(B^j_s * x)``.
 
     ``reduce="max"`` gives (B, C, H, W), the max over parts (the deformable skip of H_A); ``reduce="sum"``
-    their sum (the pixel-level part warp of H_A's blend); ``reduce=None`` gives the parts separately, (B, 10, C, H, W) (what the pseudo-label search compares).
+    their sum (the pixel-level part warp of H_A's blend); ``reduce=None`` gives the parts separately,
+    (B, 10, C, H, W) (what the pseudo-label search compares).
     ``image_size`` is the (H, W) of the image the keypoints belong to, when ``x`` is a feature map of
     another resolution over the same field of view. ``masks`` (B, 10, h, w) are the source part masks
     (``transforms.source_masks(image_size)``), computed once and max-pooled to each feature size so that
@@ -81,9 +82,9 @@ def _warp_cropped(x: torch.Tensor, masks: torch.Tensor, affines: torch.Tensor, m
     under f_j (plus a pixel of interpolation). Each (sample, part) pair is therefore cut from its source box
     and sampled over its target box only, and the max (sum) over parts is taken by a scatter into the frame,
     instead of masking and sampling the whole frame once per part (10x the work at every level; most parts
-    cover a few percent of it). Pairs are batched in two groups, frame-sized boxes (the skips' torso, whose
-    mask is the whole image) and the rest, each at its group's largest box, moved inside the frame (a box is
-    only a bound: the crop around it holds zeros of the mask). The result is the frame path's: the max (sum)
+    cover a few percent of it). Pairs are batched per part, and frame-sized boxes (the skips' torso, whose
+    mask is the whole image) in a group of their own, each group at its largest box, moved inside the frame
+    (a box is only a bound: the crop around it holds zeros of the mask). The result is the frame path's: the max (sum)
     over parts, each zero outside its region (so the max is never below 0 where a part is absent).
     """
     bsz, channels, height, width = x.shape
@@ -96,24 +97,24 @@ def _warp_cropped(x: torch.Tensor, masks: torch.Tensor, affines: torch.Tensor, m
     table = x.permute(0, 2, 3, 1).reshape(bsz * area, channels)  # one row per pixel, so crops are row gathers
     mask_table = masks.reshape(-1)
     out = torch.zeros(bsz * area, channels, dtype=torch.float32, device=x.device)
-    if len(pairs) == 0:
-        return out.view(bsz, height, width, channels).permute(0, 3, 1, 2).to(x.dtype)
-    box = boxes[pairs[:, 0], pairs[:, 1]]
-    extent = box[:, 1::2] - box[:, 0::2]  # (N, 4): source h, w, target h, w
-    large = (extent[:, 0] * extent[:, 1] > area // 2) | (extent[:, 2] * extent[:, 3] > area // 2)
-    key = torch.where(large, -1, pairs[:, 1])
-    landed = [_sample_group(table, mask_table, pairs[group], box[group], extent[group], inverse, (height, width), mode)
-              for group in (key == value for value in key.unique().tolist())]
-    targets, values = (torch.cat(column) for column in zip(*landed))
-    # One scatter for all groups: the backward of a max (ties found by comparing with the result) is frame-sized.
-    if reduce == "sum":
-        out = out.index_add(0, targets, values)
-    else:
-        out = out.scatter_reduce(0, targets[:, None].expand_as(values), values, reduce="amax", include_self=True)
+    if len(pairs):
+        box = boxes[pairs[:, 0], pairs[:, 1]]
+        extent = box[:, 1::2] - box[:, 0::2]  # (N, 4): source h, w, target h, w
+        large = (extent[:, 0] * extent[:, 1] > area // 2) | (extent[:, 2] * extent[:, 3] > area // 2)
+        key = torch.where(large, -1, pairs[:, 1])
+        landed = [_sample_group(table, mask_table, masks.shape[1], pairs[group], box[group], extent[group], inverse,
+                                (height, width), mode)
+                  for group in (key == value for value in key.unique().tolist())]
+        targets, values = (torch.cat(column) for column in zip(*landed))
+        # One scatter for all groups: a max's backward (ties found against the result) is then frame-sized once.
+        if reduce == "sum":
+            out = out.index_add(0, targets, values)
+        else:
+            out = out.scatter_reduce(0, targets[:, None].expand_as(values), values, reduce="amax", include_self=True)
     return out.view(bsz, height, width, channels).permute(0, 3, 1, 2).to(x.dtype)
 
 
-def _sample_group(table, mask_table, pairs, box, extent, inverse, size, mode):
+def _sample_group(table, mask_table, num_parts, pairs, box, extent, inverse, size, mode):
     """One batch of (sample, part) pairs for ``_warp_cropped``, cut and sampled at a common crop size:
     the rows of the frame (B*H*W) each sampled pixel lands on, and its values (one row per pixel, C)."""
     height, width = size
@@ -130,20 +131,18 @@ def _sample_group(table, mask_table, pairs, box, extent, inverse, size, mode):
     pixels = (sy0[:, None, None] + ys[:, None]) * width + sx0[:, None, None] + xs  # (N, sh, sw)
     rows = (sample[:, None, None] * area + pixels).reshape(-1)
     crop = table.index_select(0, rows).view(len(pairs), sh, sw, -1)
-    num_parts = mask_table.numel() // table.shape[0]
     crop_mask = mask_table.index_select(0, ((sample * num_parts + part)[:, None, None] * area + pixels).reshape(-1))
     part_crop = (crop.float() * crop_mask.view(len(pairs), sh, sw, 1).float()).permute(0, 3, 1, 2)
     # The sampling grid, from target pixel centres through f_j^-1 to the crop's [-1, 1] (align_corners=False).
-    ty = (ty0[:, None] + torch.arange(th, device=device)).float()  # (N, th)
-    tx = (tx0[:, None] + torch.arange(tw, device=device)).float()  # (N, tw)
+    target_ys = ty0[:, None] + torch.arange(th, device=device)  # (N, th)
+    target_xs = tx0[:, None] + torch.arange(tw, device=device)  # (N, tw)
+    ty, tx = target_ys.float(), target_xs.float()
     a = inverse[sample, part]  # (N, 2, 3)
     px = a[:, 0, 0, None, None] * tx[:, None, :] + a[:, 0, 1, None, None] * ty[:, :, None] + a[:, 0, 2, None, None]
     py = a[:, 1, 0, None, None] * tx[:, None, :] + a[:, 1, 1, None, None] * ty[:, :, None] + a[:, 1, 2, None, None]
     grid = torch.stack([(2 * (px - sx0[:, None, None]) + 1) / sw - 1, (2 * (py - sy0[:, None, None]) + 1) / sh - 1], -1)
     sampled = F.grid_sample(part_crop, grid, mode=mode, padding_mode="zeros", align_corners=False)  # (N, C, th, tw)
-    targets = (ty0[:, None, None] + torch.arange(th, device=device)[:, None]) * width + tx0[:, None, None] \
-        + torch.arange(tw, device=device)
-    targets = (sample[:, None, None] * area + targets).reshape(-1)
+    targets = (sample[:, None, None] * area + target_ys[:, :, None] * width + target_xs[:, None, :]).reshape(-1)
     return targets, sampled.permute(0, 2, 3, 1).reshape(-1, sampled.shape[1])
 
 
