@@ -34,6 +34,11 @@ class _Canvas:
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         return (slice(y0, y1), slice(x0, x1)), xs, ys
 
+    def around_segment(self, p, q, r):
+        """``window`` over the segment p->q grown by ``r`` (and a pixel of anti-aliasing)."""
+        return self.window(min(p[0], q[0]) - r - 1, max(p[0], q[0]) + r + 1,
+                           min(p[1], q[1]) - r - 1, max(p[1], q[1]) + r + 1)
+
     def paint(self, where, coverage, colors, labels):
         cov = coverage[..., None]
         region = self.image[where]
@@ -245,8 +250,7 @@ class SyntheticPeople:
 
         def draw(canvas: _Canvas):
             r = max(r0, r1)
-            win = canvas.window(min(p[0], q[0]) - r - 1, max(p[0], q[0]) + r + 1,
-                                min(p[1], q[1]) - r - 1, max(p[1], q[1]) + r + 1)
+            win = canvas.around_segment(p, q, r)
             if win is None:
                 return
             where, xs, ys = win
@@ -288,8 +292,7 @@ class SyntheticPeople:
             axis = d / length
             normal = np.array([-axis[1], axis[0]])
             r = max(half_top, half_bottom)
-            win = canvas.window(min(top[0], bottom[0]) - r - 1, max(top[0], bottom[0]) + r + 1,
-                                min(top[1], bottom[1]) - r - 1, max(top[1], bottom[1]) + r + 1)
+            win = canvas.around_segment(top, bottom, r)
             if win is None:
                 return
             where, xs, ys = win
