@@ -41,6 +41,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Not imported from spt: a worker must import the spt of the tree it times (the baseline's, from git), first.
 STAGES = ("pose_detector", "semantic", "appearance", "e2e")
 PRECISIONS = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # path name -> Accelerate mixed_precision
 PATHS = tuple(PRECISIONS) + tuple(f"{p}-frame" for p in PRECISIONS)
