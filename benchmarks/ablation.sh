@@ -41,7 +41,8 @@ train() {  # name, extra flags... (into $RUNS/seed$SEED/name)
 evaluate() {  # name, model folder, extra flags...
   local name=$1 model=$2; shift 2
   [ -f "$RUNS/eval/seed$SEED/$name/metrics.json" ] && return
-  python -m spt.evaluation --model "$model" --pairs "$PAIRS" --out "$RUNS/eval/seed$SEED/$name" "$@"
+  # The variants are compared with each other: the model-free baselines are in the embedded model's card.
+  python -m spt.evaluation --model "$model" --pairs "$PAIRS" --out "$RUNS/eval/seed$SEED/$name" --baselines "$@"
 }
 
 table() {  # the markdown table (mean ± std over the seeds run), and $RUNS/eval/grid.png from the first seed
@@ -53,8 +54,9 @@ from spt.evaluation.runner import synthetic_pairs
 root = sys.argv[1]
 order = ["baseline", "ts_pred", "e2e", "ts_gt", "mask_style", "patch_style", "no_face", "ceiling"]
 labels = {"ceiling": "ceiling (not SPT: paired supervision)"}
-print("| variant | seeds | SSIM | mask-SSIM | PSNR | parsing mIoU | PCKh@0.5 |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
+keys = ["ssim", "mask_ssim", "psnr", "lpips", "fid", "parsing_miou", "pckh", "pose_pckh"]
+print("| variant | seeds | SSIM | mask-SSIM | PSNR | LPIPS | FID | parsing mIoU | PCKh@0.5 (ours) | PCKh@0.5 (BlazePose) |")
+print("|---" * (len(keys) + 2) + "|")
 done = []
 for name in order:
     runs = sorted(glob.glob(os.path.join(root, "seed*", name, "metrics.json")))
@@ -63,12 +65,11 @@ for name in order:
     done.append((name, os.path.dirname(runs[0])))
     metrics = [json.load(open(r)) for r in runs]
     def cell(k):
-        values = [m[k] for m in metrics if m.get(k) is not None]
+        values = [m[k] for m in metrics if isinstance(m.get(k), float)]
         if not values:
             return "n/a"
         return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
-    print(f"| {labels.get(name, name)} | {len(runs)} | {cell('ssim')} | {cell('mask_ssim')} | {cell('psnr')} | "
-          f"{cell('parsing_miou')} | {cell('pckh')} |")
+    print(f"| {labels.get(name, name)} | {len(runs)} | " + " | ".join(cell(k) for k in keys) + " |")
 if done:
     rows = []
     first = os.path.join(done[0][1], "images", "00000.png")

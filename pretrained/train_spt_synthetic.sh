@@ -37,4 +37,4 @@ SPTPipeline.from_pretrained(sys.argv[1]).save_pretrained(sys.argv[2])
 " "$RUNS/e2e" "$OUT"
 # The held-out benchmark, then the model card with its table.
 python -m spt.evaluation --model "$OUT" --pairs 300 --out "$RUNS/eval"
-python pretrained/write_card.py "$OUT" "$RUNS"
+python pretrained/write_card.py "$OUT" "$RUNS/eval"

@@ -8,9 +8,11 @@ label maps: pixel accuracy, and mean IoU over the labels present in either map.
 from __future__ import annotations
 
 import numpy as np
+import torch
 from skimage.metrics import structural_similarity
 
 from ..parsing import NUM_LABELS
+from ..pose import is_present, torso_scale
 
 
 def ssim(a: np.ndarray, b: np.ndarray, win_size: int | None = None) -> float:
@@ -52,3 +54,19 @@ def mean_iou(pred: np.ndarray, true: np.ndarray, num_labels: int = NUM_LABELS) -
         if union:
             ious.append((p & t).sum() / union)
     return float(np.mean(ious))
+
+
+def pckh(detected: np.ndarray, truth: np.ndarray, alpha: float = 0.5) -> tuple[int, int]:
+    """Correct and total joints for PCKh@alpha: a detected joint is correct within alpha x head size of the
+    truth. COCO-18 has no head-top joint, so the head size is twice the neck-to-nose distance when both are
+    visible, else 0.6 x the torso scale. Only joints visible in the truth count."""
+    t = torch.from_numpy(np.asarray(truth, np.float32))[None]
+    present = is_present(t)[0].numpy()
+    if present[0] and present[1]:
+        head = 2 * float(np.linalg.norm(truth[0] - truth[1]))
+    else:
+        head = 0.6 * float(torso_scale(t)[0])
+    ok = is_present(torch.from_numpy(np.asarray(detected, np.float32))[None])[0].numpy()
+    dist = np.linalg.norm(detected - truth, axis=-1)
+    correct = present & ok & (dist <= alpha * head)
+    return int(correct.sum()), int(present.sum())

@@ -1,9 +1,17 @@
-"""The benchmark runner: generate every test pair of a benchmark, score, save images and tables.
+"""The benchmark runner: generate every test pair with the model and the model-free baselines, score, save.
 
-    python -m spt.evaluation --model pretrained/spt-synthetic --dataset synthetic --out eval/ [--pairs 500]
+    python -m spt.evaluation --model pretrained/spt-synthetic --dataset synthetic --pairs 300 --out eval/synthetic
+    python -m spt.evaluation --model pretrained/spt-synthetic --photos my_photos/ --out eval/photos
 
 SyntheticPeople's benchmark is a fixed test split of held-out people: pair i is test person i in poses
 2i (source) and 2i+1 (target), rendered at the model's size, with the true target image and parsing.
+``--photos`` takes a folder of photos instead, which have no true target: each photo (pose and person
+estimated as the Space does) is generated in every target pose (the Space's pose gallery by default) and
+scored by the checks of ``spt.evaluation.checks`` and by FID/KID against the source photos.
+
+Every method answers the same pairs: the model, copying the source (``copy``), and moving the source part
+by part with the affines f_j (``part-warp``); on SyntheticPeople also the true target itself (``truth``),
+which gives each metric's ceiling (and the checks' own error).
 """
 
 from __future__ import annotations
@@ -16,19 +24,28 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from PIL import Image
+from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
 from ..data.synthetic import SyntheticPeople
+from ..estimation import PersonEstimator, mediapipe_available
 from ..parsing import PALETTE
-from ..pose import is_present, torso_scale
-from .distribution import DistributionScores, MetricsUnavailable, PerceptualDistance
-from .metrics import mask_ssim, mean_iou, pixel_accuracy, psnr, ssim
+from ..processor import uint8_to_tensor
+from .baselines import part_warp_baseline
+from .checks import CHECKS, PhotoChecks
+from .distribution import NO_LOGITS, FeatureSets, InceptionUnavailable
+from .lpips import LPIPS
+from .metrics import mask_ssim, mean_iou, pckh, pixel_accuracy, psnr, ssim
+
+BASELINES = ("copy", "part-warp")
+PAIRED = ("ssim", "ssim_51", "mask_ssim", "psnr", "lpips", "parsing_accuracy", "parsing_miou")
+
 
 @dataclass
 class Pair:
     name: str
     source: dict
-    target: dict
+    target: dict  # keypoints always; image and parsing when the truth is known
 
 
 def synthetic_pairs(size: tuple[int, int], num_pairs: int, seed: int = 0) -> list[Pair]:
@@ -37,20 +54,59 @@ def synthetic_pairs(size: tuple[int, int], num_pairs: int, seed: int = 0) -> lis
     return [Pair(f"{i:05d}", *people.pair(i)) for i in range(num_pairs)]
 
 
-def pckh(detected: np.ndarray, truth: np.ndarray, alpha: float = 0.5) -> tuple[int, int]:
-    """Correct and total joints for PCKh@alpha: a detected joint is correct within alpha x head size of the
-    truth. COCO-18 has no head-top joint, so the head size is twice the neck-to-nose distance when both are
-    visible, else 0.6 x the torso scale. Only joints visible in the truth count."""
-    t = torch.from_numpy(truth)[None]
-    present = is_present(t)[0].numpy()
-    if present[0] and present[1]:
-        head = 2 * float(np.linalg.norm(truth[0] - truth[1]))
-    else:
-        head = 0.6 * float(torso_scale(t)[0])
-    ok = is_present(torch.from_numpy(detected)[None])[0].numpy()
-    dist = np.linalg.norm(detected - truth, axis=-1)
-    correct = present & ok & (dist <= alpha * head)
-    return int(correct.sum()), int(present.sum())
+def synthetic_training_images(size: tuple[int, int], count: int, seed: int = 0) -> np.ndarray:
+    """FID's real set on SyntheticPeople: ``count`` training-split people (as GFLA/PIDM/CFLD use the training images)."""
+    people = SyntheticPeople(size, seed=seed, split="train")
+    return np.stack([people.render(i, 0)["image"] for i in range(count)])
+
+
+def photo_pairs(folder: str, size: tuple[int, int], targets: list[np.ndarray], estimator: PersonEstimator,
+                progress: bool = True) -> tuple[list[Pair], dict[str, str]]:
+    """Every photo of ``folder`` (pose, person mask and rough parsing estimated, cut to the model's aspect around
+    the person and resized, as the Space does) with each target pose. Returns the pairs and, per photo that
+    could not be used, why."""
+    from ..data.fashion import resize_sample
+
+    pairs, skipped = [], {}
+    names = sorted(f for f in os.listdir(folder) if f.lower().endswith((".png", ".jpg", ".jpeg", ".webp", ".bmp")))
+    if not names:
+        raise FileNotFoundError(f"no photos (png, jpg, webp, bmp) in {folder}")
+    for name in tqdm(names, desc="estimating photos", disable=not progress):
+        try:
+            with Image.open(os.path.join(folder, name)) as im:
+                photo = np.asarray(im.convert("RGB"))
+        except OSError as err:
+            skipped[name] = f"not readable ({err})"
+            continue
+        estimate = estimator(photo)
+        if estimate.missing_essentials:
+            skipped[name] = estimate.summary()
+            continue
+        image, keypoints, parsing = resize_sample(photo, estimate.keypoints, estimate.parsing, size,
+                                                  estimate.bounding_box_centre())
+        source = {"image": image, "keypoints": keypoints, "parsing": parsing}
+        stem = os.path.splitext(name)[0]
+        pairs += [Pair(f"{stem}_pose{k:02d}", source, {"keypoints": kp}) for k, kp in enumerate(targets)]
+    return pairs, skipped
+
+
+def answer(method: str, pipe, chunk: list[Pair], true_parsing: bool, precision: str):
+    """One method's outputs for a chunk of pairs: (B, H, W, 3) uint8 images and (B, H, W) target parsings
+    (None for the parsing-free Baseline)."""
+    if method == "model":
+        out = pipe([p.source["image"] for p in chunk], [p.target["keypoints"] for p in chunk],
+                   source_pose=[p.source["keypoints"] for p in chunk], source_parsing=[p.source["parsing"] for p in chunk],
+                   target_parsing=[p.target["parsing"] for p in chunk] if true_parsing else None, output_type="np",
+                   precision=precision)
+        return (out.images * 255).round().astype(np.uint8), out.target_parsing
+    if method == "copy":
+        return np.stack([p.source["image"] for p in chunk]), np.stack([p.source["parsing"] for p in chunk])
+    if method == "part-warp":
+        images, parsings = zip(*(part_warp_baseline(p.source, p.target["keypoints"]) for p in chunk))
+        return np.stack(images), np.stack(parsings)
+    if method == "truth":
+        return np.stack([p.target["image"] for p in chunk]), np.stack([p.target["parsing"] for p in chunk])
+    raise ValueError(f"unknown method {method!r}")
 
 
 @dataclass
@@ -59,105 +115,233 @@ class Scores:
     pck: list[tuple[int, int]] = field(default_factory=list)
 
     def summary(self) -> dict:
+        keys = dict.fromkeys(k for r in self.rows for k in r if k not in ("pair", "pose_correct", "pose_total"))
         out = {}
-        for key in ("ssim", "ssim_51", "mask_ssim", "psnr", "parsing_accuracy", "parsing_miou"):
+        for key in ("ssim", "ssim_51", "mask_ssim", "psnr", "parsing_accuracy", "parsing_miou", *keys):
             values = [r[key] for r in self.rows if r.get(key) is not None]
             out[key] = float(np.mean(values)) if values else None
         correct, total = sum(c for c, _ in self.pck), sum(t for _, t in self.pck)
         out["pckh"] = correct / total if total else None
+        if any("pose_total" in r for r in self.rows):  # pooled over joints, as pckh
+            total = sum(r["pose_total"] for r in self.rows)
+            out["pose_pckh"] = sum(r["pose_correct"] for r in self.rows) / total if total else None
         out["pairs"] = len(self.rows)
         return out
 
 
 def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: int = 16, progress: bool = True,
-             true_parsing: bool = False, distribution: DistributionScores | str | None = None,
-             perceptual: PerceptualDistance | str | None = None, precision: str = "fp32") -> dict:
-    """Generate and score every pair; save generated images and a sample grid under ``out_dir``.
+             true_parsing: bool = False, precision: str = "fp32", baselines: tuple[str, ...] = BASELINES,
+             features: FeatureSets | str | None = None, real_images: np.ndarray | None = None,
+             real_set: str = "", lpips: LPIPS | str | None = None, checks: PhotoChecks | str | None = None) -> dict:
+    """Generate and score every pair with the model and ``baselines``; save the model's images and a grid.
 
-    ``true_parsing`` feeds H_A the true target parsing instead of H_S's prediction (the paper's TS-GT upper
-    bound, possible where the truth is known); the parsing scores are then not reported, nor for the
-    parsing-free Baseline, which predicts none.
-    ``distribution`` computes FID/IS/mask-IS (a ``DistributionScores``), or is the reason they are not (a
-    string); ``perceptual`` likewise LPIPS (a ``PerceptualDistance``). ``precision`` is the pipeline's: the
-    published figures are fp32, the reference."""
-    scores = Scores()
+    Pairs with a known target (image and parsing) get the paired scores (SSIM, mask-SSIM, PSNR, LPIPS to the
+    truth, parsing accuracy/mIoU) and the ``truth`` row; every pair gets the truth-free ``checks`` (a
+    ``PhotoChecks``) when given. ``features`` (a ``FeatureSets``) gives FID/KID of each method's outputs against
+    ``real_images`` (named ``real_set``), by default the true targets, or the sources where there are none.
+    ``lpips`` is the network for LPIPS to the truth. A string in place of a network is the reason it is not
+    computed. ``true_parsing`` feeds H_A the true target parsing (the paper's TS-GT); ``precision`` is the
+    pipeline's (the published figures are fp32, the reference).
+
+    Returns the model's summary at the top level, with ``per_pair``, and ``methods`` (every method's summary),
+    ``correlations`` (on known targets, with checks) and ``networks`` (what produced each figure)."""
+    paired = all(p.target.get("image") is not None and p.target.get("parsing") is not None for p in pairs)
+    methods = ("model", *baselines, *(("truth",) if paired and not true_parsing else ()))
+    if isinstance(features, FeatureSets) and real_images is None:
+        key = "image" if paired else None
+        real_images = np.stack([p.target["image"] if key else p.source["image"] for p in pairs])
+        real_set = real_set or ("the true target images" if paired else "the source images")
+    scores = {m: Scores() for m in methods}
     if out_dir:
         os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
     for start in tqdm(range(0, len(pairs), batch_size), desc="evaluating", disable=not progress):
         chunk = pairs[start:start + batch_size]
-        out = pipe([p.source["image"] for p in chunk], [p.target["keypoints"] for p in chunk],
-                   source_pose=[p.source["keypoints"] for p in chunk], source_parsing=[p.source["parsing"] for p in chunk],
-                   target_parsing=[p.target["parsing"] for p in chunk] if true_parsing else None, output_type="np",
-                   precision=precision)
-        generated = (out.images * 255).round().astype(np.uint8)
-        fake = torch.from_numpy(out.images).permute(0, 3, 1, 2)  # (B, 3, H, W) in [0, 1]
-        detected = None
-        if pipe.pose_detector is not None:
-            detected = pipe.pose_detector.detect(fake.to(pipe.device, pipe.dtype) * 2 - 1).cpu().numpy()
-        real = torch.from_numpy(np.stack([p.target["image"] for p in chunk])).permute(0, 3, 1, 2).float() / 255
-        if isinstance(distribution, DistributionScores):
-            person = torch.from_numpy(np.stack([p.target["parsing"] > 0 for p in chunk]))[:, None]
-            distribution.update(fake, real, person)
-        if isinstance(perceptual, PerceptualDistance):
-            perceptual.update(fake, real)
-        for k, pair in enumerate(chunk):
-            truth = pair.target["image"]
-            person = pair.target["parsing"] > 0
-            row = {
-                "pair": pair.name,
-                "ssim": ssim(generated[k], truth),
-                "ssim_51": ssim(generated[k], truth, win_size=51) if min(truth.shape[:2]) >= 51 else None,
-                "mask_ssim": mask_ssim(generated[k], truth, person),
-                "psnr": psnr(generated[k], truth),
-            }
-            if out.target_parsing is not None and not true_parsing:
-                row["parsing_accuracy"] = pixel_accuracy(out.target_parsing[k], pair.target["parsing"])
-                row["parsing_miou"] = mean_iou(out.target_parsing[k], pair.target["parsing"])
-            scores.rows.append(row)
-            if detected is not None:
-                scores.pck.append(pckh(detected[k], pair.target["keypoints"]))
-            if out_dir:
-                Image.fromarray(generated[k]).save(os.path.join(out_dir, "images", f"{pair.name}.png"))
-        if out_dir and start == 0:
-            _grid(chunk, generated, out.target_parsing).save(os.path.join(out_dir, "grid.png"))
-    summary = scores.summary()
-    if isinstance(distribution, DistributionScores):
-        summary |= distribution.compute()
+        for method in methods:
+            images, parsing = answer(method, pipe, chunk, true_parsing, precision)
+            _score_chunk(scores[method], method, pipe, chunk, images, parsing, paired, true_parsing, lpips, checks)
+            if isinstance(features, FeatureSets):
+                features.add(method, images)
+            if method == "model" and out_dir:
+                for k, pair in enumerate(chunk):
+                    Image.fromarray(images[k]).save(os.path.join(out_dir, "images", f"{pair.name}.png"))
+                if start == 0:
+                    _grid(chunk, images, parsing).save(os.path.join(out_dir, "grid.png"))
+    summaries = {m: s.summary() for m, s in scores.items()}
+    networks = {}
+    if isinstance(features, FeatureSets):
+        for chunk in np.array_split(real_images, max(1, len(real_images) // batch_size)):
+            features.add("real", chunk)
+        networks["fid"] = f"{features.network_name}; real set: {real_set} ({len(real_images)})"
+        for method, summary in summaries.items():
+            summary["fid"] = features.fid(method, "real")
+            summary["kid"], summary["kid_std"] = features.kid(method, "real")
     else:
-        reason = f"not computed: {distribution}" if distribution else "not computed"
-        summary |= {"fid": reason, "is": reason, "mask_is": reason}
-    if isinstance(perceptual, PerceptualDistance):
-        summary["lpips"] = perceptual.compute()
-    else:
-        summary["lpips"] = f"not computed: {perceptual}" if perceptual else "not computed"
-    return summary | {"per_pair": scores.rows}
+        reason = f"not computed: {features}" if features else "not computed"
+        for summary in summaries.values():
+            summary |= {"fid": reason, "kid": reason}
+    for summary in summaries.values():
+        summary |= {"is": f"not computed: {NO_LOGITS}", "mask_is": f"not computed: {NO_LOGITS}"}
+    if isinstance(lpips, LPIPS):
+        packages = ", ".join(f"{name} {info['version']}" for name, info in lpips.source.items() if isinstance(info, dict))
+        networks["lpips"] = f"LPIPS v0.1 {lpips.net}, converted from {packages}"
+    elif paired:
+        for summary in summaries.values():
+            summary["lpips"] = f"not computed: {lpips}" if lpips else "not computed"
+    if isinstance(checks, PhotoChecks):
+        networks["checks"] = "BlazePose (mediapipe 0.10.21, pose_landmark_full) for pose_pckh and shape_iou; LPIPS-alex for lpips_person"
+    result = summaries["model"] | {"per_pair": scores["model"].rows, "methods": summaries, "networks": networks}
+    if paired and isinstance(checks, PhotoChecks):
+        result["correlations"] = correlations({m: scores[m].rows for m in methods if m != "truth"})
+    return result
+
+
+def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, paired, true_parsing, lpips, checks):
+    perceptual = None
+    if paired and isinstance(lpips, LPIPS):
+        with torch.no_grad():
+            perceptual = lpips(uint8_to_tensor(images), uint8_to_tensor(np.stack([p.target["image"] for p in chunk])))
+    detected = None
+    if method == "model" and pipe.pose_detector is not None:
+        batch = uint8_to_tensor(images).to(pipe.device, pipe.dtype)
+        with torch.no_grad():
+            detected = pipe.pose_detector.detect(batch).float().cpu().numpy()
+    for k, pair in enumerate(chunk):
+        row = {"pair": pair.name}
+        if paired:
+            truth, person = pair.target["image"], pair.target["parsing"] > 0
+            row |= {"ssim": ssim(images[k], truth),
+                    "ssim_51": ssim(images[k], truth, win_size=51) if min(truth.shape[:2]) >= 51 else None,
+                    "mask_ssim": mask_ssim(images[k], truth, person), "psnr": psnr(images[k], truth)}
+            if perceptual is not None:
+                row["lpips"] = float(perceptual[k])
+            if parsing is not None and not (true_parsing and method == "model"):
+                row["parsing_accuracy"] = pixel_accuracy(parsing[k], pair.target["parsing"])
+                row["parsing_miou"] = mean_iou(parsing[k], pair.target["parsing"])
+        if isinstance(checks, PhotoChecks):
+            # The parsing-free Baseline predicts no target parsing: its shape and colours are read on the pose mask.
+            out_parsing = parsing[k] if parsing is not None else _pose_region(pair.target["keypoints"], images.shape[1:3])
+            row |= checks(pair.source["image"], pair.source["parsing"], images[k], out_parsing, pair.target["keypoints"])
+        scores.rows.append(row)
+        if detected is not None:
+            scores.pck.append(pckh(detected[k], pair.target["keypoints"]))
+
+
+def _pose_region(keypoints: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    from ..pose import pose_mask
+
+    return (pose_mask(keypoints, size)[0] > 0.5).astype(np.uint8) * 3  # all upper clothes: shape only
+
+
+def correlations(rows_by_method: dict[str, list[dict]]) -> dict:
+    """Spearman rank correlation over pairs between each truth-free check and SSIM / LPIPS to the truth: over
+    the model's pairs, and pooled over the model's and the generating baselines' (``copy`` is left out: its
+    appearance checks are zero by construction). A useful check correlates positively with SSIM and
+    negatively with LPIPS (the reverse for a distance such as ΔE or lpips_person)."""
+    out = {}
+    pooled = [r for m, rs in rows_by_method.items() if m != "copy" for r in rs]
+    for scope, rows in (("model", rows_by_method["model"]), ("pooled", pooled)):
+        table = {}
+        for check in CHECKS:
+            table[check] = {}
+            for truth in ("ssim", "lpips"):
+                both = [(r[check], r[truth]) for r in rows if r.get(check) is not None and r.get(truth) is not None]
+                if len(both) < 3 or len({a for a, _ in both}) < 2 or len({b for _, b in both}) < 2:
+                    table[check][truth] = None
+                    continue
+                table[check][truth] = float(spearmanr(*zip(*both)).statistic)
+        out[scope] = table
+    return out
 
 
 def _grid(pairs: list[Pair], generated: np.ndarray, parsing: np.ndarray | None) -> Image.Image:
-    """source | predicted parsing (black if none) | generated | truth | true parsing, one row per pair (first batch)."""
+    """source | predicted parsing (black if none) | generated | truth | true parsing (black where unknown), one
+    row per pair (first batch)."""
     h, w = generated.shape[1:3]
     rows = pairs[:8]
+    blank = np.zeros_like(generated[0])
     grid = Image.new("RGB", (5 * w, len(rows) * h))
     for r, pair in enumerate(rows):
-        predicted = PALETTE[parsing[r]] if parsing is not None else np.zeros_like(generated[r])
-        tiles = [pair.source["image"], predicted, generated[r], pair.target["image"], PALETTE[pair.target["parsing"]]]
+        predicted = PALETTE[parsing[r]] if parsing is not None else blank
+        truth = pair.target.get("image")
+        true_parsing = PALETTE[pair.target["parsing"]] if pair.target.get("parsing") is not None else blank
+        tiles = [pair.source["image"], predicted, generated[r], truth if truth is not None else blank, true_parsing]
         for c, tile in enumerate(tiles):
             grid.paste(Image.fromarray(tile), (c * w, r * h))
     return grid
 
 
-def markdown_table(summary: dict, title: str) -> str:
-    def fmt(value):
+def _photo_grid(pairs: list[Pair], per_photo: int, out_dir: str) -> Image.Image:
+    """One row per photo: the source as the model sees it, then its output in every target pose."""
+    h, w = pairs[0].source["image"].shape[:2]
+    rows = len(pairs) // per_photo
+    grid = Image.new("RGB", ((per_photo + 1) * w, rows * h))
+    for r in range(rows):
+        first = pairs[r * per_photo]
+        grid.paste(Image.fromarray(first.source["image"]), (0, r * h))
+        for c in range(per_photo):
+            with Image.open(os.path.join(out_dir, "images", f"{pairs[r * per_photo + c].name}.png")) as image:
+                grid.paste(image, ((c + 1) * w, r * h))
+    return grid
+
+
+ROWS = [("SSIM (PATN, sigma 1.5)", "ssim"), ("SSIM (win 51, GFLA/PIDM)", "ssim_51"), ("mask-SSIM", "mask_ssim"),
+        ("PSNR (dB)", "psnr"), ("LPIPS-alex to the truth", "lpips"), ("FID", "fid"), ("KID x 1000", "kid"),
+        ("IS", "is"), ("mask-IS", "mask_is"), ("parsing accuracy", "parsing_accuracy"), ("parsing mIoU", "parsing_miou"),
+        ("PCKh@0.5, our detector", "pckh"), ("PCKh@0.5, BlazePose (pose kept)", "pose_pckh"),
+        ("shape IoU (BlazePose mask vs target parsing)", "shape_iou"), ("ΔE upper clothes", "delta_e_upper"),
+        ("ΔE pants/skirt", "delta_e_lower"), ("ΔE hair", "delta_e_hair"), ("ΔE skin", "delta_e_skin"),
+        ("LPIPS source person vs output person", "lpips_person")]
+
+
+def markdown_table(result: dict, title: str) -> str:
+    """One column per method, one row per metric that any method reports; reasons for what was not computed."""
+    methods = result.get("methods") or {"model": result}
+
+    def fmt(key, value):
         if value is None:
             return "n/a"
-        return value if isinstance(value, str) else f"{value:.3f}"
+        if isinstance(value, str):
+            return "not computed"
+        return f"{value * 1000:.2f}" if key == "kid" else f"{value:.3f}"
 
-    names = [("SSIM (PATN, sigma 1.5)", "ssim"), ("SSIM (win 51, GFLA/PIDM)", "ssim_51"), ("mask-SSIM", "mask_ssim"),
-             ("PSNR (dB)", "psnr"), ("parsing accuracy", "parsing_accuracy"), ("parsing mIoU", "parsing_miou"),
-             ("PCKh@0.5", "pckh"), ("FID", "fid"), ("LPIPS", "lpips"), ("IS", "is"), ("mask-IS", "mask_is")]
-    lines = [f"### {title}", "", "| metric | value |", "| --- | --- |"]
-    lines += [f"| {label} | {fmt(summary.get(key))} |" for label, key in names]
-    return "\n".join(lines) + "\n"
+    lines = [f"### {title}", "", "| metric | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    reasons = {}
+    for label, key in ROWS:
+        values = [m.get(key) for m in methods.values()]
+        if all(v is None for v in values):
+            continue
+        lines.append(f"| {label} | " + " | ".join(fmt(key, v) for v in values) + " |")
+        reasons |= {label: v.removeprefix("not computed: ") for v in values if isinstance(v, str)}
+    text = "\n".join(lines) + "\n"
+    if result.get("networks"):
+        text += "\n" + "\n".join(f"- {k}: {v}" for k, v in result["networks"].items()) + "\n"
+    if reasons:
+        text += "\n" + "\n".join(f"- {label} not computed: {why}" for label, why in reasons.items()) + "\n"
+    if result.get("correlations"):
+        text += ("\nSpearman rank correlation over pairs of each truth-free check with SSIM / LPIPS to the truth "
+                 "(the model's pairs; pooled over the model's and part-warp's):\n\n| check | model: SSIM | model: LPIPS | "
+                 "pooled: SSIM | pooled: LPIPS |\n|---|---|---|---|---|\n")
+        for check in CHECKS:
+            cells = [result["correlations"][scope][check][t] for scope in ("model", "pooled") for t in ("ssim", "lpips")]
+            text += f"| {check} | " + " | ".join("n/a" if c is None else f"{c:+.2f}" for c in cells) + " |\n"
+    return text
+
+
+def _gallery_targets(size: tuple[int, int]) -> list[np.ndarray]:
+    from ..space.sources import gallery_keypoints
+
+    return list(gallery_keypoints(tuple(size)))
+
+
+def _load_targets(path: str, size: tuple[int, int]) -> list[np.ndarray]:
+    """Target poses from a JSON file: a list of keypoint lists (18 x [x, y], model pixels)."""
+    from ..pose import validate_keypoints
+
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if not isinstance(data, list) or not data:
+        raise SystemExit(f"--targets {path}: expected a JSON list of 18x2 keypoint lists")
+    return [validate_keypoints(np.asarray(kp, np.float32), size, name=f"{path}[{i}]") for i, kp in enumerate(data)]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -169,6 +353,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--dataset", default="synthetic", choices=["synthetic", "deepfashion", "market"])
     parser.add_argument("--data_dir", help="the PATN-layout folder (deepfashion/market)")
     parser.add_argument("--pairs", default="500", help="number of SyntheticPeople pairs, or a PATN pairs CSV")
+    parser.add_argument("--photos", help="a folder of photos without ground truth: the truth-free checks")
+    parser.add_argument("--targets", default="gallery",
+                        help="with --photos: 'gallery' (the Space's 12 poses) or a JSON list of 18x2 keypoints")
+    parser.add_argument("--baselines", nargs="*", default=list(BASELINES), choices=list(BASELINES),
+                        help="model-free methods scored beside the model (none: --baselines)")
+    parser.add_argument("--checks", default="auto", choices=["auto", "on", "off"],
+                        help="the truth-free checks (BlazePose): auto runs them where mediapipe imports")
+    parser.add_argument("--fid", default="on", choices=["on", "off"], help="FID/KID on the offline Inception")
     parser.add_argument("--out", default="eval")
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
@@ -179,35 +371,68 @@ def main(argv: list[str] | None = None) -> dict:
                         help="the pipeline's precision; fp32 (default) is the reference of every published figure")
     args = parser.parse_args(argv)
     pipe = SPTPipeline.from_pretrained(args.model).to(args.device)
-    if args.dataset == "synthetic":
+    size = tuple(pipe.image_size)
+    real_images, real_set, skipped = None, "", {}
+    if args.photos:
+        estimator = PersonEstimator(model=pipe)
+        targets = _gallery_targets(size) if args.targets == "gallery" else _load_targets(args.targets, size)
+        pairs, skipped = photo_pairs(args.photos, size, targets, estimator)
+        if not pairs:
+            raise SystemExit(f"no usable person in any photo of {args.photos}: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        if args.target_parsing == "truth":
+            raise SystemExit("--target_parsing truth needs known targets; photos have none")
+    elif args.dataset == "synthetic":
         if not args.pairs.isdigit():
             raise SystemExit("--pairs for the synthetic benchmark is a number of pairs")
-        pairs = synthetic_pairs(pipe.image_size, int(args.pairs), args.seed)
+        pairs = synthetic_pairs(size, int(args.pairs), args.seed)
+        if args.fid == "on":
+            real_images = synthetic_training_images(size, len(pairs), args.seed)
+            real_set = "SyntheticPeople training-split people"
     else:
         from ..data.fashion import evaluation_pairs
 
         if not args.data_dir:
             raise SystemExit(f"--dataset {args.dataset} needs --data_dir (the PATN-layout folder)")
-        pairs = [Pair(*p) for p in evaluation_pairs(args.data_dir, args.pairs, pipe.image_size)]
+        pairs = [Pair(*p) for p in evaluation_pairs(args.data_dir, args.pairs, size)]
     if args.target_parsing == "truth" and any(p.target.get("parsing") is None for p in pairs):
         raise SystemExit("--target_parsing truth needs the true target parsing of every pair")
     if args.target_parsing == "truth" and not pipe.uses_parsing:
         raise SystemExit(f"--target_parsing truth: {args.model} is the parsing-free Baseline, its H_A takes no parsing")
+    features = lpips = checks = None
+    if args.fid == "on":
+        try:
+            features = FeatureSets()
+        except InceptionUnavailable as err:
+            features = str(err)
+    else:
+        features = "--fid off"
     try:
-        distribution = DistributionScores(splits=min(10, len(pairs)))
-    except MetricsUnavailable as err:
-        distribution = str(err)
-    try:
-        perceptual = PerceptualDistance()
-    except MetricsUnavailable as err:
-        perceptual = str(err)
+        lpips = LPIPS.load("alex")
+    except FileNotFoundError as err:
+        lpips = str(err)
+    if args.checks != "off":
+        reason = mediapipe_available()
+        if reason and args.checks == "on":
+            raise SystemExit(f"--checks on: {reason}")
+        checks = reason if reason else PhotoChecks(lpips if isinstance(lpips, LPIPS) else None)
+    else:
+        checks = "--checks off"
     result = evaluate(pipe, pairs, args.out, args.batch_size, true_parsing=args.target_parsing == "truth",
-                      distribution=distribution, perceptual=perceptual, precision=args.precision)
+                      precision=args.precision, baselines=tuple(args.baselines), features=features,
+                      real_images=real_images, real_set=real_set, lpips=lpips, checks=checks)
+    if skipped:
+        result["skipped_photos"] = skipped
     os.makedirs(args.out, exist_ok=True)
+    if args.photos:
+        _photo_grid(pairs, len(targets), args.out).save(os.path.join(args.out, "grid.png"))
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=2)
     parsing = ", true target parsing" if args.target_parsing == "truth" else ""
-    table = markdown_table(result, f"{args.model} on {args.dataset} ({result['pairs']} pairs{parsing})")
+    what = (f"{len(pairs) // max(1, len(targets))} photos of {args.photos} x {len(targets)} target poses" if args.photos
+            else f"{args.dataset} ({result['pairs']} pairs{parsing})")
+    table = markdown_table(result, f"{args.model} on {what}")
+    if skipped:
+        table += "\nPhotos without a usable person: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + "\n"
     with open(os.path.join(args.out, "metrics.md"), "w", encoding="utf-8") as handle:
         handle.write(table)
     print(table)

@@ -67,8 +67,10 @@ def departures(folder: str, config: TrainConfig) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
-METRICS = (("ssim", "SSIM"), ("mask_ssim", "mask-SSIM"), ("psnr", "PSNR"), ("parsing_accuracy", "parsing accuracy"),
-           ("parsing_miou", "parsing mIoU"), ("pckh", "PCKh@0.5"), ("fid", "FID"), ("lpips", "LPIPS"))
+METRICS = (("ssim", "SSIM"), ("ssim_51", "SSIM (win 51)"), ("mask_ssim", "mask-SSIM"), ("psnr", "PSNR"),
+           ("lpips", "LPIPS (alex)"), ("fid", "FID"), ("kid", "KID"), ("is", "IS"), ("mask_is", "mask-IS"),
+           ("parsing_accuracy", "parsing accuracy"), ("parsing_miou", "parsing mIoU"), ("pckh", "PCKh@0.5 (own detector)"),
+           ("pose_pckh", "PCKh@0.5 (BlazePose)"), ("shape_iou", "shape IoU (BlazePose)"), ("lpips_person", "LPIPS source vs output person"))
 
 
 def card_data(config: TrainConfig, name: str, metrics: dict | None = None, benchmark: str | None = None) -> str:
