@@ -21,8 +21,8 @@ COMMON=(--preset small --image_size ${IMAGE_SIZE:-128 64} --semantic_size ${SEMA
         --mixed_precision "${MIXED_PRECISION:-bf16}" --lr_scheduler linear --resume_from_checkpoint latest)
 train() { accelerate launch --config_file accelerate_config.yaml --num_cpu_threads_per_process "$(nproc)" train_accelerate.py "$@" "${COMMON[@]}"; }
 done_() { [ -f "$1/README.md" ]; }  # a stage whose pipeline and card are written is not run again
-done_ "$RUNS/pose" || train --stage pose_detector --output_dir "$RUNS/pose" --max_steps "$(steps 700)" \
-    --batch_size 16 --learning_rate 1e-3
+done_ "$RUNS/pose" || train --stage pose_detector --output_dir "$RUNS/pose" --max_steps "$(steps 2000)" \
+    --batch_size 16 --learning_rate 1e-3 --heatmap_foreground 10 --min_detector_pckh "${MIN_DETECTOR_PCKH:-0.7}"
 done_ "$RUNS/semantic" || train --stage semantic --init_from "$RUNS/pose" --output_dir "$RUNS/semantic" \
     --max_steps "$(steps 1500)" --batch_size 16
 done_ "$RUNS/appearance" || train --stage appearance --init_from "$RUNS/semantic" --output_dir "$RUNS/appearance" \

@@ -128,3 +128,14 @@ def test_a_padded_256x256_photo_is_cropped_to_256x176_not_squashed(tmp_path):
     np.testing.assert_array_equal(np.asarray(loaded["image"]), image)
     np.testing.assert_array_equal(np.asarray(loaded["parsing"]), parsing)
     np.testing.assert_allclose(np.asarray(loaded["keypoints"]), keypoints, atol=1e-3)
+
+
+def test_the_pose_detector_check_reads_a_patn_folders_test_split(deepfashion):
+    from spt.training import TrainConfig
+    from spt.training.data import held_out_pose_images
+
+    root, _ = deepfashion
+    config = TrainConfig(stage="pose_detector", dataset="deepfashion", data_dir=str(root), image_size=(64, 44),
+                         output_dir="unused")
+    images, keypoints = held_out_pose_images(config, count=4)
+    assert images.shape == (4, 64, 44, 3) and images.dtype == np.uint8 and keypoints.shape == (4, 18, 2)

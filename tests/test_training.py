@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from spt.losses import LossWeights
 from spt.pipeline import SPTPipeline
 from spt.training import NonFiniteLossError, TrainConfig, Trainer, parse_args
 from spt.training.data import load_pool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = dict(preset="tiny", image_size=(32, 32), search_size=(32, 32), num_identities=4, poses_per_identity=3,
+TINY = dict(preset="tiny", image_size=(32, 32), search_size=(32, 32), num_identities=4, poses_per_identity=3, min_detector_pckh=0.0,
             batch_size=2, log_with=None, num_validation_pairs=2)
 
 
@@ -347,3 +348,40 @@ def test_global_step_counts_optimizer_steps_under_gradient_accumulation(tmp_path
     trainer.train()
     assert trainer.global_step == 2 and len(calls) == 4  # two optimizer steps of two micro-batches each
     assert trainer.schedulers[0].last_epoch == 2
+
+
+def test_heatmap_loss_weighs_the_joints_so_empty_heatmaps_are_no_refuge():
+    from spt.losses import heatmap_loss, pose_loss
+    from spt.pose import pose_heatmaps
+
+    target = pose_heatmaps(torch.tensor([[[16.0, 12.0]] * 18]), (32, 32))
+    empty = torch.zeros_like(target)
+    assert heatmap_loss(target, target, 10) == 0
+    assert heatmap_loss(empty, target, 0) == pytest.approx(float(pose_loss(empty, target)))
+    # Predicting nothing costs more than 5x as much with the joints weighted by 10.
+    assert heatmap_loss(empty, target, 10) > 5 * heatmap_loss(empty, target, 0)
+
+
+def test_detector_scores_count_joints_per_name():
+    from spt.evaluation.detector import detector_scores, held_out_people
+
+    images, keypoints = held_out_people((64, 32), 4)
+    truth = iter(keypoints)
+    perfect = detector_scores(lambda image: next(truth), images, keypoints)
+    assert perfect["pckh"] == 1 and perfect["per_joint"]["neck"] == 1 and perfect["images"] == 4
+    blind = detector_scores(lambda image: (np.full((18, 2), -1.0), None), images, keypoints)
+    assert blind["pckh"] == 0 and blind["joints"] == perfect["joints"] > 0
+
+
+def test_a_detector_below_the_floor_is_stopped_and_refused(tmp_path, detector):
+    from spt.training import DetectorTooWeak
+
+    with pytest.raises(DetectorTooWeak, match=r"PCKh@0.5 0\.\d+ on 256 held-out images.*--min_detector_pckh 0"):
+        Trainer(config(tmp_path, "pose_detector", max_steps=1, min_detector_pckh=0.9)).train()
+    report = json.loads((tmp_path / "pose_detector" / "pose_detector_eval.json").read_text())
+    assert 0 <= report["pckh"] < 0.9 and "heatmap" in report["final_losses"] and len(report["per_joint"]) == 18
+    assert "Pose detector Φ" in (tmp_path / "pose_detector" / "README.md").read_text()
+    with pytest.raises(DetectorTooWeak, match="pose loss of stage appearance"):
+        Trainer(config(tmp_path, "appearance", init_from=detector, max_steps=1, min_detector_pckh=0.9))
+    Trainer(config(tmp_path, "appearance", init_from=detector, max_steps=1, min_detector_pckh=0.9,
+                   weights=LossWeights(pose=0.0)))  # no pose loss: no floor

@@ -216,6 +216,13 @@ def load_training_dataset(name: str, data_dir: str, image_size: tuple[int, int])
     return ds
 
 
+def held_out_samples(root: str, size: tuple[int, int], count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``count`` test-split images with their keypoints at ``size`` (the pose detector's held-out check)."""
+    annotations = read_patn_csv(_find_one(root, "*-annotation-test.csv", "test annotation CSV"))
+    samples = [load_sample(root, "test", name, kp, size) for name, kp in list(annotations.items())[:count]]
+    return np.stack([s["image"] for s in samples]), np.stack([s["keypoints"] for s in samples]).astype(np.float32)
+
+
 def evaluation_pairs(root: str, pairs_csv: str | None, size: tuple[int, int]) -> list[tuple[str, dict, dict]]:
     """The test pairs ``(name, source, target)`` of a PATN folder, each sample at ``size``."""
     pairs_path = pairs_csv if pairs_csv and os.path.isfile(pairs_csv) else _find_one(root, "*-pairs-test.csv", "test pairs CSV")

@@ -64,6 +64,19 @@ def region_delta_e(source: np.ndarray, source_parsing: np.ndarray, output: np.nd
     return out
 
 
+def enlarged_detection(pose, image: np.ndarray, min_rows: int = MIN_ROWS) -> tuple[np.ndarray, np.ndarray | None]:
+    """Keypoints and person mask of a small image by ``pose`` (e.g. ``MediaPipePose``), run on the image
+    enlarged (bicubic) to at least ``min_rows`` rows and mapped back to its pixels."""
+    h, w = image.shape[:2]
+    scale = max(1, math.ceil(min_rows / h))
+    big = np.asarray(Image.fromarray(image).resize((w * scale, h * scale), Image.BICUBIC)) if scale > 1 else image
+    keypoints, mask = pose(big)
+    if scale > 1:
+        keypoints = rescale_keypoints(keypoints, big.shape[:2], (h, w))
+        mask = resize_labels(mask.astype(np.uint8), (h, w)) > 0 if mask is not None else None
+    return keypoints, mask
+
+
 class PhotoChecks:
     """``PhotoChecks()(source, source_parsing, output, output_parsing, target_keypoints)`` -> dict of the
     module's checks (``pose_correct``/``pose_total`` count joints for a pooled PCKh)."""
@@ -72,23 +85,12 @@ class PhotoChecks:
         self.lpips = lpips or LPIPS.load("alex")
         self.pose = pose or MediaPipePose()
 
-    def blazepose(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Keypoints and person mask of an output, BlazePose run on it enlarged to >= MIN_ROWS rows."""
-        h, w = image.shape[:2]
-        scale = max(1, math.ceil(MIN_ROWS / h))
-        big = np.asarray(Image.fromarray(image).resize((w * scale, h * scale), Image.BICUBIC)) if scale > 1 else image
-        keypoints, mask = self.pose(big)
-        if scale > 1:
-            keypoints = rescale_keypoints(keypoints, big.shape[:2], (h, w))
-            mask = resize_labels(mask.astype(np.uint8), (h, w)) > 0 if mask is not None else None
-        return keypoints, mask
-
     @torch.no_grad()
     def __call__(self, source: np.ndarray, source_parsing: np.ndarray, output: np.ndarray, output_parsing: np.ndarray,
                  target_keypoints: np.ndarray) -> dict:
         from .runner import pckh
 
-        found, mask = self.blazepose(output)
+        found, mask = enlarged_detection(self.pose, output)
         correct, total = pckh(found, np.asarray(target_keypoints, np.float32))
         person = output_parsing > 0
         iou = float((mask & person).sum() / max(1, (mask | person).sum())) if mask is not None else 0.0

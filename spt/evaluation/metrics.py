@@ -56,17 +56,25 @@ def mean_iou(pred: np.ndarray, true: np.ndarray, num_labels: int = NUM_LABELS) -
     return float(np.mean(ious))
 
 
-def pckh(detected: np.ndarray, truth: np.ndarray, alpha: float = 0.5) -> tuple[int, int]:
-    """Correct and total joints for PCKh@alpha: a detected joint is correct within alpha x head size of the
-    truth. COCO-18 has no head-top joint, so the head size is twice the neck-to-nose distance when both are
-    visible, else 0.6 x the torso scale. Only joints visible in the truth count."""
-    t = torch.from_numpy(np.asarray(truth, np.float32))[None]
+def pckh_joints(detected: np.ndarray, truth: np.ndarray, alpha: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Per joint (18,), whether the detection is correct and whether the joint counts, for PCKh@alpha: a detected
+    joint is correct within alpha x head size of the truth. COCO-18 has no head-top joint, so the head size is
+    twice the neck-to-nose distance when both are visible, else 0.6 x the torso scale. Only joints visible in
+    the truth count."""
+    truth = np.asarray(truth, np.float32)
+    detected = np.asarray(detected, np.float32)
+    t = torch.from_numpy(truth)[None]
     present = is_present(t)[0].numpy()
     if present[0] and present[1]:
         head = 2 * float(np.linalg.norm(truth[0] - truth[1]))
     else:
         head = 0.6 * float(torso_scale(t)[0])
-    ok = is_present(torch.from_numpy(np.asarray(detected, np.float32))[None])[0].numpy()
+    ok = is_present(torch.from_numpy(detected)[None])[0].numpy()
     dist = np.linalg.norm(detected - truth, axis=-1)
-    correct = present & ok & (dist <= alpha * head)
+    return present & ok & (dist <= alpha * head), present
+
+
+def pckh(detected: np.ndarray, truth: np.ndarray, alpha: float = 0.5) -> tuple[int, int]:
+    """Correct and total joints for PCKh@alpha (``pckh_joints``)."""
+    correct, present = pckh_joints(detected, truth, alpha)
     return int(correct.sum()), int(present.sum())

@@ -69,6 +69,8 @@ class TrainConfig:
     lr_scheduler: str = "linear"
     gradient_accumulation_steps: int = 1
     max_grad_norm: float = 10.0
+    heatmap_foreground: float = 10.0
+    min_detector_pckh: float = 0.5
     mixed_precision: str = "no"
     seed: int = 0
     # Losses and the paper's ablations
@@ -167,6 +169,9 @@ class TrainConfig:
             problems += self._size_problems()
         if self.checkpoints_total_limit is not None and self.checkpoints_total_limit < 1:
             problems.append(f"checkpoints_total_limit must be >= 1 (or unset to keep all), got {self.checkpoints_total_limit}")
+        if self.heatmap_foreground < 0 or not 0 <= self.min_detector_pckh <= 1:
+            problems.append(f"heatmap_foreground must be >= 0 and min_detector_pckh in [0, 1], got "
+                            f"{self.heatmap_foreground} and {self.min_detector_pckh}")
         if self.max_grad_norm < 0:
             problems.append(f"max_grad_norm must be >= 0 (0 turns clipping off), got {self.max_grad_norm}")
         if self.poses_per_identity < 2 and self.stage != "pose_detector":
@@ -253,6 +258,10 @@ HELP = {
     "lr_scheduler": "constant, or linear: constant for half of max_steps, then down to 0 (the official code's)",
     "gradient_accumulation_steps": "micro-batches per optimizer step",
     "max_grad_norm": "clip the generators' gradient norm to this (0: no clipping)",
+    "heatmap_foreground": "pose_detector stage: weight of the pixels near joints in the heatmap MSE, (1 + w P) "
+                          "(0: plain MSE, which can collapse to empty heatmaps)",
+    "min_detector_pckh": "floor on the pose detector's PCKh@0.5 on held-out images: the pose_detector stage stops "
+                         "with an error below it and appearance/e2e refuse such a detector (0: no floor)",
     "mixed_precision": "no, fp16 or bf16 autocast (bf16 pays on CPUs with AVX512-BF16 and on recent GPUs)",
     "seed": "seed of the networks' initialisation and of the batches",
     "style_kind": "regions of the style loss: semantic (per parsing label, the paper's), mask or patch",

@@ -139,3 +139,15 @@ def validation_pairs(config: TrainConfig) -> list[tuple[dict, dict]]:
         return []
     people = SyntheticPeople(config.image_size, seed=config.data_seed, split="validation")
     return [people.pair(i) for i in range(config.num_validation_pairs)]
+
+
+def held_out_pose_images(config: TrainConfig, count: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Images and keypoints the training never sees, at the training size, for the pose detector's check:
+    SyntheticPeople's validation people, or a PATN folder's test split."""
+    if config.dataset == "synthetic":
+        from ..evaluation.detector import held_out_people
+
+        return held_out_people(config.image_size, count, seed=config.data_seed)
+    from ..data.fashion import held_out_samples
+
+    return held_out_samples(config.data_dir, config.image_size, count)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from .config import TrainConfig
+from .detector_check import DETECTOR_REPORT, DetectorReport
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "model_card.md"
 
@@ -92,8 +93,15 @@ def card_data(config: TrainConfig, name: str, metrics: dict | None = None, bench
     return data.to_yaml()
 
 
+def _detector_line(report) -> str:
+    if report is None:
+        return f"Pose detector Φ: not measured (no {DETECTOR_REPORT} in this folder)."
+    return f"Pose detector Φ (frozen after its stage; it gives the pose loss): {report.summary()}."
+
+
 def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str | None = None,
-                     evaluation: str | None = None, metrics: dict | None = None, benchmark: str | None = None) -> None:
+                     evaluation: str | None = None, metrics: dict | None = None, benchmark: str | None = None,
+                     detector=None) -> None:
     """README.md of a pipeline folder. ``metrics`` (an evaluation's metrics.json) become the card's
     ``model-index``, on the dataset ``benchmark`` names; ``evaluation`` is the prose section."""
     folder = os.path.dirname(path) or "."
@@ -114,6 +122,7 @@ def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str
         "config_json": json.dumps(config.to_dict(), indent=2, default=list),
         "evaluation": evaluation or "Not evaluated yet: run `python -m spt.evaluation --model " + folder + "`.",
         "departures": departures(folder, config),
+        "detector": _detector_line(detector or DetectorReport.load(folder)),
     }
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(fill_model_card(values))

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import shutil
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ from ..pipeline import SPTPipeline
 from ..pose import NUM_KEYPOINTS, draw_skeleton, pose_condition, pose_heatmaps, pose_mask
 from .config import TrainConfig
 from .data import Pool, load_pool, sample_rows, validation_pairs
+from .detector_check import DetectorReport
 
 logger = logging.getLogger(__name__)
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -96,8 +98,12 @@ class Trainer:
                 pipe.appearance_generator.config, use_parsing=False))
         if pipe.pose_detector is None and (stage == "pose_detector" or (stage != "semantic" and config.weights.pose > 0)):
             raise ValueError("this stage needs a pose detector, and the init_from pipeline has none")
+        if stage in ("appearance", "e2e") and config.weights.pose > 0 and config.min_detector_pckh > 0:
+            DetectorReport.measure(pipe.pose_detector, config).require(
+                config.min_detector_pckh, f"the pose loss of stage {stage} (init_from {config.init_from})")
         self.pipe = pipe
         self.size = tuple(config.image_size)
+        self.detector_report: DetectorReport | None = None  # measured when the pipeline is saved
 
         trained = {"pose_detector": ["pose_detector"], "semantic": ["semantic_generator"],
                    "appearance": ["appearance_generator"], "e2e": ["semantic_generator", "appearance_generator"]}[stage]
@@ -259,7 +265,8 @@ class Trainer:
 
     def _pose_detector(self, batch, out: StepLosses) -> None:
         heatmaps = pose_heatmaps(batch["source_keypoints"], self.size)
-        out.terms["heatmap"] = L.pose_loss(self._module("pose_detector")(batch["source_image"]), heatmaps)
+        out.terms["heatmap"] = L.heatmap_loss(self._module("pose_detector")(batch["source_image"]), heatmaps,
+                                              self.config.heatmap_foreground)
 
     def objective(self, batch) -> StepLosses:
         """The stage's generator loss terms on one batch, and what each discriminator is to judge."""
@@ -430,6 +437,7 @@ class Trainer:
         # global_step counts optimizer steps; each of its gradient_accumulation_steps micro-batches is drawn
         # from the micro-step index, so a resumed run sees the batches of an uninterrupted one.
         micro = self.global_step * cfg.gradient_accumulation_steps
+        recent: deque[dict[str, float]] = deque(maxlen=50)  # the final losses: a mean over the last steps
         while self.global_step < cfg.max_steps:
             rows = sample_rows(trainable, cfg.batch_size, cfg.seed, micro, acc.process_index)
             logs = self.step(pool.batch(rows, acc.device))
@@ -437,6 +445,7 @@ class Trainer:
             if not acc.sync_gradients:
                 continue
             self.global_step += 1
+            recent.append(logs)
             bar.update(1)
             if self.global_step % cfg.logging_steps == 0 or self.global_step == cfg.max_steps:
                 acc.log(logs, step=self.global_step)
@@ -449,8 +458,11 @@ class Trainer:
                     self._log_grid(grid)
         acc.wait_for_everyone()
         if acc.is_main_process:
-            self.save_pipeline()
+            final = {k: float(np.mean([r[k] for r in recent])) for k in (recent[-1] if recent else {})}
+            self.save_pipeline(final_losses=final)
         acc.end_training()
+        if cfg.stage == "pose_detector" and acc.is_main_process:  # after saving: the folder is there to inspect
+            self.detector_report.require(cfg.min_detector_pckh, "the pose_detector stage")
         return cfg.output_dir
 
     def _warn_idle_cores(self) -> None:
@@ -465,15 +477,23 @@ class Trainer:
                            "--num_cpu_threads_per_process %d to accelerate launch", threads, cores,
                            cores // acc.num_processes)
 
-    def save_pipeline(self) -> None:
-        """The output folder: a pipeline (model_index.json + components), a model card, the training config."""
+    def save_pipeline(self, final_losses: dict | None = None) -> None:
+        """The output folder: a pipeline (model_index.json + components), a model card, the training config, and
+        the pose detector's held-out scores (``DETECTOR_REPORT``)."""
         from .hub import push_to_hub, write_model_card
 
         cfg = self.config
-        self._unwrapped_pipeline().save_pretrained(cfg.output_dir)
+        pipe = self._unwrapped_pipeline()
+        pipe.save_pretrained(cfg.output_dir)
         for name, disc in self.discriminators.items():
             self.accelerator.unwrap_model(disc).save_pretrained(os.path.join(cfg.output_dir, DISCRIMINATORS, name))
-        write_model_card(cfg, os.path.join(cfg.output_dir, "README.md"), steps=self.global_step)
+        report = None
+        if pipe.pose_detector is not None:
+            self.detector_report = report = DetectorReport.measure(pipe.pose_detector, cfg)
+            if cfg.stage == "pose_detector":
+                report.final_losses = {k: float(v) for k, v in (final_losses or {}).items() if k != "lr"}
+            report.save(cfg.output_dir)
+        write_model_card(cfg, os.path.join(cfg.output_dir, "README.md"), steps=self.global_step, detector=report)
         if cfg.push_to_hub:
             push_to_hub(cfg.output_dir, cfg.hub_model_id)
 
