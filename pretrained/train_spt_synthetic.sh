@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces pretrained/spt-synthetic: the four stages on SyntheticPeople at 128x64 (Market-1501's size; H_S
 # at 64x32, as the paper runs H_S at half size), chained through --init_from, then the held-out evaluation
-# and the model card. On a 2-core CPU (bf16 autocast): about 25 minutes of training steps (benchmarks/train_speed.py
-# --recipe) and 4 of data and search; the shipped checkpoint took about 70 on one thread, before the fast path.
+# and the model card. On a 2-core CPU (bf16 autocast) the shipped checkpoint's run took 26 minutes from a cached
+# pool to the model card (evaluation included); building the pool and its pseudo labels adds a few minutes.
 #
 #   bash pretrained/train_spt_synthetic.sh [OUT]
 #   STEPS_SCALE=0.25 bash pretrained/train_spt_synthetic.sh out    # a quarter of every stage's steps
@@ -35,6 +35,7 @@ import sys
 from spt.pipeline import SPTPipeline
 SPTPipeline.from_pretrained(sys.argv[1]).save_pretrained(sys.argv[2])
 " "$RUNS/e2e" "$OUT"
+cp "$RUNS/e2e/train_config.json" "$RUNS/e2e/pose_detector_eval.json" "$OUT/"  # the card states both
 # The held-out benchmark, then the model card with its table.
 python -m spt.evaluation --model "$OUT" --pairs 300 --out "$RUNS/eval"
 python pretrained/write_card.py "$OUT" "$RUNS/eval"

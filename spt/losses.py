@@ -70,8 +70,8 @@ def weighted_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, target_ma
 def heatmap_loss(predicted: torch.Tensor, target: torch.Tensor, foreground: float = 0.0) -> torch.Tensor:
     """The pose detector Φ's training loss: ``mean((1 + foreground * P) (Φ(I) - P)^2)``. Plain MSE
     (``foreground=0``) has all-zero heatmaps as an attractor: a joint's Gaussian covers ~0.3% of a 128x64 map,
-    so predicting nothing costs only mean(P^2) ~ 0.003, and a run that falls there after a loss spike has
-    dead ReLUs and never leaves (docs/design-notes.md). Weighting the pixels near joints removes it."""
+    so predicting nothing costs only mean(P^2) ~ 0.003, and a run that falls there keeps a near-zero gradient
+    and never leaves (docs/design-notes.md). Weighting the pixels near joints removes it."""
     target = target.float()
     return ((predicted.float() - target) ** 2 * (1 + foreground * target)).mean()
 
