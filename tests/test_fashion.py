@@ -139,3 +139,22 @@ def test_the_pose_detector_check_reads_a_patn_folders_test_split(deepfashion):
                          output_dir="unused")
     images, keypoints = held_out_pose_images(config, count=4)
     assert images.shape == (4, 64, 44, 3) and images.dtype == np.uint8 and keypoints.shape == (4, 18, 2)
+
+
+def test_without_a_test_split_the_detector_is_not_measured_unless_a_floor_needs_it(deepfashion, tmp_path):
+    import shutil
+
+    from spt.models import PoseDetector
+    from spt.training import DetectorReport, DetectorTooWeak, TrainConfig
+
+    root, _ = deepfashion
+    copy = tmp_path / "no_test"
+    shutil.copytree(root, copy)
+    for csv in copy.glob("*-annotation-test.csv"):
+        csv.unlink()
+    config = TrainConfig(stage="appearance", dataset="deepfashion", data_dir=str(copy), image_size=(64, 44),
+                         output_dir="unused")
+    detector = PoseDetector(base_channels=4, num_res_blocks=1)
+    assert DetectorReport.measure_or_none(detector, config, floor=0.0) is None
+    with pytest.raises(DetectorTooWeak, match="test annotation CSV.*--min_detector_pckh 0"):
+        DetectorReport.measure_or_none(detector, config, floor=0.5)

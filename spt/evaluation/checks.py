@@ -30,6 +30,7 @@ from ..parsing import FACE, HAIR, LEFT_ARM, PANTS, RIGHT_ARM, SKIRT, UPPER_CLOTH
 from ..pose import rescale_keypoints
 from ..processor import resize_labels, uint8_to_tensor
 from .lpips import LPIPS
+from .metrics import pckh
 
 REGIONS = {"upper": (UPPER_CLOTHES,), "lower": (PANTS, SKIRT), "hair": (HAIR,), "skin": (FACE, LEFT_ARM, RIGHT_ARM)}
 CHECKS = ("pose_pckh", "shape_iou", *(f"delta_e_{r}" for r in REGIONS), "lpips_person")
@@ -88,8 +89,6 @@ class PhotoChecks:
     @torch.no_grad()
     def __call__(self, source: np.ndarray, source_parsing: np.ndarray, output: np.ndarray, output_parsing: np.ndarray,
                  target_keypoints: np.ndarray) -> dict:
-        from .runner import pckh
-
         found, mask = enlarged_detection(self.pose, output)
         correct, total = pckh(found, np.asarray(target_keypoints, np.float32))
         person = output_parsing > 0

@@ -33,12 +33,12 @@ from ..parsing import PALETTE
 from ..processor import uint8_to_tensor
 from .baselines import part_warp_baseline
 from .checks import CHECKS, PhotoChecks
+from .detector import detect
 from .distribution import NO_LOGITS, FeatureSets, InceptionUnavailable
 from .lpips import LPIPS
 from .metrics import mask_ssim, mean_iou, pckh, pixel_accuracy, psnr, ssim
 
 BASELINES = ("copy", "part-warp")
-PAIRED = ("ssim", "ssim_51", "mask_ssim", "psnr", "lpips", "parsing_accuracy", "parsing_miou")
 
 
 @dataclass
@@ -115,7 +115,8 @@ class Scores:
     pck: list[tuple[int, int]] = field(default_factory=list)
 
     def summary(self) -> dict:
-        keys = dict.fromkeys(k for r in self.rows for k in r if k not in ("pair", "pose_correct", "pose_total"))
+        # pose_pckh is pooled over joints below, as pckh is, not averaged over pairs.
+        keys = dict.fromkeys(k for r in self.rows for k in r if k not in ("pair", "pose_pckh", "pose_correct", "pose_total"))
         out = {}
         for key in ("ssim", "ssim_51", "mask_ssim", "psnr", "parsing_accuracy", "parsing_miou", *keys):
             values = [r[key] for r in self.rows if r.get(key) is not None]
@@ -148,8 +149,7 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
     paired = all(p.target.get("image") is not None and p.target.get("parsing") is not None for p in pairs)
     methods = ("model", *baselines, *(("truth",) if paired and not true_parsing else ()))
     if isinstance(features, FeatureSets) and real_images is None:
-        key = "image" if paired else None
-        real_images = np.stack([p.target["image"] if key else p.source["image"] for p in pairs])
+        real_images = np.stack([p.target["image"] if paired else p.source["image"] for p in pairs])
         real_set = real_set or ("the true target images" if paired else "the source images")
     scores = {m: Scores() for m in methods}
     if out_dir:
@@ -200,11 +200,7 @@ def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, pair
     if paired and isinstance(lpips, LPIPS):
         with torch.no_grad():
             perceptual = lpips(uint8_to_tensor(images), uint8_to_tensor(np.stack([p.target["image"] for p in chunk])))
-    detected = None
-    if method == "model" and pipe.pose_detector is not None:
-        batch = uint8_to_tensor(images).to(pipe.device, pipe.dtype)
-        with torch.no_grad():
-            detected = pipe.pose_detector.detect(batch).float().cpu().numpy()
+    detected = detect(pipe.pose_detector, images) if method == "model" and pipe.pose_detector is not None else None
     for k, pair in enumerate(chunk):
         row = {"pair": pair.name}
         if paired:

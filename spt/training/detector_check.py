@@ -9,12 +9,14 @@ card); the pose_detector stage stops below ``min_detector_pckh``, and appearance
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 
 from .config import TrainConfig
 
 DETECTOR_REPORT = "pose_detector_eval.json"
+logger = logging.getLogger(__name__)
 
 
 class DetectorTooWeak(ValueError):
@@ -42,6 +44,19 @@ class DetectorReport:
                  else f"the test split of {config.data_dir}")
         return cls(scores["pckh"], scores["per_joint"], scores["images"], f"{where} at {config.image_size[0]}x"
                    f"{config.image_size[1]}")
+
+    @classmethod
+    def measure_or_none(cls, detector, config: TrainConfig, floor: float) -> "DetectorReport | None":
+        """``measure``, or None with a warning when the dataset has no held-out images (a PATN folder without a
+        test split); with a ``floor`` to hold, that is an error naming the way out instead."""
+        try:
+            return cls.measure(detector, config)
+        except FileNotFoundError as err:
+            if floor > 0:
+                raise DetectorTooWeak(f"the pose detector cannot be checked against --min_detector_pckh {floor:g}: "
+                                      f"{err}. Add the test split, or pass --min_detector_pckh 0") from None
+            logger.warning("the pose detector is not measured: %s", err)
+            return None
 
     def summary(self) -> str:
         return f"PCKh@0.5 {self.pckh:.3f} on {self.images} held-out images ({self.held_out})"

@@ -98,12 +98,16 @@ class Trainer:
                 pipe.appearance_generator.config, use_parsing=False))
         if pipe.pose_detector is None and (stage == "pose_detector" or (stage != "semantic" and config.weights.pose > 0)):
             raise ValueError("this stage needs a pose detector, and the init_from pipeline has none")
-        if stage in ("appearance", "e2e") and config.weights.pose > 0 and config.min_detector_pckh > 0:
-            DetectorReport.measure(pipe.pose_detector, config).require(
-                config.min_detector_pckh, f"the pose loss of stage {stage} (init_from {config.init_from})")
+        floor = config.min_detector_pckh if stage in ("appearance", "e2e") and config.weights.pose > 0 else 0.0
+        # A frozen detector is measured once, here, and the figure reused for the card; the pose_detector stage's
+        # own is measured when it is saved.
+        self.detector_report: DetectorReport | None = (
+            DetectorReport.measure_or_none(pipe.pose_detector, config, floor)
+            if pipe.pose_detector is not None and stage != "pose_detector" else None)
+        if floor > 0:
+            self.detector_report.require(floor, f"the pose loss of stage {stage} (init_from {config.init_from})")
         self.pipe = pipe
         self.size = tuple(config.image_size)
-        self.detector_report: DetectorReport | None = None  # measured when the pipeline is saved
 
         trained = {"pose_detector": ["pose_detector"], "semantic": ["semantic_generator"],
                    "appearance": ["appearance_generator"], "e2e": ["semantic_generator", "appearance_generator"]}[stage]
@@ -458,11 +462,11 @@ class Trainer:
                     self._log_grid(grid)
         acc.wait_for_everyone()
         if acc.is_main_process:
-            final = {k: float(np.mean([r[k] for r in recent])) for k in (recent[-1] if recent else {})}
+            final = {k: float(np.mean([r[k] for r in recent])) for k in (recent[-1] if recent else {}) if k != "lr"}
             self.save_pipeline(final_losses=final)
         acc.end_training()
-        if cfg.stage == "pose_detector" and acc.is_main_process:  # after saving: the folder is there to inspect
-            self.detector_report.require(cfg.min_detector_pckh, "the pose_detector stage")
+        if cfg.stage == "pose_detector" and acc.is_main_process and cfg.min_detector_pckh > 0:
+            self.detector_report.require(cfg.min_detector_pckh, "the pose_detector stage")  # after saving: inspectable
         return cfg.output_dir
 
     def _warn_idle_cores(self) -> None:
@@ -487,13 +491,14 @@ class Trainer:
         pipe.save_pretrained(cfg.output_dir)
         for name, disc in self.discriminators.items():
             self.accelerator.unwrap_model(disc).save_pretrained(os.path.join(cfg.output_dir, DISCRIMINATORS, name))
-        report = None
-        if pipe.pose_detector is not None:
-            self.detector_report = report = DetectorReport.measure(pipe.pose_detector, cfg)
-            if cfg.stage == "pose_detector":
-                report.final_losses = {k: float(v) for k, v in (final_losses or {}).items() if k != "lr"}
-            report.save(cfg.output_dir)
-        write_model_card(cfg, os.path.join(cfg.output_dir, "README.md"), steps=self.global_step, detector=report)
+        if cfg.stage == "pose_detector":
+            self.detector_report = DetectorReport.measure_or_none(pipe.pose_detector, cfg, cfg.min_detector_pckh)
+            if self.detector_report is not None:
+                self.detector_report.final_losses = final_losses or {}
+        if self.detector_report is not None:
+            self.detector_report.save(cfg.output_dir)
+        write_model_card(cfg, os.path.join(cfg.output_dir, "README.md"), steps=self.global_step,
+                         detector=self.detector_report)
         if cfg.push_to_hub:
             push_to_hub(cfg.output_dir, cfg.hub_model_id)
 
