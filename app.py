@@ -17,11 +17,12 @@ from spt.data.synthetic import SPLITS
 from spt.parsing import SPT10_LABELS, legend
 from spt.pose import KEYPOINT_NAMES
 from spt.space.callbacks import (
-    SIZES, BrowseViews, Generation, LayoutUpdate, NewTarget, SourceUpdate, TargetUpdate, TextureViews, UploadUpdate,
+    BROWSE_WORLDS, SIZES, BrowseViews, Generation, LayoutUpdate, NewTarget, SourceUpdate, TargetUpdate, TextureViews, UploadUpdate,
     animate, browse, generate, generate_api, mirror_pose, move_joint, paste_pose, pick_source, pick_upload,
     place_source_joint, regenerate_from_layout, reset_pose, select_pose, texture_transfer, to_editor,
 )
 from spt.space.errors import MAX_UPLOAD
+from spt.space.model import WORLD_NAMES, served_world
 from spt.space.motions import MOTIONS
 from spt.space.sources import MAX_ID, example_label, example_uploads, gallery_pose, pose_gallery
 from spt.space.views import target_view
@@ -33,12 +34,13 @@ IMAGE_VIEW = {"interactive": False, "height": VIEW_HEIGHT}
 
 def build_demo() -> gr.Blocks:
     colors = dict(legend())
+    default_world = next(name for name, world in BROWSE_WORLDS.items() if world == ("2d" if served_world() == "2d" else "3d"))
     # Uploads and outputs in Gradio's cache are deleted after an hour (checked every 10 minutes).
     with gr.Blocks(title="spt: Semantic Parsing Transformation", delete_cache=(600, 3600)) as demo:
         gr.Markdown(
             "# spt: Semantic Parsing Transformation\n"
             "Unsupervised pose-guided person generation (Song et al., CVPR 2019): H_S predicts the target "
-            "parsing, H_A renders the person onto it. The default model was trained on **SyntheticPeople**, "
+            f"parsing, H_A renders the person onto it. The default model was trained on **{WORLD_NAMES[served_world()]}**, "
             "whose held-out people you can pick below, or an example, or your own photo (its keypoints and parsing are "
             "estimated when you do not upload them)."
         )
@@ -127,6 +129,7 @@ def build_demo() -> gr.Blocks:
                 animation = gr.Image(label="Animation (GIF)", type="filepath", elem_id="animation", **IMAGE_VIEW)
             with gr.Tab("Browse SyntheticPeople", id="browse"):
                 with gr.Row():
+                    world_name = gr.Dropdown(list(BROWSE_WORLDS), value=default_world, label="World")
                     split = gr.Dropdown(list(SPLITS), value="test", label="Split")
                     size_name = gr.Dropdown(list(SIZES), value=next(iter(SIZES)), label="Image size")
                     seed = gr.Number(value=0, precision=0, label="Dataset seed")
@@ -162,7 +165,7 @@ def build_demo() -> gr.Blocks:
         swap.click(texture_transfer, [a_id, a_pose, b_id, b_pose], to(TextureViews), api_name="texture_transfer")
         regenerate.click(regenerate_from_layout, [source, target, editor], to(LayoutUpdate), api_name=False)
         render.click(animate, [source, target, motion, frames, sequence], [animation], api_name=False)
-        browse_inputs = [split, size_name, seed, identity_id, b_pose_id]
+        browse_inputs = [split, size_name, seed, identity_id, b_pose_id, world_name]
         show.click(browse, browse_inputs, to(BrowseViews), api_name="browse")
         # API-only endpoint (gradio_client): generation from uploaded files.
         api_in = [gr.File(visible=False, type="filepath") for _ in range(3)] + [gr.Textbox("spt10", visible=False),

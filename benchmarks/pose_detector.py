@@ -3,8 +3,7 @@
     python benchmarks/pose_detector.py pretrained/spt-synthetic runs/pose [--images 256]
 
 Each model folder's pose detector Φ, and BlazePose (mediapipe, independent of ours) as a reference, on
-SyntheticPeople validation people (never trained on) rendered at the model's size. The 2D world is the only one
-so far; a world added later gets a row here.
+SyntheticPeople validation people (never trained on) rendered at the model's size, in each world (2D and 3D).
 """
 
 import argparse
@@ -17,7 +16,8 @@ from spt.evaluation.detector import detector_scores, held_out_people  # noqa: E4
 from spt.pipeline import SPTPipeline  # noqa: E402
 from spt.pose import KEYPOINT_NAMES  # noqa: E402
 
-WORLDS = {"2D (SyntheticPeople)": held_out_people}
+WORLDS = {"2D (SyntheticPeople)": held_out_people,
+          "3D (SyntheticPeople3D)": lambda size, count: held_out_people(size, count, world="3d")}
 
 
 def main():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The truth-free checks on real stills of people that ship in packages (never in this repository, never for
 # training): scikit-image's astronaut and camera, Debian opencv-doc's messi5 and basketball1/2, ultralytics'
-# bus.jpg. Gathers them into $STILLS (default /tmp/spt-stills), then runs the evaluation on them with each
+# bus.jpg, Debian labelme-examples' VOC stills 2011_000003 (two men crouching) and 2011_000006 (three women
+# seated). Gathers them into $STILLS (default /tmp/spt-stills), then runs the evaluation on them with each
 # photo in the Space's 12 gallery poses, for the model and the model-free baselines.
 #
 #   bash benchmarks/real_stills.sh [model folder] [output folder]
@@ -31,5 +32,10 @@ if [ ! -f "$STILLS/bus.jpg" ]; then
   fi
   rm -rf "$tmp"
 fi
+LABELME=/usr/share/doc/labelme-examples/examples/instance_segmentation/data_annotated
+if [ ! -d "$LABELME" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -q labelme-examples >/dev/null 2>&1 || echo "labelme-examples not installed: its stills skipped" >&2
+fi
+for f in 2011_000003.jpg 2011_000006.jpg; do [ -f "$LABELME/$f" ] && cp "$LABELME/$f" "$STILLS/labelme_$f"; done
 ls "$STILLS"
-python -m spt.evaluation --model "$MODEL" --photos "$STILLS" --out "$OUT"
+python -m spt.evaluation --model "$MODEL" --photos "$STILLS" --targets "${TARGETS:-gallery}" --out "$OUT"

@@ -15,14 +15,16 @@ OUT=${1:-pretrained/spt-synthetic}
 RUNS=${RUNS:-runs/embedded}
 SCALE=${STEPS_SCALE:-1}
 steps() { python -c "import sys; print(max(1, round(float(sys.argv[1]) * $SCALE)))" "$1"; }
-COMMON=(--preset small --image_size ${IMAGE_SIZE:-128 64} --semantic_size ${SEMANTIC_SIZE:-64 32} --search_size 64 32
+WORLD=${WORLD:-3d}
+COMMON=(--preset small --world "$WORLD" --image_size ${IMAGE_SIZE:-128 64} --semantic_size ${SEMANTIC_SIZE:-64 32} --search_size 64 32
         --num_identities "${IDENTITIES:-1200}" --poses_per_identity 6 --num_validation_pairs 6
         --validation_steps 100000 --checkpointing_steps 100 --seed "${SEED:-0}" --cache_dir "$RUNS/cache"
-        --mixed_precision "${MIXED_PRECISION:-bf16}" --lr_scheduler linear --resume_from_checkpoint latest)
+        --mixed_precision "${MIXED_PRECISION:-bf16}" --lr_scheduler linear --resume_from_checkpoint latest
+        --min_detector_pckh "${MIN_DETECTOR_PCKH:-0.7}")
 train() { accelerate launch --config_file accelerate_config.yaml --num_cpu_threads_per_process "$(nproc)" train_accelerate.py "$@" "${COMMON[@]}"; }
 done_() { [ -f "$1/README.md" ]; }  # a stage whose pipeline and card are written is not run again
 done_ "$RUNS/pose" || train --stage pose_detector --output_dir "$RUNS/pose" --max_steps "$(steps 2000)" \
-    --batch_size 16 --learning_rate 1e-3 --heatmap_foreground 10 --min_detector_pckh "${MIN_DETECTOR_PCKH:-0.7}"
+    --batch_size 16 --learning_rate 1e-3 --heatmap_foreground 10
 done_ "$RUNS/semantic" || train --stage semantic --init_from "$RUNS/pose" --output_dir "$RUNS/semantic" \
     --max_steps "$(steps 1500)" --batch_size 16
 done_ "$RUNS/appearance" || train --stage appearance --init_from "$RUNS/semantic" --output_dir "$RUNS/appearance" \
@@ -37,5 +39,5 @@ SPTPipeline.from_pretrained(sys.argv[1]).save_pretrained(sys.argv[2])
 " "$RUNS/e2e" "$OUT"
 cp "$RUNS/e2e/train_config.json" "$RUNS/e2e/pose_detector_eval.json" "$OUT/"  # the card states both
 # The held-out benchmark, then the model card with its table.
-python -m spt.evaluation --model "$OUT" --pairs 300 --out "$RUNS/eval"
+python -m spt.evaluation --model "$OUT" --pairs 300 --world "$WORLD" --out "$RUNS/eval"
 python pretrained/write_card.py "$OUT" "$RUNS/eval"

@@ -66,6 +66,25 @@ def test_browse_returns_the_views():
     assert len(others) == 4 and '"coco18"' in keypoints_json and "person 2" in info
 
 
+def test_browse_shows_either_world_and_the_served_models_world_by_default(tiny_model):
+    three = app.browse("test", "128 x 64 (Market-1501)", 0, 2, 5, "3D (clothed bodies, photo textures)")
+    flat = app.browse("test", "128 x 64 (Market-1501)", 0, 2, 5, "2D (flat people)")
+    assert not np.array_equal(three[0], flat[0])
+    assert model.served_world() == "2d"  # the test model's folder has no train_config.json
+    np.testing.assert_array_equal(app.browse("test", "128 x 64 (Market-1501)", 0, 2, 5)[0], flat[0])
+    with pytest.raises(app.gr.Error, match="Unknown world"):
+        app.browse("test", "128 x 64 (Market-1501)", 0, 2, 5, "4D")
+
+
+def test_served_world_reads_the_training_config(tmp_path):
+    (tmp_path / "train_config.json").write_text(json.dumps({"world": "3d"}))
+    assert model.served_world(str(tmp_path)) == "3d"
+    (tmp_path / "train_config.json").write_text("{not json")
+    model._world_of.cache_clear()
+    assert model.served_world(str(tmp_path)) == "2d"
+    assert model.served_world(str(tmp_path / "missing")) == "2d"
+
+
 def test_bad_ids_give_readable_errors():
     with pytest.raises(app.gr.Error, match="Person id"):
         app.browse("test", "128 x 128 (SyntheticPeople)", 0, 1.5, 0)
@@ -108,7 +127,7 @@ def test_a_photo_without_a_person_is_not_generated_until_joints_are_placed(tmp_p
     Image.fromarray(data.coffee()).save(photo)
     source, _, _, note = app.pick_upload(str(photo), None, None, "spt10")
     assert "No usable person: 0/18 joints found" in note and "missing: neck" in note
-    assert "trained on SyntheticPeople only" not in note  # the test model is not the embedded one
+    assert "The default model was trained on" not in note  # the test model is not the embedded one
     with pytest.raises(app.gr.Error, match="No usable person"):
         app.generate(source, app.gallery_pose(1))
     with pytest.raises(app.gr.Error, match="No usable person"):

@@ -103,3 +103,21 @@ def test_parsing_free_baseline_is_scored_without_parsing_scores(tmp_path):
         main(common + ["--out", str(tmp_path / "gt"), "--target_parsing", "truth"])
 
 
+
+
+def test_vacated_error_measures_the_region_the_source_person_leaves():
+    from spt.evaluation.runner import vacated_error
+
+    truth = np.full((8, 8, 3), 100, np.uint8)
+    source = np.zeros((8, 8), bool)
+    source[2:6, 2:4] = True
+    target = np.zeros((8, 8), bool)
+    target[2:6, 3:6] = True  # the person moved right: column 2 is left behind
+    ghost = truth.copy()
+    ghost[2:6, 2] = 151  # a pale ghost where the source stood
+    assert vacated_error(truth, truth, source, target) == 0
+    assert vacated_error(ghost, truth, source, target) == pytest.approx(51 / 255)
+    elsewhere = truth.copy()
+    elsewhere[0, 0] = 0  # errors outside the region do not count
+    assert vacated_error(elsewhere, truth, source, target) == 0
+    assert vacated_error(truth, truth, source, source) is None

@@ -5,7 +5,7 @@ import torch
 
 from spt.data.synthetic import SyntheticPeople
 from spt.models import AppearanceGenerator, PatchDiscriminator, SemanticGenerator
-from spt.models.appearance import part_warp, scene_plate
+from spt.models.appearance import fill_holes, part_warp, scene_plate
 from spt.parsing import to_onehot
 from spt.pose import part_transforms, pose_heatmaps, pose_mask
 
@@ -172,7 +172,7 @@ def test_blend_output_starts_as_the_part_warp_over_the_scene(batch):
     moved, coverage = part_warp(image, person_s, part_transforms(kp_s, kp_t))
     plate, valid = scene_plate(image, person_s)
     scene = ((valid > 0) & (coverage == 0) & (person_t == 0)).expand_as(out)
-    person = (coverage > 0.99).expand_as(out)
+    person = ((coverage > 0.99) & (person_t == 1)).expand_as(out)  # outside the target person: the scene
     assert scene.float().mean() > 0.2 and person.float().mean() > 0.05
     assert (out - image)[scene].abs().max() < 0.15
     assert (out - moved)[person].abs().max() < 0.15
@@ -191,3 +191,56 @@ def test_part_warp_is_identity_for_equal_poses(batch):
     torch.testing.assert_close(moved[inside], image[inside], atol=0.05, rtol=0)
     with pytest.raises(ValueError, match="output must be one of"):
         AppearanceGenerator(output="paste")
+
+
+def test_filled_scene_leaves_no_ghost_where_the_source_person_stood(batch):
+    """scene='filled': wherever the target parsing has no person, the output is the source scene with the
+    person's hole filled from around it, whatever the weights; 'hole' (the earlier design) is not."""
+    image = batch["image"]
+    person_s = 1 - batch["parsing"][:, :1]
+    person_t = 1 - batch["parsing"].flip(0)[:, :1]
+    plate, valid = scene_plate(image, person_s)
+    filled = fill_holes(plate, valid)
+    left = ((person_s > 0.5) & (person_t == 0)).expand_as(image)  # where the source stood, the target not
+    assert left.float().mean() > 0.01
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = AppearanceGenerator(num_res_blocks=1, **TINY).eval()
+        with torch.no_grad():
+            for p in model.head.parameters():
+                p.normal_(0, 1.0)  # any weights: the composite does not depend on them
+            out = model(*_appearance_inputs(batch))
+        background = (person_t == 0).expand_as(out)
+        torch.testing.assert_close(out[background], filled[background], atol=1e-5, rtol=0)
+    old = AppearanceGenerator(num_res_blocks=1, scene="hole", **TINY).eval()
+    with torch.no_grad():
+        for p in old.head.parameters():
+            p.normal_(0, 1.0)
+        ghost = old(*_appearance_inputs(batch))
+    assert (ghost - filled)[left].abs().mean() > 0.05
+    with pytest.raises(ValueError, match="scene must be one of"):
+        AppearanceGenerator(scene="inpaint")
+
+
+def test_fill_holes_keeps_valid_pixels_and_fills_from_around():
+    torch.manual_seed(0)
+    image = torch.rand(2, 3, 37, 23) * 2 - 1
+    valid = torch.ones(2, 1, 37, 23)
+    valid[..., 8:30, 5:18] = 0
+    filled = fill_holes(image * valid, valid)
+    keep = valid.expand_as(image) > 0
+    torch.testing.assert_close(filled[keep], image[keep])
+    constant = torch.full((1, 3, 37, 23), 0.3)
+    torch.testing.assert_close(fill_holes(constant * valid[:1], valid[:1]), constant, atol=0.01, rtol=0)
+    # a left/right split scene: the hole's left half is filled from the left, the right half from the right
+    split = torch.cat([torch.full((1, 3, 32, 16), -1.0), torch.full((1, 3, 32, 16), 1.0)], 3)
+    hole = torch.ones(1, 1, 32, 32)
+    hole[..., 8:24, 8:24] = 0
+    out = fill_holes(split * hole, hole)
+    assert out[..., 16, 9].mean() < -0.3 and out[..., 16, 22].mean() > 0.3
+    # stripes running into the hole are carried across it (what a smooth fill would lose)
+    stripes = (torch.arange(32) // 4 % 2).float().mul(2).sub(1).view(1, 1, 32, 1).expand(1, 3, 32, 32)
+    carried = fill_holes(stripes * hole, hole)
+    assert (carried - stripes)[..., 8:24, 8:24].abs().mean() < 0.5
+    with pytest.raises(ValueError, match="RGB"):
+        fill_holes(torch.zeros(1, 1, 8, 8), torch.ones(1, 1, 8, 8))

@@ -152,7 +152,21 @@ def test_non_finite_loss_is_reported_with_its_step(tmp_path, detector):
         trainer.step(batch)
 
 
+def test_the_3d_world_trains_and_keeps_its_own_pool(tmp_path, detector):
+    cfg = config(tmp_path, "semantic", init_from=detector, max_steps=1, world="3d", validation_steps=1,
+                 cache_dir=str(tmp_path / "cache"))
+    out = Trainer(cfg).train()
+    assert TrainConfig.from_file(os.path.join(out, "train_config.json")).world == "3d"
+    pools = os.listdir(tmp_path / "cache")
+    assert any(name.startswith("pool-v2-synthetic-3d-") for name in pools), pools
+    flat = load_pool(config(tmp_path, "semantic", world="2d"), progress=False)
+    solid = load_pool(cfg, progress=False)
+    assert flat.images.shape == solid.images.shape and not np.array_equal(flat.images, solid.images)
+
+
 def test_bad_config_is_refused_before_training(tmp_path):
+    with pytest.raises(ValueError, match="world must be one of"):
+        config(tmp_path, "semantic", world="4d").validate()
     with pytest.raises(ValueError, match="stage must be one of"):
         config(tmp_path, "everything").validate()
     with pytest.raises(ValueError, match="batch_size must be >= 1"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..data.synthetic import SyntheticPeople
+from ..data.synthetic import make_people
 from ..pose import KEYPOINT_NAMES
 from ..processor import uint8_to_tensor
 from .metrics import pckh_joints
@@ -20,10 +20,10 @@ HELD_OUT_SPLIT = "validation"
 
 
 def held_out_people(size: tuple[int, int], count: int = 256, seed: int = 0,
-                    split: str = HELD_OUT_SPLIT) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` SyntheticPeople renders of held-out people in held-out poses: images (N, H, W, 3) uint8 and
-    keypoints (N, 18, 2)."""
-    people = SyntheticPeople(tuple(size), seed=seed, split=split)
+                    split: str = HELD_OUT_SPLIT, world: str = "2d") -> tuple[np.ndarray, np.ndarray]:
+    """``count`` SyntheticPeople renders (of ``world``) of held-out people in held-out poses: images
+    (N, H, W, 3) uint8 and keypoints (N, 18, 2)."""
+    people = make_people(world, tuple(size), seed=seed, split=split)
     samples = [people.render(i, 2 * i + 1) for i in range(count)]
     return np.stack([s["image"] for s in samples]), np.stack([s["keypoints"] for s in samples]).astype(np.float32)
 

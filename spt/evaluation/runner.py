@@ -27,7 +27,7 @@ from PIL import Image
 from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
-from ..data.synthetic import SyntheticPeople
+from ..data.synthetic import WORLDS, make_people
 from ..estimation import PersonEstimator, mediapipe_available
 from ..parsing import PALETTE
 from ..processor import uint8_to_tensor
@@ -48,15 +48,15 @@ class Pair:
     target: dict  # keypoints always; image and parsing when the truth is known
 
 
-def synthetic_pairs(size: tuple[int, int], num_pairs: int, seed: int = 0) -> list[Pair]:
-    """The SyntheticPeople benchmark: test person i, pose 2i -> pose 2i+1."""
-    people = SyntheticPeople(size, seed=seed, split="test")
+def synthetic_pairs(size: tuple[int, int], num_pairs: int, seed: int = 0, world: str = "2d") -> list[Pair]:
+    """The SyntheticPeople benchmark of ``world``: test person i, pose 2i -> pose 2i+1."""
+    people = make_people(world, size, seed=seed, split="test")
     return [Pair(f"{i:05d}", *people.pair(i)) for i in range(num_pairs)]
 
 
-def synthetic_training_images(size: tuple[int, int], count: int, seed: int = 0) -> np.ndarray:
+def synthetic_training_images(size: tuple[int, int], count: int, seed: int = 0, world: str = "2d") -> np.ndarray:
     """FID's real set on SyntheticPeople: ``count`` training-split people (as GFLA/PIDM/CFLD use the training images)."""
-    people = SyntheticPeople(size, seed=seed, split="train")
+    people = make_people(world, size, seed=seed, split="train")
     return np.stack([people.render(i, 0)["image"] for i in range(count)])
 
 
@@ -118,7 +118,7 @@ class Scores:
         # pose_pckh is pooled over joints below, as pckh is, not averaged over pairs.
         keys = dict.fromkeys(k for r in self.rows for k in r if k not in ("pair", "pose_pckh", "pose_correct", "pose_total"))
         out = {}
-        for key in ("ssim", "ssim_51", "mask_ssim", "psnr", "parsing_accuracy", "parsing_miou", *keys):
+        for key in ("ssim", "ssim_51", "mask_ssim", "psnr", "vacated_l1", "parsing_accuracy", "parsing_miou", *keys):
             values = [r[key] for r in self.rows if r.get(key) is not None]
             out[key] = float(np.mean(values)) if values else None
         correct, total = sum(c for c, _ in self.pck), sum(t for _, t in self.pck)
@@ -207,7 +207,8 @@ def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, pair
             truth, person = pair.target["image"], pair.target["parsing"] > 0
             row |= {"ssim": ssim(images[k], truth),
                     "ssim_51": ssim(images[k], truth, win_size=51) if min(truth.shape[:2]) >= 51 else None,
-                    "mask_ssim": mask_ssim(images[k], truth, person), "psnr": psnr(images[k], truth)}
+                    "mask_ssim": mask_ssim(images[k], truth, person), "psnr": psnr(images[k], truth),
+                    "vacated_l1": vacated_error(images[k], truth, pair.source["parsing"] > 0, person)}
             if perceptual is not None:
                 row["lpips"] = float(perceptual[k])
             if parsing is not None and not (true_parsing and method == "model"):
@@ -220,6 +221,17 @@ def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, pair
         scores.rows.append(row)
         if detected is not None:
             scores.pck.append(pckh(detected[k], pair.target["keypoints"]))
+
+
+def vacated_error(image: np.ndarray, truth: np.ndarray, source_person: np.ndarray, target_person: np.ndarray):
+    """Mean absolute error (RGB, in [0, 1]) against the truth where the source person stood and the target
+    person does not: the background the person leaves, where a model that keeps a ghost of the source
+    fails. None when the two persons do not leave any pixel."""
+    region = source_person & ~target_person
+    if not region.any():
+        return None
+    diff = np.abs(image.astype(np.float32) - truth.astype(np.float32)) / 255.0
+    return float(diff[region].mean())
 
 
 def _pose_region(keypoints: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -281,7 +293,7 @@ def _photo_grid(pairs: list[Pair], per_photo: int, out_dir: str) -> Image.Image:
 
 
 ROWS = [("SSIM (PATN, sigma 1.5)", "ssim"), ("SSIM (win 51, GFLA/PIDM)", "ssim_51"), ("mask-SSIM", "mask_ssim"),
-        ("PSNR (dB)", "psnr"), ("LPIPS-alex to the truth", "lpips"), ("FID", "fid"), ("KID x 1000", "kid"),
+        ("L1 where the source person left (ghost)", "vacated_l1"), ("PSNR (dB)", "psnr"), ("LPIPS-alex to the truth", "lpips"), ("FID", "fid"), ("KID x 1000", "kid"),
         ("IS", "is"), ("mask-IS", "mask_is"), ("parsing accuracy", "parsing_accuracy"), ("parsing mIoU", "parsing_miou"),
         ("PCKh@0.5, our detector", "pckh"), ("PCKh@0.5, BlazePose (pose kept)", "pose_pckh"),
         ("shape IoU (BlazePose mask vs target parsing)", "shape_iou"), ("ΔE upper clothes", "delta_e_upper"),
@@ -349,6 +361,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--dataset", default="synthetic", choices=["synthetic", "deepfashion", "market"])
     parser.add_argument("--data_dir", help="the PATN-layout folder (deepfashion/market)")
     parser.add_argument("--pairs", default="500", help="number of SyntheticPeople pairs, or a PATN pairs CSV")
+    parser.add_argument("--world", default="2d", choices=list(WORLDS),
+                        help="SyntheticPeople's world of the pairs: 2d (the first benchmark), 3d or mixed")
     parser.add_argument("--photos", help="a folder of photos without ground truth: the truth-free checks")
     parser.add_argument("--targets", default="gallery",
                         help="with --photos: 'gallery' (the Space's 12 poses) or a JSON list of 18x2 keypoints")
@@ -380,10 +394,10 @@ def main(argv: list[str] | None = None) -> dict:
     elif args.dataset == "synthetic":
         if not args.pairs.isdigit():
             raise SystemExit("--pairs for the synthetic benchmark is a number of pairs")
-        pairs = synthetic_pairs(size, int(args.pairs), args.seed)
+        pairs = synthetic_pairs(size, int(args.pairs), args.seed, args.world)
         if args.fid == "on":
-            real_images = synthetic_training_images(size, len(pairs), args.seed)
-            real_set = "SyntheticPeople training-split people"
+            real_images = synthetic_training_images(size, len(pairs), args.seed, args.world)
+            real_set = f"SyntheticPeople ({args.world} world) training-split people"
     else:
         from ..data.fashion import evaluation_pairs
 

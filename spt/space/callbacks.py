@@ -80,6 +80,7 @@ class BrowseViews(NamedTuple):
     info: str
 
 
+BROWSE_WORLDS = {"3D (clothed bodies, photo textures)": "3d", "2D (flat people)": "2d"}
 SIZES = {"128 x 128 (SyntheticPeople)": (128, 128), "256 x 176 (DeepFashion)": (256, 176), "128 x 64 (Market-1501)": (128, 64)}
 
 
@@ -199,10 +200,14 @@ def to_editor(parsing):
 
 
 @user_errors
-def browse(split: str, size_name: str, seed: int, identity_id, pose_id):
-    """The dataset browser: one person in one pose, with skeleton, parsing and other poses."""
+def browse(split: str, size_name: str, seed: int, identity_id, pose_id, world_name: str | None = None):
+    """The dataset browser: one person in one pose, with skeleton, parsing and other poses; ``world_name`` one
+    of ``BROWSE_WORLDS`` (default: the world the served model was trained on)."""
+    if world_name is not None and world_name not in BROWSE_WORLDS:
+        raise gr.Error(f"Unknown world {world_name!r}; choose one of: {', '.join(BROWSE_WORLDS)}")
     if size_name not in SIZES:
         raise gr.Error(f"Unknown size {size_name!r}; choose one of: {', '.join(SIZES)}")
     if split not in SPLITS:
         raise gr.Error(f"Unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
-    return BrowseViews(*browse_views(split, SIZES[size_name], int(seed), identity_id, pose_id))
+    world = BROWSE_WORLDS[world_name] if world_name else None
+    return BrowseViews(*browse_views(split, SIZES[size_name], int(seed), identity_id, pose_id, world))

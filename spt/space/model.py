@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import warnings
 from pathlib import Path
@@ -40,9 +41,35 @@ def serves_embedded_model() -> bool:
     return os.environ.get("SPT_MODEL", DEFAULT_MODEL) in ("", DEFAULT_MODEL)
 
 
-SYNTHETIC_MODEL_NOTE = ("The default model was trained on SyntheticPeople only: on a photo it draws a rough "
-                        "figure, not a photo-real person. Photo-real results need a model trained on real data "
-                        "(README, Training; load it with `SPT_MODEL=<folder or Hub id>`).")
+WORLD_NAMES = {"2d": "SyntheticPeople's flat 2D people",
+               "3d": "SyntheticPeople's 3D world (clothed 3D bodies with textures cut from real photos, photo "
+                     "backgrounds, perspective and light)",
+               "mixed": "SyntheticPeople's 2D and 3D worlds"}
+
+
+def served_world(model: str | None = None) -> str:
+    """The SyntheticPeople world the served model was trained on (its folder's ``train_config.json``); "2d" when
+    the folder does not say (older checkpoints, Hub ids)."""
+    return _world_of(model or os.environ.get("SPT_MODEL") or DEFAULT_MODEL)
+
+
+@functools.lru_cache(maxsize=4)
+def _world_of(model: str) -> str:
+    from spt.data.synthetic import WORLDS
+
+    try:
+        with open(os.path.join(model, "train_config.json"), encoding="utf-8") as f:
+            world = json.load(f).get("world", "2d")
+    except (OSError, ValueError, AttributeError):
+        return "2d"
+    return world if world in WORLDS else "2d"
+
+
+def synthetic_model_note() -> str:
+    """What the embedded model learned from, for the note under an upload."""
+    return (f"The default model was trained on {WORLD_NAMES[served_world()]} only, never on a real photo: on a "
+            "photo expect a rough likeness (smooth faces, simplified clothes). Photo-real results need a model "
+            "trained on real data (README, Training; load it with `SPT_MODEL=<folder or Hub id>`).")
 
 
 def run_pipeline(source: Person, target_keypoints: np.ndarray, target_parsing: np.ndarray | None = None):

@@ -11,12 +11,12 @@ import numpy as np
 from PIL import Image
 
 from ..data.fashion import crop_to_aspect, resize_sample
-from ..data.synthetic import SyntheticPeople
+from ..data.synthetic import make_people
 from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
 from ..parsing import load_parsing
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
 from ..processor import resize_labels
-from .model import SYNTHETIC_MODEL_NOTE, load_pipeline, model_size, serves_embedded_model
+from .model import load_pipeline, model_size, served_world, serves_embedded_model, synthetic_model_note
 from .views import enlarge, parsing_view, skeleton_view
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples")
@@ -62,9 +62,14 @@ class Person:
         return Person(self.image, kp, parsing, self.mask, self.rough, self.person_id, self.pose_id)
 
 
-@functools.lru_cache(maxsize=4)
-def people(split: str, size: tuple[int, int], seed: int = 0) -> SyntheticPeople:
-    return SyntheticPeople(size, seed, split)
+def people(split: str, size: tuple[int, int], seed: int = 0, world: str | None = None):
+    """SyntheticPeople of ``world``, by default the world the served model was trained on."""
+    return _people(split, size, seed, world or served_world())
+
+
+@functools.lru_cache(maxsize=8)
+def _people(split: str, size: tuple[int, int], seed: int, world: str):
+    return make_people(world, size, seed, split)
 
 
 def check_id(value, what: str) -> int:
@@ -174,7 +179,7 @@ def describe_upload(source: Person, note: str) -> str:
     """What was estimated, what is missing, and, with the embedded model, what it was trained on."""
     problem = source.problem()
     lines = [f"Estimated: {note}." if note else "", f"**{problem}**" if problem else "",
-             SYNTHETIC_MODEL_NOTE if serves_embedded_model() else ""]
+             synthetic_model_note() if serves_embedded_model() else ""]
     return "\n\n".join(line for line in lines if line)
 
 
@@ -207,10 +212,10 @@ def target_from_text(text) -> np.ndarray:
     return read_keypoints_text(text, model_size())
 
 
-def browse_views(split: str, size: tuple[int, int], seed: int, identity_id, pose_id):
-    """One SyntheticPeople person in one pose: image, skeleton, annotated parsing, four other poses, the
-    keypoints JSON and a line of description."""
-    dataset = people(split, size, seed)
+def browse_views(split: str, size: tuple[int, int], seed: int, identity_id, pose_id, world: str | None = None):
+    """One SyntheticPeople person (of ``world``) in one pose: image, skeleton, annotated parsing, four other
+    poses, the keypoints JSON and a line of description."""
+    dataset = people(split, size, seed, world)
     identity_id, pose_id = check_id(identity_id, "Person id"), check_id(pose_id, "Pose id")
     sample = dataset.render(identity_id, pose_id)
     image = sample["image"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..losses import STYLE_KINDS, LossWeights
 from ..models.presets import MODEL_PRESETS
+from ..data.synthetic.worlds import WORLDS
 
 STAGES = ("pose_detector", "semantic", "appearance", "e2e")
 DATASETS = ("synthetic", "deepfashion", "market")
@@ -50,6 +51,7 @@ class TrainConfig:
     # Data
     dataset: str = "synthetic"
     data_dir: str | None = None
+    world: str = "2d"
     image_size: tuple[int, int] = (128, 64)
     semantic_size: tuple[int, int] | None = None
     num_identities: int = 400
@@ -125,6 +127,8 @@ class TrainConfig:
             problems.append(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.dataset not in DATASETS:
             problems.append(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.world not in WORLDS:
+            problems.append(f"world must be one of {WORLDS}, got {self.world!r}")
         if self.dataset != "synthetic" and not self.data_dir:
             problems.append(f"dataset {self.dataset!r} needs data_dir (a PATN-layout folder or a datasets id)")
         if self.preset not in MODEL_PRESETS:
@@ -240,6 +244,8 @@ HELP = {
     "preset": "network sizes: tiny (tests), small (the embedded checkpoint) or paper",
     "dataset": "synthetic (SyntheticPeople, rendered here), deepfashion or market (PATN folders, --data_dir)",
     "data_dir": "the PATN-layout folder or a datasets Hub id of a real dataset",
+    "world": "SyntheticPeople's world: 2d (flat painted people), 3d (clothed Anny bodies in perspective, light, "
+             "real-photo textures and backgrounds) or mixed (half each)",
     "image_size": "(height, width) H_A and the pose detector work at",
     "semantic_size": "(height, width) H_S works at (default: image_size; the paper uses half)",
     "num_identities": "SyntheticPeople: people in the training pool",
@@ -286,7 +292,7 @@ HELP = {
     "weights.style": "weight of the semantic-aware style loss",
     "weights.face": "weight of the face adversarial term (D_F)",
 }
-CHOICES = {"stage": STAGES, "dataset": DATASETS, "preset": tuple(MODEL_PRESETS), "lr_scheduler": LR_SCHEDULERS,
+CHOICES = {"stage": STAGES, "dataset": DATASETS, "world": WORLDS, "preset": tuple(MODEL_PRESETS), "lr_scheduler": LR_SCHEDULERS,
            "mixed_precision": ("no", "fp16", "bf16"), "style_kind": STYLE_KINDS, "supervision": SUPERVISIONS}
 
 

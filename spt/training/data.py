@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.synthetic import SyntheticPeople, make_dataset
+from ..data.synthetic import make_dataset, make_people
 from ..processor import uint8_to_tensor
 from ..search import add_pseudo_labels
 from .config import TrainConfig
@@ -70,7 +70,7 @@ def pool_cache_path(config: TrainConfig) -> str | None:
     """Where ``config.cache_dir`` keeps the pool with its pseudo labels (None without a cache_dir)."""
     if not config.cache_dir:
         return None
-    source = (f"{config.num_identities}x{config.poses_per_identity}-seed{config.data_seed}"
+    source = (f"{config.world}-{config.num_identities}x{config.poses_per_identity}-seed{config.data_seed}"
               if config.dataset == "synthetic" else hashlib.sha1(os.path.abspath(config.data_dir).encode()).hexdigest()[:10])
     h, w = config.image_size
     sh, sw = config.search_size
@@ -113,11 +113,12 @@ def _build_pool(config: TrainConfig, cache: str | None, accelerator, progress: b
         dataset = fashion.load_training_dataset(config.dataset, config.data_dir, config.image_size)
     else:
         dataset = make_dataset(config.num_identities, config.poses_per_identity, size=config.image_size,
-                               seed=config.data_seed, split="train", progress=progress)
+                               seed=config.data_seed, split="train", progress=progress, world=config.world)
     if config.stage != "pose_detector" or cache:
         folder = config.cache_dir or config.output_dir
         os.makedirs(folder, exist_ok=True)
-        index_path = os.path.join(folder, f"search_index_{config.dataset}_{len(dataset)}.safetensors")
+        name = f"{config.dataset}-{config.world}" if config.dataset == "synthetic" else config.dataset
+        index_path = os.path.join(folder, f"search_index_{name}_{len(dataset)}.safetensors")
         dataset = add_pseudo_labels(dataset, index_path=index_path, search_size=config.search_size,
                                     accelerator=accelerator, progress=progress)
     images = np.stack([np.asarray(im, dtype=np.uint8) for im in dataset["image"]])
@@ -137,7 +138,7 @@ def validation_pairs(config: TrainConfig) -> list[tuple[dict, dict]]:
     """Fixed held-out (source, truth) pairs: one validation-split person in two poses (SyntheticPeople only)."""
     if config.dataset != "synthetic":
         return []
-    people = SyntheticPeople(config.image_size, seed=config.data_seed, split="validation")
+    people = make_people(config.world, config.image_size, seed=config.data_seed, split="validation")
     return [people.pair(i) for i in range(config.num_validation_pairs)]
 
 
@@ -147,7 +148,7 @@ def held_out_pose_images(config: TrainConfig, count: int = 256) -> tuple[np.ndar
     if config.dataset == "synthetic":
         from ..evaluation.detector import held_out_people
 
-        return held_out_people(config.image_size, count, seed=config.data_seed)
+        return held_out_people(config.image_size, count, seed=config.data_seed, world=config.world)
     from ..data.fashion import held_out_samples
 
     return held_out_samples(config.data_dir, config.image_size, count)

@@ -21,6 +21,10 @@ so the ground truth of any (person, pose) pair is available for evaluation, whil
 it. Train and test identities come from separate random streams: test people are never seen in
 training.
 
+Beside this flat world, ``world3d`` renders clothed 3D bodies (Anny) in perspective with light, real-photo
+textures and backgrounds (``SyntheticPeople3D``, the same interface); ``worlds.make_people`` picks a world
+by name ("2d", "3d", "mixed").
+
 One module per job: ``identity`` (who the person is and wears), ``kinematics`` (poses and the walking
 cycle), ``render`` (``SyntheticPeople``), ``dataset`` (``datasets`` building, pairs, grids, example files)
 and ``cli`` (``python -m spt.data.synthetic``); everything is importable from ``spt.data.synthetic``.
@@ -31,9 +35,11 @@ from .dataset import dataset_features, make_dataset, make_pairs, sample_grid, wr
 from .identity import HAIR_STYLES, LOWER_KINDS, SPLITS, TEXTURES, Identity, Texture, sample_identity
 from .kinematics import ACTIVITIES, LIMITS, Pose, Skeleton3D, build_skeleton, sample_pose, walking_cycle
 from .render import SyntheticPeople
+from .world3d import Person3D, SyntheticPeople3D
+from .worlds import WORLDS, MixedPeople, make_people
 
 __all__ = [
     "ACTIVITIES", "HAIR_STYLES", "LIMITS", "LOWER_KINDS", "SPLITS", "TEXTURES", "Identity", "Pose", "Skeleton3D",
-    "SyntheticPeople", "Texture", "build_skeleton", "dataset_features", "main", "make_dataset", "make_pairs",
+    "SyntheticPeople", "SyntheticPeople3D", "Person3D", "MixedPeople", "WORLDS", "make_people", "Texture", "build_skeleton", "dataset_features", "main", "make_dataset", "make_pairs",
     "sample_grid", "sample_identity", "sample_pose", "walking_cycle", "write_examples",
 ]

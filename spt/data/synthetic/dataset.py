@@ -9,6 +9,7 @@ from PIL import Image
 
 from ...pose import NUM_KEYPOINTS
 from .render import SyntheticPeople
+from .worlds import make_people
 
 
 def dataset_features():
@@ -25,12 +26,12 @@ def dataset_features():
     })
 
 
-def _records(num_identities, poses_per_identity, size, seed, split, progress):
+def _records(num_identities, poses_per_identity, size, seed, split, progress, world):
     from tqdm.auto import tqdm
 
-    people = SyntheticPeople(size, seed, split)
+    people = make_people(world, size, seed, split)
     total = num_identities * poses_per_identity
-    with tqdm(total=total, desc=f"SyntheticPeople {split}", disable=not progress, unit="img") as bar:
+    with tqdm(total=total, desc=f"SyntheticPeople {world} {split}", disable=not progress, unit="img") as bar:
         for identity_id in range(num_identities):
             ident = people.identity(identity_id)
             for k in range(poses_per_identity):
@@ -49,8 +50,9 @@ def make_dataset(
     seed: int = 0,
     split: str = "train",
     progress: bool = False,
+    world: str = "2d",
 ):
-    """SyntheticPeople as a ``datasets.Dataset``.
+    """SyntheticPeople as a ``datasets.Dataset`` (``world``: "2d", "3d" or "mixed", ``worlds.make_people``).
 
     Columns: ``image`` and ``parsing`` (SPT-10 label values) / ``parsing_lip`` (LIP-20) as Image
     features, ``keypoints`` (18, 2) float32, ``identity_id``, ``pose_id``, ``yaw``. Sample
@@ -61,7 +63,7 @@ def make_dataset(
 
     if num_identities < 1 or poses_per_identity < 1:
         raise ValueError(f"need at least one identity and one pose, got {num_identities} x {poses_per_identity}")
-    records = list(_records(num_identities, poses_per_identity, tuple(size), seed, split, progress))
+    records = list(_records(num_identities, poses_per_identity, tuple(size), seed, split, progress, world))
     columns = {name: [r[name] for r in records] for name in dataset_features()}
     return Dataset.from_dict(columns, features=dataset_features(), split=split)
 

@@ -17,6 +17,28 @@ L_BG, L_HAT, L_HAIR, L_SUNGLASSES, L_UPPER, L_COAT, L_PANTS, L_SKIRT, L_FACE = 0
 L_LARM, L_RARM, L_LLEG, L_RLEG, L_LSHOE, L_RSHOE = 14, 15, 16, 17, 18, 19
 
 
+def fit_frame(lo, hi, margin: float, reference: float, fill: float, offset, size: tuple[int, int]):
+    """Scale (pixels per unit) and offset (2,) that frame a person whose extent is [lo, hi] (x, y) with a
+    ``margin``: ``fill`` of the frame's height for a standing person of height ``reference`` (both worlds'
+    units), placed by ``offset`` in [-1, 1] within the free room. ``fill`` above 1 is a close-up: the head
+    near the top and the legs leaving the frame."""
+    height, width = size
+    extent_y = hi[1] - lo[1] + 2 * margin
+    extent_x = hi[0] - lo[0] + 2 * margin
+    if fill > 1:
+        scale = fill * height / max(extent_y, reference)
+        room_x = max(width - extent_x * scale, 0.0)
+        ox = room_x / 2 * (1 + 0.5 * offset[0]) - (lo[0] - margin) * scale + min(width - extent_x * scale, 0) / 2
+        oy = -(lo[1] - margin) * scale + 0.03 * height * (1 + offset[1])
+        return scale, np.array([ox, oy])
+    scale = min(fill * height / extent_y, 0.97 * width / extent_x, fill * height / reference)
+    room_x = width - extent_x * scale
+    room_y = height - extent_y * scale
+    ox = (room_x / 2) * (1 + 0.8 * offset[0]) - (lo[0] - margin) * scale
+    oy = (room_y / 2) * (1 + 0.8 * offset[1]) - (lo[1] - margin) * scale
+    return scale, np.array([ox, oy])
+
+
 class _Canvas:
     """An RGB float image and a LIP-20 label map painted far-to-near with anti-aliased coverage."""
 
@@ -61,6 +83,8 @@ class SyntheticPeople:
         seed: the dataset's seed; identities and poses are functions of (seed, split, id).
         split: "train", "validation" or "test"; each split has its own people and poses.
     """
+
+    world = "2d"
 
     def __init__(self, size: tuple[int, int] = (128, 128), seed: int = 0, split: str = "train"):
         height, width = int(size[0]), int(size[1])
@@ -117,25 +141,9 @@ class SyntheticPeople:
 
     def _placement(self, ident: Identity, skel: Skeleton3D, pose: Pose):
         """Scale (px per body unit) and offset that fit the body in the frame at the pose's fill."""
-        height, width = self.size
         pts = np.concatenate([skel.joints[:, :2], skel.feet[:, :2], skel.hands[:, :2],
                               skel.head_center[None, :2] + [[0, -1.5 * ident.head]]])
-        lo, hi = pts.min(0), pts.max(0)
-        margin = 0.06
-        extent_y = hi[1] - lo[1] + 2 * margin
-        extent_x = hi[0] - lo[0] + 2 * margin
-        if pose.fill > 1:  # close-up: the head near the top, the legs leave the frame
-            scale = pose.fill * height / max(extent_y, 0.9)
-            room_x = max(width - extent_x * scale, 0.0)
-            ox = room_x / 2 * (1 + 0.5 * pose.offset[0]) - (lo[0] - margin) * scale + min(width - extent_x * scale, 0) / 2
-            oy = -(lo[1] - margin) * scale + 0.03 * height * (1 + pose.offset[1])
-            return scale, np.array([ox, oy])
-        scale = min(pose.fill * height / extent_y, 0.97 * width / extent_x, pose.fill * height / 0.9)
-        room_x = width - extent_x * scale
-        room_y = height - extent_y * scale
-        ox = (room_x / 2) * (1 + 0.8 * pose.offset[0]) - (lo[0] - margin) * scale
-        oy = (room_y / 2) * (1 + 0.8 * pose.offset[1]) - (lo[1] - margin) * scale
-        return scale, np.array([ox, oy])
+        return fit_frame(pts.min(0), pts.max(0), 0.06, 0.9, pose.fill, pose.offset, self.size)
 
     def _background(self, ident: Identity) -> np.ndarray:
         height, width = self.size
