@@ -26,18 +26,32 @@ from PIL import Image
 from .estimation import POSE_FRONT_ENDS, FrontEndUnavailable, PersonEstimator
 from .parsing import save_parsing
 from .pose import write_patn_csv
+from .processor import open_photo
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 logger = logging.getLogger(__name__)
 
 
-def list_images(folder: str) -> list[str]:
+def list_images(folder: str) -> tuple[list[str], dict[str, str]]:
+    """The photos of ``folder`` that can be annotated, and the others with why: only regular files (a FIFO or
+    a device named ``*.jpg`` would block the read), and only names the PATN CSV can hold (its fields are
+    separated by ``:`` and its rows by newlines)."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"image folder not found: {folder}")
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
+    names, skipped = [], {}
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if not entry.name.lower().endswith(IMAGE_EXTENSIONS):
+            continue
+        if not entry.is_file():
+            skipped[entry.name] = "not a regular file"
+        elif any(c in entry.name for c in ":\n\r"):
+            skipped[entry.name] = "a name with ':' or a line break cannot go into the PATN annotation CSV; rename it"
+        else:
+            names.append(entry.name)
     if not names:
-        raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {folder}")
-    return names
+        reasons = f" (skipped: {skipped})" if skipped else ""
+        raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {folder}{reasons}")
+    return names, skipped
 
 
 def annotate(images_dir: str, out: str, *, model: str | None = None, pose: str = "auto", parsing: str = "rough",
@@ -49,19 +63,20 @@ def annotate(images_dir: str, out: str, *, model: str | None = None, pose: str =
     """
     from tqdm.auto import tqdm
 
-    names = list_images(images_dir)
+    names, unusable = list_images(images_dir)
+    for name, why in unusable.items():
+        logger.warning("skipped %s: %s", os.path.join(images_dir, name), why)
     estimator = PersonEstimator(pose, parsing, model=model, parsing_scheme=parsing_scheme, device=device)
     if estimator.fallback_reason:
         logger.warning("%s: keypoints from %s's pose detector instead", estimator.fallback_reason, model)
     os.makedirs(os.path.join(out, split), exist_ok=True)
     if estimator.parser is not None:
         os.makedirs(os.path.join(out, "parsing", split), exist_ok=True)
-    annotations, joints, incomplete, skipped = {}, {}, [], {}
+    annotations, joints, incomplete, skipped = {}, {}, [], dict(unusable)
     for name in tqdm(names, desc="annotating", disable=not progress):
         path = os.path.join(images_dir, name)
         try:
-            with Image.open(path) as im:
-                image = im.convert("RGB")
+            image = Image.fromarray(open_photo(path))
         except (OSError, Image.DecompressionBombError) as err:
             skipped[name] = f"not a readable image ({type(err).__name__})"
             logger.warning("skipped %s: %s", path, skipped[name])

@@ -18,6 +18,7 @@ that names the input.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import warnings
@@ -93,6 +94,10 @@ def _check_pipeline_folder(path: str, class_name: str) -> None:
             raise ValueError(f"{index}: {key} must be [height, width] in positive whole pixels, got {size!r}")
     known = {"semantic_generator": SemanticGenerator, "appearance_generator": AppearanceGenerator,
              "pose_detector": PoseDetector}
+    unknown = sorted(k for k in spec if not k.startswith("_") and k not in known and k not in ("image_size", "semantic_size"))
+    if unknown:
+        raise ValueError(f"{index}: unknown entries {unknown}; an SPT pipeline has {sorted(known)} (and image sizes)")
+    root = os.path.realpath(path)
     for component, model_cls in known.items():
         entry = spec.get(component)
         if entry is not None and (not isinstance(entry, list) or len(entry) != 2):
@@ -102,33 +107,57 @@ def _check_pipeline_folder(path: str, class_name: str) -> None:
             if component != "pose_detector":
                 raise ValueError(f"{path} is not a complete SPT pipeline: model_index.json lacks {component}")
             continue
+        if entry != [model_cls.__module__, model_cls.__name__]:
+            # Only our own classes load: an entry naming another module would be imported and called by diffusers.
+            raise ValueError(f"{index}: {component} must be {[model_cls.__module__, model_cls.__name__]}, got {entry!r}")
         folder = os.path.join(path, component)
         weights = os.path.join(folder, "diffusion_pytorch_model.safetensors")
         for needed in (os.path.join(folder, "config.json"), weights):
             if not os.path.isfile(needed):
                 raise ValueError(f"{path} is not a complete SPT pipeline: {os.path.relpath(needed, path)} is missing")
+            if os.path.commonpath([root, os.path.realpath(needed)]) != root:
+                raise ValueError(f"{os.path.relpath(needed, path)} of {path} resolves outside the model folder (to "
+                                 f"{os.path.realpath(needed)}); a pipeline folder must hold its own files")
+        config = os.path.join(folder, "config.json")
+        try:
+            settings = model_cls.load_config(folder)
+            strange = sorted(k for k in settings if not k.startswith("_") and k not in inspect.signature(model_cls).parameters)
+            if strange:
+                raise ValueError(f"unknown fields {strange}")
+            if settings.get("_class_name", model_cls.__name__) != model_cls.__name__:
+                raise ValueError(f"_class_name is {settings.get('_class_name')!r}")
+            with torch.device("meta"):
+                network = model_cls.from_config(settings)
+        except Exception as err:  # a negative width, an unknown option, a config that is not JSON...
+            raise ValueError(f"{config} does not describe a {model_cls.__name__}: {type(err).__name__}: {err}") from None
+        expected = network.state_dict()
         try:
             with safe_open(weights, framework="pt") as handle:
                 have = set(handle.keys())
                 # A NaN or inf weight loads silently and then turns every output into background.
                 broken = [k for k in sorted(have) if not torch.isfinite(handle.get_tensor(k)).all()]
+                stored = {k: handle.get_slice(k) for k in have & set(expected)}
+                shapes = {k: (tuple(v.get_shape()), v.get_dtype()) for k, v in stored.items()}
         except Exception as err:
             raise ValueError(f"{weights} is not a readable safetensors file ({err}); the checkpoint is corrupt") from None
         if broken:
             raise ValueError(f"{weights} holds NaN or inf in {broken[:3]}{'…' if len(broken) > 3 else ''}: the "
                              "checkpoint is corrupt (or was saved from a diverged run)")
-        config = os.path.join(folder, "config.json")
-        try:
-            with torch.device("meta"):
-                network = model_cls.from_config(model_cls.load_config(folder))
-        except Exception as err:  # a negative width, an unknown option, a config that is not JSON...
-            raise ValueError(f"{config} does not describe a {model_cls.__name__}: {type(err).__name__}: {err}") from None
-        expected = set(network.state_dict())
-        missing, unexpected = sorted(expected - have), sorted(have - expected)
+        missing, unexpected = sorted(set(expected) - have), sorted(have - set(expected))
         if missing or unexpected:
             raise ValueError(f"{weights} does not match its config: missing {missing[:5]}"
                              f"{'…' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
                              f"{'…' if len(unexpected) > 5 else ''}")
+        for name, (shape, dtype) in sorted(shapes.items()):
+            want = expected[name]
+            if shape != tuple(want.shape):
+                raise ValueError(f"{weights}: tensor {name} is {list(shape)} but {config} needs {list(want.shape)}")
+            if want.is_floating_point() != (dtype in _FLOAT_DTYPES):
+                raise ValueError(f"{weights}: tensor {name} is stored as {dtype}, but the network holds "
+                                 f"{str(want.dtype).removeprefix('torch.')} there")
+
+
+_FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -180,6 +209,11 @@ class SPTPipeline(DiffusionPipeline):
         alone would leave missing weights randomly initialised with only a warning).
         """
         path = os.fspath(pretrained_model_name_or_path)
+        if kwargs.get("variant") is not None or kwargs.get("use_safetensors") is False:
+            raise ValueError("SPTPipeline loads diffusion_pytorch_model.safetensors only: variant=... and "
+                             "use_safetensors=False would read other weight files (such as pickled .bin), "
+                             "which are never checked or trusted")
+        kwargs["use_safetensors"] = True
         if not os.path.isdir(path):
             if os.path.exists(path) or path.startswith((".", "/", "~")) or path.count("/") != 1:
                 raise ValueError(f"{path} is not an SPT pipeline folder or a Hub repo id ('org/name')")

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .parsing import NUM_LABELS, merge_to_spt10, validate_labels
 from .pose import keypoints_from_json, validate_keypoints
@@ -19,7 +19,10 @@ from .pose import keypoints_from_json, validate_keypoints
 
 def uint8_to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """(..., H, W, 3) uint8 pixels -> (..., 3, H, W) float in [-1, 1]: the one conversion into the networks."""
-    return torch.from_numpy(np.ascontiguousarray(pixels)).movedim(-1, -3).float().div(127.5).sub(1)
+    pixels = np.ascontiguousarray(pixels)
+    if not pixels.flags.writeable:  # e.g. np.asarray of a PIL image; torch warns on read-only memory
+        pixels = pixels.copy()
+    return torch.from_numpy(pixels).movedim(-1, -3).float().div(127.5).sub(1)
 
 
 def tensor_to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -40,6 +43,30 @@ def postprocess(generated: torch.Tensor, output_type: str):
 
 
 _CONVERTIBLE_MODES = {"L", "LA", "P", "RGBA", "CMYK", "YCbCr"}
+MAX_PHOTO_PIXELS = 16_000_000  # larger photos are downscaled on opening, before any model sees them
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """The image as it is meant to be seen: turned as its EXIF orientation says (phones store portraits
+    sideways with Orientation 6 or 8). Images without the tag come back as they are."""
+    if image.getexif().get(0x0112, 1) == 1:
+        return image
+    return ImageOps.exif_transpose(image)
+
+
+def open_photo(path, max_pixels: int = MAX_PHOTO_PIXELS) -> np.ndarray:
+    """A photo file as upright RGB uint8 (H, W, 3), downscaled (aspect kept) when above ``max_pixels``, so
+    no request decodes more than that into the models. PIL's errors (``OSError``, ``DecompressionBombError``)
+    pass through for the caller to name the file."""
+    with Image.open(path) as im:
+        if im.width * im.height > max_pixels:
+            scale = (max_pixels / (im.width * im.height)) ** 0.5
+            im.draft("RGB", (max(1, int(im.width * scale)), max(1, int(im.height * scale))))  # JPEG: decode smaller
+        im = upright(im)  # before resizing, which would drop the EXIF tag
+        if im.width * im.height > max_pixels:
+            scale = (max_pixels / (im.width * im.height)) ** 0.5
+            im = im.resize((max(1, int(im.width * scale)), max(1, int(im.height * scale))), Image.BILINEAR)
+        return np.asarray(im.convert("RGB"))
 
 
 MIN_IMAGE_SIDE = 16  # below this an image holds no person to speak of
@@ -56,6 +83,7 @@ def image_to_tensor(image, name: str) -> torch.Tensor:
 
 def _any_to_tensor(image, name: str) -> torch.Tensor:
     if isinstance(image, Image.Image):
+        image = upright(image)
         if image.mode != "RGB":
             if image.mode not in _CONVERTIBLE_MODES:
                 raise ValueError(f"{name}: image mode {image.mode!r} is not supported; give an RGB image")

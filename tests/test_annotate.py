@@ -1,3 +1,4 @@
+import os
 import numpy as np
 import pytest
 from PIL import Image
@@ -63,3 +64,21 @@ def test_detector_front_end_and_unavailable_ones_say_what_to_pass(folder, tmp_pa
         main([str(images), "--out", str(tmp_path / "o"), "--pose", "detector", "--model", str(tmp_path / "nodet")])
     with pytest.raises(SystemExit, match="image folder not found"):
         main([str(tmp_path / "nowhere"), "--out", str(tmp_path)])
+
+
+def test_only_regular_files_with_csv_safe_names_are_read(folder, tmp_path):
+    """A FIFO named like a photo would block the read forever; a ':' or a line break would break the CSV."""
+    _, model = folder
+    images = tmp_path / "in"
+    images.mkdir()
+    photo = SyntheticPeople((64, 32), seed=0, split="test").render(1, 1)["image"]
+    for name in ("good.png", "a:b.png", "line\nbreak.png"):
+        Image.fromarray(photo).save(images / name)
+    os.mkfifo(images / "pipe.jpg")
+    summary = annotate(str(images), str(tmp_path / "out"), model=str(model), pose="detector", parsing="rough",
+                       progress=False)
+    assert summary["images"] == 1
+    assert summary["skipped"]["pipe.jpg"] == "not a regular file"
+    assert "cannot go into the PATN annotation CSV" in summary["skipped"]["a:b.png"]
+    assert "cannot go into the PATN annotation CSV" in summary["skipped"]["line\nbreak.png"]
+    assert [row["name"] for row in load_split(str(tmp_path / "out"), "test", progress=False)] == ["good.png"]

@@ -3,7 +3,9 @@ the input (and, where it can, what to do). One row per case; a row is (surface, 
 
 import json
 import os
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,6 +77,9 @@ PIPELINE = [
      "batch sizes differ: source_image=2, target_pose=3"),
     ("fractional layout", lambda w: call(w, target_parsing=w["a"]["parsing"] + 0.5), "target_parsing.*integer labels"),
     ("output type", lambda w: call(w, output_type="latent"), "output_type must be"),
+    ("bool keypoints", lambda w: call(w, target_pose=np.ones((18, 2), bool)), "target_pose must be real pixel coordinates"),
+    ("complex keypoints", lambda w: call(w, source_pose=w["a"]["keypoints"] + 0j), "source_pose must be real pixel"),
+    ("meta keypoints", lambda w: call(w, target_pose=torch.empty((18, 2), device="meta")), "target_pose is a meta tensor"),
 ]
 
 
@@ -82,6 +87,42 @@ PIPELINE = [
 def test_pipeline_refuses(world, what, run, message):
     with pytest.raises(ValueError, match=message):
         run(world)
+
+
+DEGENERATE = {"every joint at one point": np.full((18, 2), 10.0),
+              "a horizontal line": np.stack([np.linspace(2, 30, 18), np.full(18, 20.0)], 1),
+              "a vertical strip": np.stack([np.full(18, 5.0), np.linspace(2, 60, 18)], 1)}
+
+
+@pytest.mark.parametrize("role", ["target_pose", "source_pose"])
+@pytest.mark.parametrize("what", list(DEGENERATE))
+def test_degenerate_poses_give_an_image_not_a_singular_matrix(world, what, role):
+    """Parts whose joints collapse have no invertible affine: they are dropped like missing parts."""
+    out = call(world, **{role: DEGENERATE[what]}, output_type="np")
+    assert out.images.shape == (1, *SIZE, 3) and np.isfinite(out.images).all()
+
+
+def test_an_exif_rotated_photo_is_read_upright(world, tmp_path):
+    from spt.processor import open_photo
+
+    upright = Image.fromarray(world["a"]["image"])
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)  # how a phone stores a portrait...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ...with Orientation 6: turn 90 degrees clockwise to view
+    sideways.save(tmp_path / "sideways.png", exif=exif)
+    upright.save(tmp_path / "upright.png")
+    np.testing.assert_array_equal(open_photo(tmp_path / "sideways.png"), open_photo(tmp_path / "upright.png"))
+    with Image.open(tmp_path / "sideways.png") as photo:
+        turned = call(world, source_image=photo, output_type="np").images
+    np.testing.assert_array_equal(turned, call(world, source_image=upright, output_type="np").images)
+
+
+def test_huge_photos_are_downscaled_on_opening(tmp_path):
+    from spt.processor import open_photo
+
+    Image.new("RGB", (5000, 4000), (200, 10, 10)).save(tmp_path / "big.jpg", quality=80)
+    pixels = open_photo(tmp_path / "big.jpg", max_pixels=1_000_000)
+    assert pixels.shape[0] * pixels.shape[1] <= 1_000_000 and abs(pixels.shape[1] / pixels.shape[0] - 1.25) < 0.01
 
 
 # -- from_pretrained -----------------------------------------------------------------------------------
@@ -123,7 +164,51 @@ LOADING = [
      ValueError, "pose_detector/diffusion_pytorch_model.safetensors is not a readable safetensors file"),
     ("missing config", lambda f: os.remove(f / "appearance_generator" / "config.json"), ValueError,
      "appearance_generator/config.json is missing"),
+    ("weights linked from outside", lambda f: link_outside(f, "semantic_generator/diffusion_pytorch_model.safetensors"),
+     ValueError, "semantic_generator/diffusion_pytorch_model.safetensors of .* resolves outside the model folder"),
+    ("component folder linked from outside", lambda f: link_outside(f, "pose_detector"), ValueError,
+     "resolves outside the model folder"),
+    ("float weight stored as int64", lambda f: edit_weights(f, lambda w, k: w[k].long()), ValueError,
+     "tensor .* is stored as I64, but the network holds float32"),
+    ("weight of the wrong shape", lambda f: edit_weights(f, lambda w, k: w[k][..., :1].contiguous()), ValueError,
+     "appearance_generator/diffusion_pytorch_model.safetensors: tensor .* is \\[.*\\] but .*config.json needs"),
+    ("unknown config key", lambda f: rewrite_json(f / "semantic_generator" / "config.json", lambda d: d | {"dropout": 0.5}),
+     ValueError, "semantic_generator/config.json does not describe a SemanticGenerator: .*unknown fields \\['dropout'\\]"),
+    ("wrong _class_name", lambda f: rewrite_json(f / "semantic_generator" / "config.json",
+                                                 lambda d: d | {"_class_name": "UNet2DModel"}),
+     ValueError, "_class_name is 'UNet2DModel'"),
+    ("entry os.system", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"semantic_generator": ["os", "system"]}),
+     ValueError, "semantic_generator must be \\['spt.models.semantic', 'SemanticGenerator'\\], got \\['os', 'system'\\]"),
+    ("entry builtins.eval", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"pose_detector": ["builtins", "eval"]}),
+     ValueError, "pose_detector must be"),
+    ("extra component", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"text_encoder": ["transformers", "AutoModel"]}),
+     ValueError, "unknown entries \\['text_encoder'\\]"),
 ]
+
+
+def link_outside(folder, relative):
+    """Replace a file or folder of the pipeline by a symlink to a copy outside it."""
+    target = folder / relative
+    outside = folder.parent / f"outside_{folder.name}_{target.name}"
+    shutil.rmtree(outside, ignore_errors=True)
+    shutil.move(str(target), str(outside))
+    os.symlink(outside, target)
+
+
+def edit_weights(folder, change):
+    path = folder / "appearance_generator" / "diffusion_pytorch_model.safetensors"
+    weights = load_file(path)
+    name = next(k for k in sorted(weights) if weights[k].dim() == 4)
+    weights[name] = change(weights, name)
+    save_file(weights, path)
+
+
+@pytest.mark.parametrize("option", [dict(variant="fp16"), dict(use_safetensors=False)])
+def test_from_pretrained_reads_safetensors_only(world, option):
+    folder = broken_copy(world, "pickle_planted", lambda f: torch.save({}, f / "semantic_generator" / "diffusion_pytorch_model.bin"))
+    with pytest.raises(ValueError, match="loads diffusion_pytorch_model.safetensors only"):
+        SPTPipeline.from_pretrained(str(folder), **option)
+    SPTPipeline.from_pretrained(str(folder))  # the planted .bin is never read
 
 
 @pytest.mark.parametrize("what, edit, error, message", LOADING, ids=[row[0] for row in LOADING])
@@ -173,6 +258,27 @@ def test_missing_files_are_named(tmp_path):
         load_split(str(tmp_path / "photos"), "test")
 
 
+# -- evaluation CLI ------------------------------------------------------------------------------------
+
+EVALUATION_CLI = [
+    ("--batch_size 0", ["--batch_size", "0"], "--batch_size must be >= 1, got 0"),
+    ("--batch_size -1", ["--batch_size", "-1"], "--batch_size must be >= 1, got -1"),
+    ("--pairs 0", ["--pairs", "0"], "--pairs must be >= 1"),
+    ("--out names a file", ["--out", __file__], "is a file; give a folder"),
+    ("--device bogus", ["--device", "bogus"], "--device bogus: not a device name"),
+    ("--device cuda:7", ["--device", "cuda:7"], "--device cuda:7: (no CUDA device|this machine has)"),
+]
+
+
+@pytest.mark.parametrize("what, flags, message", EVALUATION_CLI, ids=[row[0] for row in EVALUATION_CLI])
+def test_the_evaluation_cli_checks_every_value_first(world, capsys, what, flags, message):
+    from spt.evaluation.runner import main as evaluate_main
+
+    with pytest.raises(SystemExit):
+        evaluate_main(["--model", str(world["root"] / "model"), *flags])
+    assert re.search(message, capsys.readouterr().err)
+
+
 # -- training ------------------------------------------------------------------------------------------
 
 TRAINING = [
@@ -183,6 +289,13 @@ TRAINING = [
     ("unknown stage", dict(stage="render"), "stage must be one of"),
     ("zero batch", dict(batch_size=0), "batch_size must be >= 1"),
     ("negative weight", dict(weights={"style": -1}), "weights.style must be >= 0"),
+    ("infinite learning rate", dict(learning_rate=float("inf")), "learning_rate must be a finite number, got inf"),
+    ("NaN loss weight", dict(weights={"pose": float("nan")}), "weights.pose must be a finite number, got nan"),
+    ("NaN grad norm", dict(max_grad_norm=float("nan")), "max_grad_norm must be a finite number"),
+    ("max_steps 1e400 in YAML", dict(max_steps=float("inf")), "max_steps must be a whole number, got inf"),
+    ("batch_size '8' in YAML", dict(batch_size="8"), "batch_size must be a whole number, got '8'"),
+    ("size of floats", dict(image_size=(128.0, 64)), "image_size must be \\(height, width\\) in whole pixels"),
+    ("output_dir is a file", dict(output_dir=__file__), "output_dir .* is a file, not a folder"),
 ]
 
 
@@ -199,6 +312,62 @@ def test_resuming_from_something_that_is_not_a_checkpoint_is_named(tmp_path):
                                   log_with=None, resume_from_checkpoint=str(tmp_path / "weights")))
     with pytest.raises(ValueError, match="resume_from_checkpoint .*weights' is not a checkpoint-<step> folder"):
         trainer.resume()
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory):
+    """A tiny pose-detector run with checkpoints at steps 1 and 2."""
+    out = tmp_path_factory.mktemp("run") / "pose"
+    cfg = TrainConfig(stage="pose_detector", preset="tiny", image_size=(32, 32), search_size=(32, 32), num_identities=2,
+                      poses_per_identity=2, max_steps=2, checkpointing_steps=1, output_dir=str(out), log_with=None,
+                      min_detector_pckh=0.0)
+    Trainer(cfg).train()
+    return cfg
+
+
+def resumed(cfg, tmp_path, **change):
+    run = tmp_path / "copy"
+    shutil.copytree(cfg.output_dir, run)
+    values = cfg.to_dict() | {"output_dir": str(run), "resume_from_checkpoint": "latest"} | change
+    return run, Trainer(TrainConfig.from_dict(values))
+
+
+def test_latest_passes_over_an_emptied_checkpoint_and_stale_partial_saves_are_removed(saved_run, tmp_path):
+    run, trainer = resumed(saved_run, tmp_path)
+    shutil.rmtree(run / "checkpoint-2")
+    (run / "checkpoint-2").mkdir()  # emptied (a copy that failed, a cleanup half done)
+    (run / "checkpoint-3.partial").mkdir()  # what a killed or failed save leaves
+    trainer.resume()
+    assert trainer.global_step == 1 and not (run / "checkpoint-3.partial").exists()
+
+
+def test_a_truncated_optimizer_state_is_named(saved_run, tmp_path):
+    run, trainer = resumed(saved_run, tmp_path)
+    (run / "checkpoint-2" / "optimizer.bin").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ValueError, match="cannot resume from .*checkpoint-2.*truncated or corrupt"):
+        trainer.resume()
+
+
+def test_resuming_another_presets_checkpoint_names_the_mismatch(saved_run, tmp_path):
+    _, trainer = resumed(saved_run, tmp_path, preset="small")
+    with pytest.raises(ValueError, match="cannot resume from .*other network sizes"):
+        trainer.resume()
+
+
+def test_a_full_disk_while_saving_says_so_and_leaves_no_partial_save(saved_run, tmp_path, monkeypatch):
+    run, trainer = resumed(saved_run, tmp_path)
+    trainer.resume()
+
+    def full(path, *args, **kwargs):
+        os.makedirs(path, exist_ok=True)
+        (Path(path) / "model.safetensors").write_bytes(b"\0" * 100)
+        raise RuntimeError("basic_ios::clear: iostream error")
+
+    monkeypatch.setattr(trainer.accelerator, "save_state", full)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000))
+    with pytest.raises(OSError, match="no space left on the device of .*checkpoint-2.partial"):
+        trainer.save_checkpoint()
+    assert not (run / "checkpoint-2.partial").exists() and (run / "checkpoint-2").is_dir()
 
 
 # -- the Space ---------------------------------------------------------------------------------------------
@@ -229,6 +398,9 @@ SPACE = [
     ("parsing of another size", dict(parsing="small"), "The parsing is 8x8 but the photo is 64x32"),
     ("pose index 99", dict(target="99"), "Pose index must be 0-11"),
     ("empty pose", dict(target="  "), "Paste keypoints"),
+    ("300 poses at once", dict(target=json.dumps([[[10.0, 10.0]] * 18] * 300)), "characters; one pose"),
+    ("3 poses at once", dict(target=json.dumps([[[10.0, 10.0]] * 18] * 3)), "Paste one pose per generation: this text holds 3"),
+    ("JSON nested 100,000 deep", dict(target="[" * 15_000), "nests too deep"),
 ]
 
 
@@ -245,6 +417,17 @@ def test_the_space_api_gives_a_readable_error_without_server_paths(space, world,
     with pytest.raises(space.gr.Error, match=message) as err:
         space.generate_api(photo, keypoints, parsing, "spt10", change.get("target", "1"))
     assert str(tmp_path) not in str(err.value.message)
+
+
+def test_a_300_pose_request_is_refused_at_once(space, world, tmp_path):
+    import time
+
+    photo = str(tmp_path / "photo.png")
+    Image.fromarray(world["a"]["image"]).save(photo)
+    start = time.perf_counter()
+    with pytest.raises(space.gr.Error, match="Paste one pose per generation"):
+        space.generate_api(photo, None, None, "spt10", json.dumps([[[10.0, 10.0]] * 18] * 300))
+    assert time.perf_counter() - start < 1.0
 
 
 def test_the_space_refuses_a_decompression_bomb_and_other_handler_errors(space, world, tmp_path, monkeypatch):

@@ -29,6 +29,7 @@ from PIL import Image
 
 from ..parsing import load_parsing, save_parsing
 from ..pose import NUM_KEYPOINTS, read_patn_csv, rescale_keypoints, validate_keypoints, write_patn_csv
+from ..processor import open_photo
 
 SIZES = {"deepfashion": (256, 256), "deepfashion176": (256, 176), "market": (128, 64)}
 IMAGE_DIRS = ("{split}", "bounding_box_{split}", "images/{split}", "fashion_resize/{split}")
@@ -88,8 +89,7 @@ def load_sample(root: str, split: str, name: str, keypoints: np.ndarray, size: t
     path = os.path.join(image_dir, name)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"image {name!r} of the annotations is missing from {image_dir}")
-    with Image.open(path) as im:
-        image = im.convert("RGB")
+    image = Image.fromarray(open_photo(path))
     frame = (image.height, image.width)
     keypoints = validate_keypoints(keypoints, frame, name=f"keypoints of {name}")
     parsing = None

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from ..data.synthetic import WORLDS, make_people
 from ..estimation import PersonEstimator, mediapipe_available
 from ..parsing import PALETTE
-from ..processor import uint8_to_tensor
+from ..processor import open_photo, uint8_to_tensor
 from .baselines import part_warp_baseline
 from .checks import CHECKS, PhotoChecks
 from .detector import detect
@@ -73,9 +73,8 @@ def photo_pairs(folder: str, size: tuple[int, int], targets: list[np.ndarray], e
         raise FileNotFoundError(f"no photos (png, jpg, webp, bmp) in {folder}")
     for name in tqdm(names, desc="estimating photos", disable=not progress):
         try:
-            with Image.open(os.path.join(folder, name)) as im:
-                photo = np.asarray(im.convert("RGB"))
-        except OSError as err:
+            photo = open_photo(os.path.join(folder, name))
+        except (OSError, Image.DecompressionBombError) as err:
             skipped[name] = f"not readable ({err})"
             continue
         estimate = estimator(photo)
@@ -352,6 +351,22 @@ def _load_targets(path: str, size: tuple[int, int]) -> list[np.ndarray]:
     return [validate_keypoints(np.asarray(kp, np.float32), size, name=f"{path}[{i}]") for i, kp in enumerate(data)]
 
 
+def device_problem(device: str) -> str | None:
+    """Why torch cannot run on ``device`` here (None when it can)."""
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as err:
+        return f"not a device name ({err})"
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            return "no CUDA device on this machine"
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            return f"this machine has {torch.cuda.device_count()} CUDA device(s)"
+    elif parsed.type not in ("cpu", "mps"):
+        return f"{parsed.type!r} is not supported (cpu or cuda)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> dict:
     from ..pipeline import SPTPipeline
 
@@ -380,6 +395,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
                         help="the pipeline's precision; fp32 (default) is the reference of every published figure")
     args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error(f"--batch_size must be >= 1, got {args.batch_size}")
+    if args.pairs.isdigit() and int(args.pairs) < 1:
+        parser.error(f"--pairs must be >= 1 (or a PATN pairs CSV), got {args.pairs}")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out} is a file; give a folder for the images and tables")
+    problem = device_problem(args.device)
+    if problem:
+        parser.error(f"--device {args.device}: {problem}")
     pipe = SPTPipeline.from_pretrained(args.model).to(args.device)
     size = tuple(pipe.image_size)
     real_images, real_set, skipped = None, "", {}

@@ -105,6 +105,8 @@ def keypoints_from_json(data) -> np.ndarray:
             data = json.loads(data)
         except json.JSONDecodeError as err:
             raise ValueError(f"keypoints JSON does not parse: {err}") from None
+        except RecursionError:
+            raise ValueError("keypoints JSON nests too deep to be keypoints (a list of 18 [x, y] pairs)") from None
     if isinstance(data, dict) and "people" in data:
         people = data["people"]
         if not isinstance(people, list) or not people:

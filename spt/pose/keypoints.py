@@ -63,7 +63,12 @@ def validate_keypoints(keypoints, size: tuple[int, int] | None = None, *, name: 
     joints outside the ``(height, width)`` frame; ``(-1, -1)`` marks a missing joint and is always allowed.
     """
     if isinstance(keypoints, torch.Tensor):
-        keypoints = keypoints.detach().cpu().numpy()
+        if keypoints.is_meta:
+            raise ValueError(f"{name} is a meta tensor (no data): pass real keypoints")
+        keypoints = keypoints.detach().cpu().float().numpy() if keypoints.dtype == torch.bfloat16 else keypoints.detach().cpu().numpy()
+    kind = getattr(getattr(keypoints, "dtype", None), "kind", None)
+    if kind in ("b", "c"):
+        raise ValueError(f"{name} must be real pixel coordinates, got a {'bool' if kind == 'b' else 'complex'} array")
     try:
         arr = np.asarray(keypoints, dtype=np.float32)
     except (TypeError, ValueError) as err:

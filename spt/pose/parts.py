@@ -235,7 +235,11 @@ def _part_transforms(src: torch.Tensor, tgt: torch.Tensor) -> PartTransforms:
     # Mirrored limbs swap joint roles symmetrically, so anchor k of a part matches anchor k of its mirror.
     weights = torch.minimum(src_weights, g_tgt.weights)  # an anchor counts where both poses have it
     affines = fit_affine(src_anchors, g_tgt.anchors, weights)
-    valid = g_tgt.present & (g_src.present | use_mirror)
+    # A part whose joints collapse to a point (or a line, in both poses) has no invertible affine; it is
+    # dropped like a missing part rather than warped by a singular map (no scale beyond 100x either way).
+    det = (affines[..., 0, 0] * affines[..., 1, 1] - affines[..., 0, 1] * affines[..., 1, 0]).abs()
+    regular = torch.isfinite(affines).all(-1).all(-1) & (det > 1e-4) & (det < 1e4)
+    valid = g_tgt.present & (g_src.present | use_mirror) & regular
     off_image = torch.zeros_like(affines)
     off_image[..., 0, 0] = off_image[..., 1, 1] = 1.0
     far = 1e5

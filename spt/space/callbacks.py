@@ -102,8 +102,8 @@ def generate_api(photo: str, keypoints: str | None, parsing: str | None, scheme:
     """API (``/generate``): the person of an uploaded photo (keypoints and parsing optional, estimated when
     absent) in ``target_pose`` (keypoints JSON, a PATN CSV row, or a pose-gallery index 0-11); returns the
     generated image (a PNG file to the client)."""
+    target = target_from_text(target_pose)  # cheap checks first: a bad pose costs no photo estimation
     source, _ = uploaded_person(photo, keypoints, parsing, scheme or "spt10")
-    target = target_from_text(target_pose)
     image, _ = run_pipeline(source, target)
     return image  # Gradio writes it to its own cache, which delete_cache empties
 

@@ -15,7 +15,7 @@ from ..data.synthetic import make_people
 from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
 from ..parsing import load_parsing
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
-from ..processor import resize_labels
+from ..processor import open_photo, resize_labels
 from .model import load_pipeline, model_size, served_world, serves_embedded_model, synthetic_model_note
 from .views import enlarge, parsing_view, skeleton_view
 
@@ -101,16 +101,27 @@ def gallery_pose(index: int) -> np.ndarray:
     return gallery_keypoints(model_size())[index].copy()
 
 
+MAX_POSE_TEXT = 20_000  # characters: one pose is ~500; more is a batch or junk, refused before parsing
+
+
 def read_keypoints_text(text: str, size: tuple[int, int]) -> np.ndarray:
     """Keypoints from our JSON, OpenPose JSON, an 18x2 list, or one PATN CSV row; checked against the frame."""
     text = (text or "").strip()
     if not text:
         raise gr.Error("Paste keypoints: JSON ({\"keypoints\": [[x, y], ...]}) or a PATN CSV row (name: [ys]: [xs])")
+    if len(text) > MAX_POSE_TEXT:
+        raise gr.Error(f"The pasted pose is {len(text):,} characters; one pose (18 joints) takes well under "
+                       f"{MAX_POSE_TEXT:,}. Paste one pose per generation.")
     try:
         kp = keypoints_from_json(text) if text[0] in "{[" else parse_patn_row(text, where="pasted row")[1]
-        return validate_keypoints(kp, size, name="keypoints")
+        kp = validate_keypoints(kp, size, name="keypoints")
     except ValueError as err:
         raise gr.Error(f"Bad keypoints: {err}") from None
+    if kp.ndim == 3 and len(kp) == 1:
+        kp = kp[0]
+    if kp.ndim != 2:
+        raise gr.Error(f"Paste one pose per generation: this text holds {len(kp)} poses of 18 joints")
+    return kp
 
 
 @functools.lru_cache(maxsize=1)
@@ -131,8 +142,7 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
     if not image_path:
         raise gr.Error("Upload a photo (PNG or JPEG) first")
     try:
-        with Image.open(image_path) as im:
-            image = np.asarray(im.convert("RGB"))
+        image = open_photo(image_path)
     except OSError:
         raise gr.Error(f"{os.path.basename(image_path)} is not an image: upload a PNG or JPEG photo") from None
     except Image.DecompressionBombError:
@@ -141,7 +151,7 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
     keypoints = parsing = None
     if keypoints_path:
         with open(keypoints_path, encoding="utf-8", errors="replace") as handle:
-            keypoints = read_keypoints_text(handle.read(), image.shape[:2])
+            keypoints = read_keypoints_text(handle.read(MAX_POSE_TEXT + 1), image.shape[:2])
     if parsing_path:
         try:
             parsing = load_parsing(parsing_path, scheme)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -120,9 +121,35 @@ class TrainConfig:
                                 "(three halvings and two 4x4 convolutions): use at least 32 pixels each way")
         return problems
 
+    def _type_problems(self) -> list[str]:
+        """Every field of the right kind: whole numbers, finite numbers, booleans, text, (height, width) pairs
+        (a YAML ``batch_size: "8"`` or ``max_steps: 1e400`` is named, not met later as a traceback)."""
+        problems = []
+        values = [(f.name, f.type, getattr(self, f.name)) for f in dataclasses.fields(self) if f.type != "LossWeights"]
+        values += [(f"weights.{f.name}", "float", getattr(self.weights, f.name)) for f in dataclasses.fields(self.weights)]
+        for name, kind, value in values:
+            if value is None and kind.endswith("| None"):
+                continue
+            kind = kind.removesuffix(" | None")
+            if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+                problems.append(f"{name} must be a whole number, got {value!r}")
+            elif kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value)):
+                problems.append(f"{name} must be a finite number, got {value!r}")
+            elif kind == "bool" and not isinstance(value, bool):
+                problems.append(f"{name} must be true or false, got {value!r}")
+            elif kind == "str" and not isinstance(value, str):
+                problems.append(f"{name} must be text, got {value!r}")
+            elif kind == "tuple[int, int]" and (not isinstance(value, (list, tuple)) or len(value) != 2 or any(
+                    isinstance(v, bool) or not isinstance(v, int) for v in value)):
+                problems.append(f"{name} must be (height, width) in whole pixels, got {value!r}")
+        return problems
+
     def validate(self) -> "TrainConfig":
         """Refuse bad values before any work starts, naming the field."""
-        problems = []
+        problems = self._type_problems()
+        if problems:
+            raise ValueError("bad training config:\n  " + "\n  ".join(problems))
         if self.stage not in STAGES:
             problems.append(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.dataset not in DATASETS:
@@ -184,6 +211,8 @@ class TrainConfig:
             problems.append("push_to_hub needs hub_model_id")
         if self.init_from and not os.path.isdir(self.init_from):
             problems.append(f"init_from {self.init_from!r} is not a folder")
+        if os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
+            problems.append(f"output_dir {self.output_dir!r} is a file, not a folder")
         if self.stage in ("appearance", "e2e") and self.weights.pose > 0 and not self.init_from:
             problems.append(f"stage {self.stage!r} needs init_from: a pipeline folder with a trained pose_detector "
                             "(run --stage pose_detector first), or set --weights.pose 0")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -44,12 +45,33 @@ class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or inf; the message names the loss and the step."""
 
 
+def checkpoint_is_complete(path: str) -> bool:
+    """A checkpoint folder holds the models' weights and the optimizers' state (Accelerate's ``save_state``)."""
+    names = os.listdir(path) if os.path.isdir(path) else []
+    return (any(n.startswith("model") and n.endswith(".safetensors") for n in names)
+            and any(n.startswith("optimizer") for n in names))
+
+
 def latest_checkpoint(output_dir: str) -> str | None:
-    """The newest complete ``checkpoint-<step>`` folder (a save in progress is named ``.partial``), or None."""
+    """The newest complete ``checkpoint-<step>`` folder (a save in progress is named ``.partial``; an emptied or
+    half-copied folder is passed over), or None."""
     if not os.path.isdir(output_dir):
         return None
-    steps = [(int(m.group(1)), name) for name in os.listdir(output_dir) if (m := CHECKPOINT.match(name))]
+    steps = [(int(m.group(1)), name) for name in os.listdir(output_dir)
+             if (m := CHECKPOINT.match(name)) and checkpoint_is_complete(os.path.join(output_dir, name))]
     return os.path.join(output_dir, max(steps)[1]) if steps else None
+
+
+def _save_failure(err: Exception, path: str) -> OSError:
+    """The error a failed save raises: "no space left" with the path when the disk is full (torch's own message
+    is "basic_ios::clear: iostream error"), else the original reason with the path."""
+    free = shutil.disk_usage(os.path.dirname(path) or ".").free
+    if getattr(err, "errno", None) == errno.ENOSPC or free < 64 * 2**20:
+        return OSError(errno.ENOSPC, f"no space left on the device of {path} ({free / 2**20:.0f} MiB free) while "
+                                     "saving the checkpoint; the partial save was removed, the previous checkpoints "
+                                     "are intact. Free space and resume with --resume_from_checkpoint latest")
+    return OSError(f"saving the checkpoint to {path} failed ({type(err).__name__}: {err}); the partial save was "
+                   "removed, the previous checkpoints are intact")
 
 
 @dataclass
@@ -390,7 +412,11 @@ class Trainer:
         if acc.is_main_process:
             shutil.rmtree(partial, ignore_errors=True)  # what a killed save left
         acc.wait_for_everyone()
-        acc.save_state(partial)
+        try:
+            acc.save_state(partial)
+        except (OSError, RuntimeError) as err:
+            shutil.rmtree(partial, ignore_errors=True)  # or it keeps the disk full, and the resume fails alike
+            raise _save_failure(err, partial) from err
         acc.wait_for_everyone()
         if acc.is_main_process:
             if os.path.isdir(path):  # the same step saved again after a resume
@@ -408,6 +434,11 @@ class Trainer:
         path = cfg.resume_from_checkpoint
         if path is None:
             return
+        if self.accelerator.is_main_process and os.path.isdir(cfg.output_dir):
+            for name in os.listdir(cfg.output_dir):  # saves a kill or a full disk interrupted
+                if name.startswith("checkpoint-") and name.endswith(".partial"):
+                    shutil.rmtree(os.path.join(cfg.output_dir, name), ignore_errors=True)
+        self.accelerator.wait_for_everyone()
         if path == "latest":
             path = latest_checkpoint(cfg.output_dir)
             if path is None:
@@ -416,7 +447,16 @@ class Trainer:
         match = CHECKPOINT.match(os.path.basename(os.path.normpath(path)))
         if not os.path.isdir(path) or match is None:
             raise ValueError(f"resume_from_checkpoint {path!r} is not a checkpoint-<step> folder")
-        self.accelerator.load_state(path)
+        if not checkpoint_is_complete(path):
+            raise ValueError(f"resume_from_checkpoint {path!r} is incomplete (no model weights or optimizer state); "
+                             "resume from an earlier checkpoint or 'latest', which skips incomplete ones")
+        try:
+            self.accelerator.load_state(path)
+        except (RuntimeError, ValueError, OSError, EOFError) as err:
+            hint = (" It was saved by a run with other network sizes (--preset, --image_size, --stage)."
+                    if "size mismatch" in str(err) or "Missing key" in str(err) or "Unexpected key" in str(err)
+                    else " A file of it is truncated or corrupt; resume from an earlier checkpoint.")
+            raise ValueError(f"cannot resume from {path}: {type(err).__name__}: {' '.join(str(err).split())[:300]}.{hint}") from None
         self.global_step = int(match.group(1))
         self.accelerator.print(f"resumed from {path} at step {self.global_step}")
 
