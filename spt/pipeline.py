@@ -167,6 +167,9 @@ _FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 class SPTPipeline(DiffusionPipeline):
     """Pose-guided person generation with semantic parsing transformation (Song et al., CVPR 2019).
 
+    ``max_batch_size``: how many (source, target) pairs go through the networks at once; a longer batch runs in
+    chunks of that size, so memory does not grow with the number of poses.
+
     Components: ``semantic_generator`` (H_S: source parsing + poses -> target parsing),
     ``appearance_generator`` (H_A: source image + target parsing -> target image), and optionally
     ``pose_detector`` (Φ, to estimate the source pose when it is not given). ``image_size`` is the (H, W)
@@ -175,6 +178,7 @@ class SPTPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "semantic_generator->appearance_generator"
     _optional_components = ["pose_detector"]
+    max_batch_size = 16
 
     def __init__(
         self,
@@ -373,27 +377,39 @@ class SPTPipeline(DiffusionPipeline):
             raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
         image, kp_s, kp_t, labels_s, labels_t = self._prepare(
             source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme, pose_front_end)
-        dtype = self.dtype
-        onehot_s = onehot_t = previews = labels_np = None
+        outputs, layouts = [], []
         with self.precision_context(precision):
-            # 1. H_S: the target parsing (unless the caller gave the layout).
-            if self.uses_parsing:
-                onehot_s = to_onehot(labels_s).to(dtype)
-                if labels_t is None:
-                    logits = predict_parsing_logits(self.semantic_generator, onehot_s, kp_s, kp_t, self.semantic_size)
-                    labels_t = logits.argmax(1)
-                # H_A renders exactly the layout that is returned (one-hot of the argmax).
-                onehot_t = to_onehot(labels_t).to(dtype)
-                labels_np = labels_t.cpu().numpy().astype(np.uint8)
-                previews = [Image.fromarray(PALETTE[m]) for m in labels_np]
-            # 2. H_A: the source's appearance on that parsing.
-            generated = render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, onehot_t)
+            for start in range(0, len(image), self.max_batch_size):  # chunks: memory stays flat with many poses
+                part = slice(start, start + self.max_batch_size)
+                generated, layout = self._generate(image[part], kp_s[part], kp_t[part], labels_s[part] if labels_s is not None else None,
+                                                   labels_t[part] if labels_t is not None else None)
+                outputs.append(generated.float().clamp(-1, 1))
+                layouts.append(layout)
+        generated = torch.cat(outputs)
+        labels_t = torch.cat(layouts) if self.uses_parsing else None
+        labels_np = labels_t.cpu().numpy().astype(np.uint8) if labels_t is not None else None
+        previews = [Image.fromarray(PALETTE[m]) for m in labels_np] if labels_np is not None else None
         # 3. The outputs in the requested form.
         images = postprocess(generated.float().clamp(-1, 1), output_type)
         parsing = labels_t if output_type == "pt" else labels_np
         self.maybe_free_model_hooks()
         out = SPTPipelineOutput(images, parsing, previews, kp_s.cpu().numpy(), kp_t.cpu().numpy())
         return out if return_dict else (images, parsing)
+
+    def _generate(self, image, kp_s, kp_t, labels_s, labels_t):
+        """One chunk through the networks: H_S's target parsing (unless given), then H_A on it."""
+        dtype = self.dtype
+        onehot_s = onehot_t = None
+        if self.uses_parsing:
+            # 1. H_S: the target parsing (unless the caller gave the layout).
+            onehot_s = to_onehot(labels_s).to(dtype)
+            if labels_t is None:
+                logits = predict_parsing_logits(self.semantic_generator, onehot_s, kp_s, kp_t, self.semantic_size)
+                labels_t = logits.argmax(1)
+            # H_A renders exactly the layout that is returned (one-hot of the argmax).
+            onehot_t = to_onehot(labels_t).to(dtype)
+        # 2. H_A: the source's appearance on that parsing.
+        return render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, onehot_t), labels_t
 
     def transfer_texture(self, appearance_image, appearance_pose, appearance_parsing, layout_pose, layout_parsing,
                          **kwargs) -> SPTPipelineOutput | tuple:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .parsing import NUM_LABELS, merge_to_spt10, validate_labels
+from .parsing import NUM_LABELS, SCHEMES, get_scheme, merge_to_spt10, validate_labels
 from .pose import keypoints_from_json, validate_keypoints
 
 
@@ -100,6 +100,10 @@ def _any_to_tensor(image, name: str) -> torch.Tensor:
                              f"in [{image.min()}, {image.max()}]")
         return torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1) * 2 - 1
     if isinstance(image, torch.Tensor):
+        if image.is_meta:
+            raise ValueError(f"{name} is a meta tensor (no data): pass real pixels")
+        if image.dtype == torch.bool or image.is_complex():
+            raise ValueError(f"{name}: a tensor image must be real numbers in [-1, 1], got {image.dtype}")
         if image.dim() != 3 or image.shape[0] != 3:
             raise ValueError(f"{name}: a tensor image must be (3, H, W) (or a (B, 3, H, W) batch), got {tuple(image.shape)}")
         image = image.detach().float().cpu()
@@ -120,7 +124,10 @@ def as_list(value, name: str, kind: str) -> list:
             return [value]
         arr = value if isinstance(value, (np.ndarray, torch.Tensor)) else None
         if arr is None and isinstance(value, (list, tuple)) and value and not isinstance(value[0], (str, bytes, dict)):
-            arr = np.asarray(value, dtype=object if _ragged(value) else np.float32)
+            try:
+                arr = np.asarray(value, dtype=object if _ragged(value) else np.float32)
+            except (OverflowError, TypeError, ValueError) as err:
+                raise ValueError(f"{name}: keypoints must be pixel coordinates of shape (18, 2) or (B, 18, 2) ({err})") from None
             if arr.dtype == object:
                 raise ValueError(f"{name}: keypoints must be (18, 2) or (B, 18, 2)")
         if arr is not None:
@@ -131,6 +138,8 @@ def as_list(value, name: str, kind: str) -> list:
             raise ValueError(f"{name} is empty: give one (18, 2) pose or a (B, 18, 2) batch")
         return list(value)
     if kind == "parsing" and isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 3:
+        if value.shape[-1] == 1 and value.shape[-2] >= MIN_IMAGE_SIDE:
+            return [value[..., 0]]  # one (H, W, 1) map, as image libraries write a grey image
         return list(value)
     if isinstance(value, (list, tuple)):
         if not value:
@@ -165,6 +174,16 @@ def read_keypoints(value, name: str) -> np.ndarray:
 
 
 def read_labels(value, name: str, scheme: str) -> np.ndarray:
+    if not isinstance(scheme, str):
+        raise ValueError(f"parsing_scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
+    get_scheme(scheme)  # an unknown one is named before the labels are read
+    if isinstance(value, torch.Tensor):
+        if value.is_meta:
+            raise ValueError(f"{name} is a meta tensor (no data): pass a real label map")
+        value = value.detach().cpu()
+        value = value.float() if value.dtype == torch.bfloat16 else value
+    if getattr(value, "dtype", None) is not None and str(value.dtype) in ("bool", "torch.bool"):
+        raise ValueError(f"{name} must hold integer labels (0..{NUM_LABELS - 1} in SPT-10), got a bool mask")
     if isinstance(value, Image.Image):
         if value.mode not in ("L", "P"):
             raise ValueError(f"{name}: a parsing image must be a label map (mode 'L' or 'P' whose values are "

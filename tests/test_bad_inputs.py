@@ -80,7 +80,33 @@ PIPELINE = [
     ("bool keypoints", lambda w: call(w, target_pose=np.ones((18, 2), bool)), "target_pose must be real pixel coordinates"),
     ("complex keypoints", lambda w: call(w, source_pose=w["a"]["keypoints"] + 0j), "source_pose must be real pixel"),
     ("meta keypoints", lambda w: call(w, target_pose=torch.empty((18, 2), device="meta")), "target_pose is a meta tensor"),
+    ("10**400 in a pose JSON", lambda w: call(w, target_pose=json.dumps({"keypoints": [[10**400, 1]] + [[-1, -1]] * 17})),
+     "target_pose: keypoints must be numbers"),
+    ("10**400 in a pose list", lambda w: call(w, target_pose=[[10**400, 1]] + [[-1, -1]] * 17),
+     "target_pose: keypoints must be pixel coordinates"),
+    ("target pose '³'", lambda w: call(w, target_pose="³"), "target_pose: keypoints JSON does not parse"),
+    ("parsing_scheme None", lambda w: call(w, parsing_scheme=None), "parsing_scheme must be one of"),
+    ("parsing_scheme 'coco'", lambda w: call(w, parsing_scheme="coco"), "unknown parsing scheme 'coco'"),
+    ("bool parsing", lambda w: call(w, source_parsing=w["a"]["parsing"] > 0), "source_parsing must hold integer labels"),
+    ("meta parsing", lambda w: call(w, source_parsing=torch.empty(SIZE, device="meta")), "source_parsing is a meta tensor"),
+    ("bool tensor image", lambda w: call(w, source_image=torch.zeros((3, *SIZE), dtype=torch.bool)),
+     "source_image: a tensor image must be real numbers"),
+    ("meta image", lambda w: call(w, source_image=torch.empty((3, *SIZE), device="meta")), "source_image is a meta tensor"),
+    ("complex image", lambda w: call(w, source_image=w["a"]["image"].astype(np.complex64)),
+     "source_image: a non-uint8 array image must be float"),
 ]
+
+
+def test_documented_valid_forms_of_odd_inputs(world):
+    """Inputs that look odd but mean one thing are taken: bfloat16 keypoints and parsings, an (H, W, 1) map."""
+    reference = call(world, output_type="np").images
+    a = world["a"]
+    for change in (dict(source_parsing=torch.from_numpy(a["parsing"]).bfloat16()),
+                   dict(source_parsing=a["parsing"][..., None])):
+        np.testing.assert_allclose(call(world, **change, output_type="np").images, reference, atol=1e-5)
+    # bfloat16 keeps 8 bits of a coordinate (37.4 -> 37.5): the pose moves by a fraction of a pixel
+    rough = call(world, source_pose=torch.from_numpy(a["keypoints"]).bfloat16(), output_type="np").images
+    assert rough.shape == reference.shape and np.isfinite(rough).all()
 
 
 @pytest.mark.parametrize("what, run, message", PIPELINE, ids=[row[0] for row in PIPELINE])
@@ -386,7 +412,12 @@ def space(world):
 
 def write(tmp_path, name, content):
     path = tmp_path / name
-    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    if isinstance(content, np.ndarray):
+        Image.fromarray(content).save(path, format="PNG")
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
     return str(path)
 
 
@@ -401,6 +432,7 @@ SPACE = [
     ("300 poses at once", dict(target=json.dumps([[[10.0, 10.0]] * 18] * 300)), "characters; one pose"),
     ("3 poses at once", dict(target=json.dumps([[[10.0, 10.0]] * 18] * 3)), "Paste one pose per generation: this text holds 3"),
     ("JSON nested 100,000 deep", dict(target="[" * 15_000), "nests too deep"),
+    ("1x1 photo", dict(photo=np.zeros((1, 1, 3), np.uint8)), "photo.png is 1x1 pixels: upload a photo of at least 16x16"),
 ]
 
 

@@ -289,3 +289,27 @@ def test_the_fast_path_is_close_to_the_fp32_reference(pipe, pair):
     np.testing.assert_array_equal(pipe(a["image"], b["keypoints"], precision="fp32", **kwargs).images, reference)
     with pytest.raises(ValueError, match="precision must be one of"):
         pipe(a["image"], b["keypoints"], precision="fp8", **kwargs)
+
+
+def test_many_poses_run_in_chunks_with_the_same_result(monkeypatch):
+    """A long batch of target poses goes through the networks max_batch_size at a time, so memory stays flat;
+    the outputs are those of one pass."""
+    pipe = SPTPipeline.from_preset("tiny", image_size=(64, 32))
+    people = SyntheticPeople((64, 32), seed=0, split="test")
+    source = people.render(0, 0)
+    targets = [people.render(0, k)["keypoints"] for k in range(1, 8)]
+    args = dict(source_pose=source["keypoints"], source_parsing=source["parsing"], output_type="np", precision="fp32")
+    whole = pipe(source["image"], targets, **args)
+    sizes = []
+    original = pipe._generate
+
+    def counted(image, *rest):
+        sizes.append(len(image))
+        return original(image, *rest)
+
+    monkeypatch.setattr(pipe, "_generate", counted)
+    pipe.max_batch_size = 3
+    chunked = pipe(source["image"], targets, **args)
+    assert sizes == [3, 3, 1]
+    np.testing.assert_allclose(chunked.images, whole.images, atol=1e-5)
+    np.testing.assert_array_equal(chunked.target_parsing, whole.target_parsing)

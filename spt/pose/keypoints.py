@@ -71,7 +71,7 @@ def validate_keypoints(keypoints, size: tuple[int, int] | None = None, *, name: 
         raise ValueError(f"{name} must be real pixel coordinates, got a {'bool' if kind == 'b' else 'complex'} array")
     try:
         arr = np.asarray(keypoints, dtype=np.float32)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise ValueError(f"{name} must be numbers of shape (18, 2), got {type(keypoints).__name__}: {err}") from None
     if arr.ndim < 2 or arr.shape[-2:] != (NUM_KEYPOINTS, 2):
         raise ValueError(f"{name} must have shape (18, 2) (COCO-18 (x, y) pixels), got {tuple(arr.shape)}")

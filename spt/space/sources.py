@@ -15,7 +15,7 @@ from ..data.synthetic import make_people
 from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
 from ..parsing import load_parsing
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
-from ..processor import open_photo, resize_labels
+from ..processor import MIN_IMAGE_SIDE, open_photo, resize_labels
 from .model import load_pipeline, model_size, served_world, serves_embedded_model, synthetic_model_note
 from .views import enlarge, parsing_view, skeleton_view
 
@@ -148,6 +148,9 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
     except Image.DecompressionBombError:
         raise gr.Error(f"{os.path.basename(image_path)} is too large: upload a photo under "
                        f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels") from None
+    if min(image.shape[:2]) < MIN_IMAGE_SIDE:
+        raise gr.Error(f"{os.path.basename(image_path)} is {image.shape[0]}x{image.shape[1]} pixels: upload a photo of "
+                       f"at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} that shows a person")
     keypoints = parsing = None
     if keypoints_path:
         with open(keypoints_path, encoding="utf-8", errors="replace") as handle:
