@@ -202,5 +202,17 @@ def launch(**kwargs):
     return demo.launch(max_file_size=MAX_UPLOAD, **kwargs)
 
 
+def check_model() -> None:
+    """Load the served model before serving, so a bad ``SPT_MODEL`` stops the server with the reason instead of
+    failing on the first visit."""
+    from spt.space.model import load_pipeline
+
+    try:
+        load_pipeline()
+    except gr.Error as err:
+        raise SystemExit(f"app.py: cannot serve the model: {err.message}") from None
+
+
 if __name__ == "__main__":
+    check_model()
     launch()

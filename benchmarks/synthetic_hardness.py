@@ -1,6 +1,6 @@
 """Print how hard SyntheticPeople is: trivial answers against the true target, on a fixed test split.
 
-    python benchmarks/synthetic_hardness.py [--pairs 300] [--size 128 128]
+    python benchmarks/synthetic_hardness.py [--pairs 300] [--size 128 128] [--world 2d|3d]
 
 For each pair (one held-out test person, source pose -> target pose) it scores, against the true
 target image:
@@ -19,7 +19,7 @@ import argparse
 import numpy as np
 from tqdm.auto import tqdm
 
-from spt.data.synthetic import SyntheticPeople
+from spt.data.synthetic import WORLDS, make_people
 from spt.evaluation.baselines import part_warp_baseline
 from spt.evaluation.metrics import mask_ssim, mean_iou, pixel_accuracy, ssim
 
@@ -29,9 +29,10 @@ def main():
     parser.add_argument("--pairs", type=int, default=300)
     parser.add_argument("--size", type=int, nargs=2, default=(128, 128))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--world", default="2d", choices=WORLDS)
     args = parser.parse_args()
     size = tuple(args.size)
-    people = SyntheticPeople(size, seed=args.seed, split="test")
+    people = make_people(args.world, size, seed=args.seed, split="test")
     rows = {k: [] for k in ("copy_ssim", "copy_mask_ssim", "warp_ssim", "warp_mask_ssim",
                             "label_change", "warp_parsing_acc", "warp_parsing_miou")}
     for i in tqdm(range(args.pairs), desc="pairs"):
@@ -45,7 +46,7 @@ def main():
         rows["label_change"].append(float((moved != tgt["parsing"])[person].mean()))
         rows["warp_parsing_acc"].append(pixel_accuracy(moved, tgt["parsing"]))
         rows["warp_parsing_miou"].append(mean_iou(moved, tgt["parsing"]))
-    print(f"SyntheticPeople test split, {args.pairs} pairs at {size[0]}x{size[1]} (seed {args.seed})")
+    print(f"SyntheticPeople ({args.world} world) test split, {args.pairs} pairs at {size[0]}x{size[1]} (seed {args.seed})")
     print(f"{'baseline':<28} {'SSIM':>6} {'mask-SSIM':>10}")
     for name, label in (("copy", "copy the source image"), ("warp", "warp the source by f_j")):
         print(f"{label:<28} {np.mean(rows[name + '_ssim']):>6.3f} {np.mean(rows[name + '_mask_ssim']):>10.3f}")

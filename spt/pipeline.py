@@ -221,6 +221,9 @@ class SPTPipeline(DiffusionPipeline):
         if not os.path.isdir(path):
             if os.path.exists(path) or path.startswith((".", "/", "~")) or path.count("/") != 1:
                 raise ValueError(f"{path} is not an SPT pipeline folder or a Hub repo id ('org/name')")
+            if os.path.isdir(path.split("/")[0]):  # 'runs/name' where ./runs exists: a local path, not a repo id
+                raise ValueError(f"no such folder: {path} (the folder {path.split('/')[0]}/ exists here, so this is "
+                                 "read as a local path, not as a Hub repo id)")
             download_keys = ("cache_dir", "revision", "token", "local_files_only", "force_download", "proxies")
             path = cls.download(path, **{k: kwargs[k] for k in download_keys if k in kwargs})
         _check_pipeline_folder(path, cls.__name__)
@@ -285,11 +288,11 @@ class SPTPipeline(DiffusionPipeline):
         for i in range(batch):
             image = pick(images, i)
             frame = tuple(image.shape[-2:])
-            target = read_keypoints(pick(targets, i), "target_pose")
+            target = read_keypoints(pick(targets, i), "target_pose", frame)
             kp_t.append(rescale_keypoints(validate_keypoints(target, frame, name="target_pose"), frame, size))
             source = pick(sources, i)
             if source is not None:
-                source = validate_keypoints(read_keypoints(source, "source_pose"), frame, name="source_pose")
+                source = validate_keypoints(read_keypoints(source, "source_pose", frame), frame, name="source_pose")
             parsing = pick(parsings, i)
             edit = pick(edits, i)
             if source is None or (self.uses_parsing and parsing is None):

@@ -156,14 +156,15 @@ def _ragged(value) -> bool:
         return True
 
 
-def read_keypoints(value, name: str) -> np.ndarray:
-    """A pose from an array, a list, a tensor, JSON text or a JSON file; one with no joint at all is refused."""
+def read_keypoints(value, name: str, frame: tuple[int, int] | None = None) -> np.ndarray:
+    """A pose from an array, a list, a tensor, JSON text or a JSON file; one with no joint at all is refused.
+    JSON that states its ``"size"`` is rescaled to ``frame`` (the image the pose is used with)."""
     if isinstance(value, (str, bytes, dict)):
         if isinstance(value, str) and os.path.isfile(value):
             with open(value, encoding="utf-8", errors="replace") as handle:
                 value = handle.read()
         try:
-            kp = keypoints_from_json(value)
+            kp = keypoints_from_json(value, frame)
         except ValueError as err:
             raise ValueError(f"{name}: {err}") from None
     else:

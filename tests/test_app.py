@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -284,3 +285,11 @@ def test_the_output_folder_drops_old_files(tmp_path):
     second = errors.output_path("b.gif")
     assert os.path.dirname(first) == os.path.dirname(second) and not os.path.exists(first) and os.path.exists(second)
     os.remove(second)
+
+
+def test_a_bad_spt_model_stops_the_server_at_start_with_the_reason(tmp_path):
+    env = os.environ | {"SPT_MODEL": str(tmp_path / "nonexistent"), "GRADIO_ANALYTICS_ENABLED": "False"}
+    done = subprocess.run([sys.executable, "app.py"], cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "cannot serve the model" in done.stderr and "nonexistent" in done.stderr

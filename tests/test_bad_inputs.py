@@ -229,6 +229,13 @@ def edit_weights(folder, change):
     save_file(weights, path)
 
 
+def test_a_missing_local_model_folder_is_named_as_such(tmp_path, monkeypatch):
+    (tmp_path / "runs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="no such folder: runs/does-not-exist"):
+        SPTPipeline.from_pretrained("runs/does-not-exist")
+
+
 @pytest.mark.parametrize("option", [dict(variant="fp16"), dict(use_safetensors=False)])
 def test_from_pretrained_reads_safetensors_only(world, option):
     folder = broken_copy(world, "pickle_planted", lambda f: torch.save({}, f / "semantic_generator" / "diffusion_pytorch_model.bin"))

@@ -313,3 +313,21 @@ def test_many_poses_run_in_chunks_with_the_same_result(monkeypatch):
     assert sizes == [3, 3, 1]
     np.testing.assert_allclose(chunked.images, whole.images, atol=1e-5)
     np.testing.assert_array_equal(chunked.target_parsing, whole.target_parsing)
+
+
+def test_keypoints_json_with_a_size_is_rescaled_to_the_frame_it_is_used_in():
+    """The examples' JSON states the frame it was written in; used with an image of another size (or pasted in
+    the Space at the model's size) it is rescaled, not refused as lying outside."""
+    from spt.pose import keypoints_from_json, keypoints_to_json
+
+    people = SyntheticPeople((128, 64), seed=0, split="test")
+    big = people.render(0, 1)["keypoints"]
+    text = keypoints_to_json(big, (128, 64))
+    small = keypoints_from_json(text, (64, 32))
+    present = big[:, 0] >= 0
+    np.testing.assert_allclose(small[present], (big[present] + 0.5) / 2 - 0.5, atol=0.3)
+    np.testing.assert_array_equal(keypoints_from_json(text), big)  # without a frame: as written
+    pipe = SPTPipeline.from_preset("tiny", image_size=(64, 32))
+    source = SyntheticPeople((64, 32), seed=0, split="test").render(0, 0)
+    out = pipe(source["image"], text, source_pose=source["keypoints"], source_parsing=source["parsing"], output_type="np")
+    np.testing.assert_allclose(out.target_pose[0][present], small[present], atol=1e-4)

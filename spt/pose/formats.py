@@ -9,7 +9,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from .keypoints import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS, validate_keypoints
+from .keypoints import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS, rescale_keypoints, validate_keypoints
 
 
 PATN_HEADER = "name:keypoints_y:keypoints_x"
@@ -95,10 +95,12 @@ def keypoints_to_json(keypoints, size: tuple[int, int] | None = None) -> str:
     return json.dumps(obj)
 
 
-def keypoints_from_json(data) -> np.ndarray:
+def keypoints_from_json(data, frame: tuple[int, int] | None = None) -> np.ndarray:
     """Keypoints from our JSON form, a bare 18x2 list, or OpenPose output (``people[0].pose_keypoints_2d``).
 
-    ``data`` is a JSON string or the parsed object. OpenPose joints with confidence 0 become missing.
+    ``data`` is a JSON string or the parsed object. OpenPose joints with confidence 0 become missing. Our form's
+    ``"size"`` ([H, W], the frame the keypoints were written in) is checked, and with ``frame`` (the frame they
+    are used in) the keypoints are rescaled from that size to it.
     """
     if isinstance(data, (str, bytes)):
         try:
@@ -133,7 +135,8 @@ def keypoints_from_json(data) -> np.ndarray:
                     or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
                 raise ValueError(f"keypoints JSON: 'size' must be [height, width] in whole pixels, got {size!r}")
             size = tuple(size)
-        return validate_keypoints(data["keypoints"], size)
+        kp = validate_keypoints(data["keypoints"], size)
+        return rescale_keypoints(kp, size, frame) if size is not None and frame is not None and size != tuple(frame) else kp
     return validate_keypoints(data)
 
 

@@ -113,7 +113,7 @@ def read_keypoints_text(text: str, size: tuple[int, int]) -> np.ndarray:
         raise gr.Error(f"The pasted pose is {len(text):,} characters; one pose (18 joints) takes well under "
                        f"{MAX_POSE_TEXT:,}. Paste one pose per generation.")
     try:
-        kp = keypoints_from_json(text) if text[0] in "{[" else parse_patn_row(text, where="pasted row")[1]
+        kp = keypoints_from_json(text, size) if text[0] in "{[" else parse_patn_row(text, where="pasted row")[1]
         kp = validate_keypoints(kp, size, name="keypoints")
     except ValueError as err:
         raise gr.Error(f"Bad keypoints: {err}") from None
