@@ -13,7 +13,7 @@ import functools
 
 import gradio as gr
 
-from spt.data.synthetic import SPLITS
+from spt.data.synthetic import SPLITS, WORLD_DESCRIPTIONS
 from spt.parsing import SPT10_LABELS, legend
 from spt.pose import KEYPOINT_NAMES
 from spt.space.callbacks import (
@@ -22,7 +22,7 @@ from spt.space.callbacks import (
     place_source_joint, regenerate_from_layout, reset_pose, select_pose, texture_transfer, to_editor,
 )
 from spt.space.errors import MAX_UPLOAD
-from spt.space.model import WORLD_NAMES, served_world
+from spt.space.model import served_world
 from spt.space.motions import MOTIONS
 from spt.space.sources import MAX_ID, example_label, example_uploads, gallery_pose, pose_gallery
 from spt.space.views import target_view
@@ -40,7 +40,7 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(
             "# spt: Semantic Parsing Transformation\n"
             "Unsupervised pose-guided person generation (Song et al., CVPR 2019): H_S predicts the target "
-            f"parsing, H_A renders the person onto it. The default model was trained on **{WORLD_NAMES[served_world()]}**, "
+            f"parsing, H_A renders the person onto it. The default model was trained on **{WORLD_DESCRIPTIONS[served_world()]}**, "
             "whose held-out people you can pick below, or an example, or your own photo (its keypoints and parsing are "
             "estimated when you do not upload them)."
         )

@@ -48,8 +48,8 @@ def main(out: str, eval_dir: str) -> None:
     metrics = json.load(open(f"{eval_dir}/metrics.json", encoding="utf-8"))
     table = open(f"{eval_dir}/metrics.md", encoding="utf-8").read().split("\n", 2)[2]
     h, w = config.image_size
-    evaluation = f"""300 held-out SyntheticPeople pairs (test people never seen in training, true target known),
-`python -m spt.evaluation --model {out} --pairs 300`, beside the answers without a model (copy the source;
+    evaluation = f"""300 held-out SyntheticPeople pairs of the {config.world.upper()} world (test people never seen in
+training, true target known), `python -m spt.evaluation --model {out} --pairs 300 --world {config.world}`, beside the answers without a model (copy the source;
 move it part by part with the affines f_j) and the true target itself (each metric's ceiling, and the error of
 the truth-free checks):
 
@@ -62,7 +62,7 @@ measured with this version of the code.
 """
     write_model_card(config, f"{out}/README.md", steps=config.max_steps,
                      command="bash pretrained/train_spt_synthetic.sh", evaluation=evaluation, metrics=metrics,
-                     benchmark=f"SyntheticPeople, 300 held-out pairs at {h}x{w}")
+                     benchmark=f"SyntheticPeople ({config.world} world), 300 held-out pairs at {h}x{w}")
     save_figure(f"{eval_dir}/grid.png")
 
 

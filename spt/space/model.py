@@ -41,12 +41,6 @@ def serves_embedded_model() -> bool:
     return os.environ.get("SPT_MODEL", DEFAULT_MODEL) in ("", DEFAULT_MODEL)
 
 
-WORLD_NAMES = {"2d": "SyntheticPeople's flat 2D people",
-               "3d": "SyntheticPeople's 3D world (clothed 3D bodies with textures cut from real photos, photo "
-                     "backgrounds, perspective and light)",
-               "mixed": "SyntheticPeople's 2D and 3D worlds"}
-
-
 def served_world(model: str | None = None) -> str:
     """The SyntheticPeople world the served model was trained on (its folder's ``train_config.json``); "2d" when
     the folder does not say (older checkpoints, Hub ids)."""
@@ -67,7 +61,9 @@ def _world_of(model: str) -> str:
 
 def synthetic_model_note() -> str:
     """What the embedded model learned from, for the note under an upload."""
-    return (f"The default model was trained on {WORLD_NAMES[served_world()]} only, never on a real photo: on a "
+    from spt.data.synthetic import WORLD_DESCRIPTIONS
+
+    return (f"The default model was trained on {WORLD_DESCRIPTIONS[served_world()]} only, never on a real photo: on a "
             "photo expect a rough likeness (smooth faces, simplified clothes). Photo-real results need a model "
             "trained on real data (README, Training; load it with `SPT_MODEL=<folder or Hub id>`).")
 

@@ -40,7 +40,7 @@ class DetectorReport:
 
         images, keypoints = held_out_pose_images(config, count)
         scores = detector_scores(detector, images, keypoints)
-        where = ("SyntheticPeople validation people, never trained on," if config.dataset == "synthetic"
+        where = (f"SyntheticPeople {config.world}-world validation people, never trained on," if config.dataset == "synthetic"
                  else f"the test split of {config.data_dir}")
         return cls(scores["pckh"], scores["per_joint"], scores["images"], f"{where} at {config.image_size[0]}x"
                    f"{config.image_size[1]}")

@@ -99,6 +99,13 @@ def _detector_line(report) -> str:
     return f"Pose detector Φ (frozen after its stage; it gives the pose loss): {report.summary()}."
 
 
+def dataset_name(config: TrainConfig) -> str:
+    """What the card says the model was trained on."""
+    from ..data.synthetic import WORLD_DESCRIPTIONS
+
+    return WORLD_DESCRIPTIONS[config.world] if config.dataset == "synthetic" else config.dataset
+
+
 def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str | None = None,
                      evaluation: str | None = None, metrics: dict | None = None, benchmark: str | None = None,
                      detector=None) -> None:
@@ -110,7 +117,7 @@ def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str
         "card_data": card_data(config, name, metrics, benchmark),
         "model_name": name,
         "model_id": config.hub_model_id or folder,
-        "dataset": config.dataset,
+        "dataset": dataset_name(config),
         "image_size": "x".join(map(str, config.image_size)),
         "semantic_size": "x".join(map(str, config.semantic_size or config.image_size)),
         "preset": config.preset,

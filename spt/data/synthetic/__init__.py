@@ -36,10 +36,10 @@ from .identity import HAIR_STYLES, LOWER_KINDS, SPLITS, TEXTURES, Identity, Text
 from .kinematics import ACTIVITIES, LIMITS, Pose, Skeleton3D, build_skeleton, sample_pose, walking_cycle
 from .render import SyntheticPeople
 from .world3d import Person3D, SyntheticPeople3D
-from .worlds import WORLDS, MixedPeople, make_people
+from .worlds import WORLD_DESCRIPTIONS, WORLDS, MixedPeople, make_people
 
 __all__ = [
     "ACTIVITIES", "HAIR_STYLES", "LIMITS", "LOWER_KINDS", "SPLITS", "TEXTURES", "Identity", "Pose", "Skeleton3D",
-    "SyntheticPeople", "SyntheticPeople3D", "Person3D", "MixedPeople", "WORLDS", "make_people", "Texture", "build_skeleton", "dataset_features", "main", "make_dataset", "make_pairs",
+    "SyntheticPeople", "SyntheticPeople3D", "Person3D", "MixedPeople", "WORLDS", "WORLD_DESCRIPTIONS", "make_people", "Texture", "build_skeleton", "dataset_features", "main", "make_dataset", "make_pairs",
     "sample_grid", "sample_identity", "sample_pose", "walking_cycle", "write_examples",
 ]

@@ -8,6 +8,13 @@ from .identity import Identity
 from .render import SyntheticPeople
 
 WORLDS = ("2d", "3d", "mixed")
+# What a model trained on each world learned from (model cards, the Space's notes).
+WORLD_DESCRIPTIONS = {
+    "2d": "SyntheticPeople's 2D world (flat painted people)",
+    "3d": "SyntheticPeople's 3D world (clothed 3D bodies in perspective with light, textures cut from real photos, "
+          "photo backgrounds)",
+    "mixed": "SyntheticPeople's 2D and 3D worlds (half each)",
+}
 
 
 class MixedPeople:
