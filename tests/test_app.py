@@ -86,6 +86,11 @@ def test_served_world_reads_the_training_config(tmp_path):
     assert model.served_world(str(tmp_path / "missing")) == "2d"
 
 
+def test_a_negative_dataset_seed_is_named():
+    with pytest.raises(app.gr.Error, match="Dataset seed must be a whole number from 0 up, got -1"):
+        app.browse("test", "128 x 64 (Market-1501)", -1, 2, 5)
+
+
 def test_bad_ids_give_readable_errors():
     with pytest.raises(app.gr.Error, match="Person id"):
         app.browse("test", "128 x 128 (SyntheticPeople)", 0, 1.5, 0)

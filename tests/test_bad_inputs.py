@@ -440,6 +440,8 @@ SPACE = [
     ("3 poses at once", dict(target=json.dumps([[[10.0, 10.0]] * 18] * 3)), "Paste one pose per generation: this text holds 3"),
     ("JSON nested 100,000 deep", dict(target="[" * 15_000), "nests too deep"),
     ("1x1 photo", dict(photo=np.zeros((1, 1, 3), np.uint8)), "photo.png is 1x1 pixels: upload a photo of at least 16x16"),
+    ("a PNG as the keypoints file", dict(keypoints=np.zeros((8, 8, 3), np.uint8)),
+     "pose.json is a binary file \\(an image\\?\\), not keypoints"),
 ]
 
 

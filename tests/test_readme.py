@@ -1,6 +1,8 @@
 """The README's Quick start is what CI runs, and its front matter is a valid Space header."""
 
+import os
 import re
+import sys
 from pathlib import Path
 
 from PIL import Image
@@ -50,3 +52,22 @@ def test_the_python_api_example_runs_as_written(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)
     assert Image.open("generated.png").size == (64, 128) and Image.open("parsing.png").size == (64, 128)
     assert (namespace["edited"] == 5).any() or not (namespace["out"].target_parsing[0] == 4).any()
+
+
+def test_the_training_quick_start_runs_as_written(tmp_path):
+    """The README's training quick start, line by line in bash from the repository root, with its runs/quick
+    folder moved to tmp: four stages, then the evaluation's table."""
+    import subprocess
+    import time
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", readme.split("## Training", 1)[1], re.S)[1]
+    assert "--stage e2e" in block and "python -m spt.evaluation" in block
+    script = block.replace("runs/quick", str(tmp_path / "quick"))
+    start = time.perf_counter()
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env=os.environ | {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]})
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = (tmp_path / "quick" / "eval" / "metrics.md").read_text()
+    assert "| SSIM (PATN, sigma 1.5) |" in table and (tmp_path / "quick" / "e2e" / "model_index.json").exists()
+    print(f"quick start: {time.perf_counter() - start:.0f} s")

@@ -209,5 +209,7 @@ def browse(split: str, size_name: str, seed: int, identity_id, pose_id, world_na
         raise gr.Error(f"Unknown size {size_name!r}; choose one of: {', '.join(SIZES)}")
     if split not in SPLITS:
         raise gr.Error(f"Unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+    if seed is None or isinstance(seed, bool) or not float(seed).is_integer() or seed < 0:
+        raise gr.Error(f"Dataset seed must be a whole number from 0 up, got {seed!r}")
     world = BROWSE_WORLDS[world_name] if world_name else None
     return BrowseViews(*browse_views(split, SIZES[size_name], int(seed), identity_id, pose_id, world))

@@ -153,8 +153,12 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
                        f"at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} that shows a person")
     keypoints = parsing = None
     if keypoints_path:
-        with open(keypoints_path, encoding="utf-8", errors="replace") as handle:
-            keypoints = read_keypoints_text(handle.read(MAX_POSE_TEXT + 1), image.shape[:2])
+        with open(keypoints_path, "rb") as handle:
+            raw = handle.read(MAX_POSE_TEXT + 1)
+        if b"\0" in raw[:1024] or raw.startswith((b"\x89PNG", b"\xff\xd8", b"GIF8", b"RIFF")):
+            raise gr.Error(f"{os.path.basename(keypoints_path)} is a binary file (an image?), not keypoints: upload "
+                           "them as JSON or a PATN CSV row")
+        keypoints = read_keypoints_text(raw.decode("utf-8", errors="replace"), image.shape[:2])
     if parsing_path:
         try:
             parsing = load_parsing(parsing_path, scheme)
