@@ -29,7 +29,7 @@ from spt.space.views import target_view
 
 # On-page height of the image views, so that tall, narrow people do not stretch to the column width.
 VIEW_HEIGHT = 420
-IMAGE_VIEW = {"interactive": False, "height": VIEW_HEIGHT}
+IMAGE_VIEW = {"interactive": False, "height": VIEW_HEIGHT, "format": "png"}  # lossless: the model's pixels, not WebP
 
 
 def build_demo() -> gr.Blocks:

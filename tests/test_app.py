@@ -298,3 +298,9 @@ def test_a_bad_spt_model_stops_the_server_at_start_with_the_reason(tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "cannot serve the model" in done.stderr and "nonexistent" in done.stderr
+
+
+def test_every_shown_image_is_served_as_lossless_png():
+    images = [block for block in app.demo.blocks.values() if isinstance(block, app.gr.Image)]
+    generated = [block for block in images if block.elem_id == "generated"]
+    assert generated and all(block.format == "png" for block in images)
