@@ -131,7 +131,7 @@ def test_a_photo_without_a_person_is_not_generated_until_joints_are_placed(tmp_p
 
     photo = tmp_path / "coffee.png"
     Image.fromarray(data.coffee()).save(photo)
-    source, _, _, note = app.pick_upload(str(photo), None, None, "spt10")
+    source, _, _, note, _, _ = app.pick_upload(str(photo), None, None, "spt10")
     assert "No usable person: 0/18 joints found" in note and "missing: neck" in note
     assert "The default model was trained on" not in note  # the test model is not the embedded one
     with pytest.raises(app.gr.Error, match="No usable person"):
@@ -145,7 +145,7 @@ def test_a_photo_without_a_person_is_not_generated_until_joints_are_placed(tmp_p
 
     factor = views.factor(SIZE[0])
     for joint, (x, y) in {"neck": (16, 14), "right_shoulder": (10, 16), "right_hip": (12, 34)}.items():
-        source, _, _, note = app.place_source_joint(source, joint, Click(x * factor, y * factor))
+        source, _, _, note, _, _ = app.place_source_joint(source, joint, Click(x * factor, y * factor))
     np.testing.assert_allclose(source.keypoints[1], (16, 14), atol=0.5)
     assert "No usable person" not in note and source.problem() is None
     app.generate(source, app.gallery_pose(1))
@@ -304,3 +304,12 @@ def test_every_shown_image_is_served_as_lossless_png():
     images = [block for block in app.demo.blocks.values() if isinstance(block, app.gr.Image)]
     generated = [block for block in images if block.elem_id == "generated"]
     assert generated and all(block.format == "png" for block in images)
+
+
+def test_the_id_boxes_follow_the_source_shown():
+    """An example or an upload is no SyntheticPeople person: loading it empties the Person/Pose id boxes (they
+    kept the previous person's numbers before); a person picked by id keeps them through joint edits."""
+    update = app.pick_upload(*app.example_uploads()[0])
+    assert update.person_id is None and update.pose_id is None
+    picked = app.pick_source(2, 5).source
+    assert (picked.person_id, picked.pose_id) == (2, 5)

@@ -30,11 +30,14 @@ class SourceUpdate(NamedTuple):
 
 
 class UploadUpdate(NamedTuple):
-    """An uploaded (or edited) source, its views, and what was estimated or is missing."""
+    """An uploaded (or edited) source, its views, what was estimated or is missing, and the id boxes, which
+    follow the source shown (empty for an upload: it is no SyntheticPeople person)."""
     source: Person
     source_skeleton: np.ndarray
     source_parsing: tuple
     upload_note: str
+    person_id: int | None
+    pose_id: int | None
 
 
 class TargetUpdate(NamedTuple):
@@ -145,7 +148,7 @@ def pick_source(person_id, pose_id):
 @user_errors
 def pick_upload(image_path, keypoints_path, parsing_path, scheme):
     source, note = uploaded_person(image_path, keypoints_path, parsing_path, scheme)
-    return UploadUpdate(source, *source_views(source), describe_upload(source, note))
+    return UploadUpdate(source, *source_views(source), describe_upload(source, note), source.person_id, source.pose_id)
 
 
 @user_errors
@@ -154,7 +157,8 @@ def place_source_joint(source: Person, joint: str, evt: gr.SelectData):
     if source is None:
         raise gr.Error("Choose a source person first")
     source = source.with_keypoints(clicked_joint(source.keypoints, joint, evt))
-    return UploadUpdate(source, *source_views(source), describe_upload(source, f"{joint} placed by hand"))
+    return UploadUpdate(source, *source_views(source), describe_upload(source, f"{joint} placed by hand"),
+                        source.person_id, source.pose_id)
 
 
 @user_errors
