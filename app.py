@@ -175,7 +175,8 @@ def build_demo() -> gr.Blocks:
 
         @functools.lru_cache(maxsize=1)
         def worked_example():
-            """What the page opens on, the same for every visitor: computed on the first visit only."""
+            """What the page opens on, the same for every visitor: computed once (``python app.py`` does it before
+            serving, so the first visitor does not wait for it)."""
             first = pick_source(person_id.value, pose_id.value)
             kp = gallery_pose(7)  # a full-body pose: every joint visible
             generated = generate(first.source, kp)
@@ -190,6 +191,7 @@ def build_demo() -> gr.Blocks:
         demo.load(start, None, [tabs, *to(SourceUpdate), poses, *to(NewTarget), *to(Generation), editor,
                                 *to(TextureViews)], api_name=False)
         demo.load(browse, browse_inputs, to(BrowseViews), api_name=False)
+        demo.warm_up = worked_example
     # Visitors are served in order; two generations run at once (CPU Spaces have two cores).
     return demo.queue(default_concurrency_limit=2, max_size=64)
 
@@ -215,4 +217,5 @@ def check_model() -> None:
 
 if __name__ == "__main__":
     check_model()
+    demo.warm_up()  # the worked example the page opens on, before the first visitor asks for it
     launch()

@@ -313,3 +313,14 @@ def test_the_id_boxes_follow_the_source_shown():
     assert update.person_id is None and update.pose_id is None
     picked = app.pick_source(2, 5).source
     assert (picked.person_id, picked.pose_id) == (2, 5)
+
+
+def test_the_worked_example_is_computed_once_and_ready_before_the_first_visit():
+    import time
+
+    app.demo.warm_up.cache_clear()
+    app.demo.warm_up()
+    start = time.perf_counter()
+    opened = app.demo.warm_up()  # what every visit then gets: no model run
+    assert time.perf_counter() - start < 0.05 and app.demo.warm_up.cache_info().hits >= 1
+    assert len(opened) > 10
