@@ -123,7 +123,7 @@ def build_demo() -> gr.Blocks:
                             "target pose and back, or your own keypoint sequence (a JSON list of poses).")
                 with gr.Row():
                     motion = gr.Radio(list(MOTIONS), value=MOTIONS[0], label="Motion")
-                    frames = gr.Slider(2, 48, value=12, step=1, label="Frames (per cycle, or each way)")
+                    frames = gr.Slider(2, 48, value=12, step=1, label="Frames (2 to 48; per cycle, or each way)")
                     sequence = gr.File(label="Keypoint sequence (JSON)", type="filepath")
                     render = gr.Button("Render animation", variant="primary")
                 animation = gr.Image(label="Animation (GIF)", type="filepath", elem_id="animation", **IMAGE_VIEW)
