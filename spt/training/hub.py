@@ -47,15 +47,19 @@ def departures(folder: str, config: TrainConfig) -> str:
     """Where this checkpoint's method departs from the paper, as a markdown list (the spt design notes say why)."""
     items = []
     h_a = os.path.join(folder, "appearance_generator", "config.json")
-    output = "blend"
+    settings = {}
     if os.path.isfile(h_a):
         with open(h_a, encoding="utf-8") as handle:
-            output = json.load(handle).get("output", output)
-    if output == "blend":
+            settings = json.load(handle)
+    if settings.get("output", "blend") == "blend":
         items.append("H_A's output blends its own rendering with the source person moved part by part by the rigid-part "
                      "affines and with the source scene (person cut out), through a learned per-pixel softmax that "
                      "starts at that model-free composite: the deformable skip taken down to the pixels. The paper's "
                      "head (tanh RGB) is `output=\"render\"`.")
+        if settings.get("scene", "filled") == "filled":
+            items.append("The scene behind the source person is filled by inpainting (OpenCV Navier-Stokes), and the "
+                         "output is that filled scene wherever the predicted target parsing has no person: nothing of "
+                         "the source person can remain where it stood.")
     items.append("As in the official code (not the paper's text), the torso's deformable skip carries the whole image, "
                  "and the pose loss, D_A and D_F judge the cycle output as well as the forward one.")
     if config.weights.cycle > 0:
