@@ -98,14 +98,23 @@ def test_bad_ids_give_readable_errors():
         app.browse("test", "64 x 64", 0, 1, 0)
 
 
-def test_examples_load_cropped_to_the_model_aspect():
+def test_examples_load_cropped_to_the_model_aspect(tmp_path):
     rows = app.example_uploads()
     assert len(rows) == 8 and all(len(r) == 4 and os.path.exists(r[2]) for r in rows)
     source, note = sources.uploaded_person(*rows[0])
     assert source.image.shape == (*SIZE, 3) and source.parsing.shape == SIZE and note == ""
     original = json.load(open(rows[0][1]))["keypoints"]
-    # The 128x128 example is centre-cropped to 128x64 then halved: x -> (x - 32) / 2, y -> y / 2.
+    # The 256x128 example has the model's aspect: it is only scaled by 1/4 to 64x32.
     for (x, y), (cx, cy) in zip(original, source.keypoints):
+        if cx >= 0:
+            assert abs(cx - ((x + 0.5) / 4 - 0.5)) < 0.01 and abs(cy - ((y + 0.5) / 4 - 0.5)) < 0.01
+    # A 128x128 upload is centre-cropped to 128x64 then halved: x -> (x - 32) / 2, y -> y / 2.
+    from spt.data.synthetic import SyntheticPeople, write_examples
+
+    name = write_examples(str(tmp_path), SyntheticPeople((128, 128), seed=0, split="test"), [1], 1)[0]
+    files = [str(tmp_path / f"{name}{ext}") for ext in (".png", ".json", "_parsing.png")]
+    square, _ = sources.uploaded_person(*files, "spt10")
+    for (x, y), (cx, cy) in zip(json.load(open(files[1]))["keypoints"], square.keypoints):
         if cx >= 0:
             assert abs(cx - ((x + 0.5 - 32) / 2 - 0.5)) < 0.01 and abs(cy - ((y + 0.5) / 2 - 0.5)) < 0.01
 
