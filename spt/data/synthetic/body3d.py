@@ -18,11 +18,15 @@ X = left, Y = down, Z = forward; ``_BODY_TO_WORLD`` maps one to the other.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from .identity import sample_identity
+from .kinematics import _rot_x, _rot_y, _rot_z, build_skeleton
 
 # (X left, Y down, Z forward) -> (X left, Y back, Z up)
 _BODY_TO_WORLD = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, -1.0, 0]])
@@ -156,17 +160,19 @@ def body_model() -> BodyModel:
     return BodyModel()
 
 
-def pose_targets(pose) -> tuple[dict, dict]:
-    """Bone rotations and limb directions (Anny's world frame) for a ``kinematics.Pose`` at yaw 0."""
-    from .kinematics import _rot_x, _rot_y, _rot_z, build_skeleton
-    from .identity import sample_identity
-
+@functools.lru_cache(maxsize=1)
+def _neutral_identity():
+    """The 2D world's person at its base proportions: the kinematics only gives limb directions here."""
     neutral = sample_identity(np.random.default_rng(0))
     for name, value in (("shoulder", 0.105), ("hip", 0.062), ("torso", 0.30), ("upper_arm", 0.165),
                         ("forearm", 0.145), ("thigh", 0.235), ("shin", 0.225), ("head", 0.062)):
         setattr(neutral, name, value)
-    front = _copy_pose(pose, yaw=0.0)
-    joints = build_skeleton(neutral, front).joints  # (X left, Y down, Z forward) at yaw 0
+    return neutral
+
+
+def pose_targets(pose) -> tuple[dict, dict]:
+    """Bone rotations and limb directions (Anny's world frame) for a ``kinematics.Pose`` at yaw 0."""
+    joints = build_skeleton(_neutral_identity(), dataclasses.replace(pose, yaw=0.0)).joints  # X left, Y down, Z fwd
 
     def direction(a, b):
         d = _BODY_TO_WORLD @ (joints[b] - joints[a])
@@ -184,12 +190,6 @@ def pose_targets(pose) -> tuple[dict, dict]:
         targets[f"upperleg01.{side}"] = (f"lowerleg01.{side}", direction(hip, kne))
         targets[f"lowerleg01.{side}"] = (f"foot.{side}", direction(kne, ank))
     return rotations, targets
-
-
-def _copy_pose(pose, **changes):
-    import dataclasses
-
-    return dataclasses.replace(pose, **changes)
 
 
 def _half_rotation(r: np.ndarray) -> np.ndarray:

@@ -17,6 +17,22 @@ L_BG, L_HAT, L_HAIR, L_SUNGLASSES, L_UPPER, L_COAT, L_PANTS, L_SKIRT, L_FACE = 0
 L_LARM, L_RARM, L_LLEG, L_RLEG, L_LSHOE, L_RSHOE = 14, 15, 16, 17, 18, 19
 
 
+FACE_JOINTS = [0, 14, 15, 16, 17]  # nose, eyes, ears
+_FACING = np.array([0.15, 0.3, 0.3, -0.35, -0.35])  # ears stay visible further round, as OpenPose reports them
+
+
+def seen_keypoints(keypoints: np.ndarray, facing: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Keypoints (18, 2) pixels with what a camera does not see marked missing (-1): a face joint whose outward
+    normal faces away (``facing``: its cosine with the direction to the camera, nose/eyes/ears), and any joint
+    outside the (height, width) frame."""
+    kp = keypoints.copy()
+    kp[FACE_JOINTS] = np.where((facing > _FACING)[:, None], kp[FACE_JOINTS], -1.0)
+    height, width = size
+    outside = (kp[:, 0] < 0) | (kp[:, 1] < 0) | (kp[:, 0] > width - 1) | (kp[:, 1] > height - 1)
+    kp[outside] = -1.0
+    return kp
+
+
 def fit_frame(lo, hi, margin: float, reference: float, fill: float, offset, size: tuple[int, int]):
     """Scale (pixels per unit) and offset (2,) that frame a person whose extent is [lo, hi] (x, y) with a
     ``margin``: ``fill`` of the frame's height for a standing person of height ``reference`` (both worlds'
@@ -75,7 +91,34 @@ class _Item:
     draw: object  # callable(canvas)
 
 
-class SyntheticPeople:
+class PeopleWorld:
+    """What every SyntheticPeople world shares: its size, seed and split, the pose stream (pose ``i`` is the same
+    in every world) and the benchmark pairs. A world adds ``identity(id)``, ``render(identity, pose)`` and
+    ``background(identity)``."""
+
+    world = ""
+
+    def __init__(self, size: tuple[int, int], seed: int = 0, split: str = "train"):
+        height, width = int(size[0]), int(size[1])
+        if height < 32 or width < 16:
+            raise ValueError(f"size must be at least 32x16 (HxW), got {size}")
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
+        self.size = (height, width)
+        self.seed = int(seed)
+        self.split = split
+
+    def pose(self, pose_id: int) -> Pose:
+        return sample_pose(_rng(self.seed, self.split, _POSE, pose_id), pose_id)
+
+    def pair(self, index: int) -> tuple[dict, dict]:
+        """Benchmark pair ``index``: person ``index`` in pose 2 x index (source) and 2 x index + 1 (target), so
+        that pairs never share a pose (the evaluation, validation grids and model-free baselines)."""
+        ident = self.identity(index)
+        return self.render(ident, self.pose(2 * index)), self.render(ident, self.pose(2 * index + 1))
+
+
+class SyntheticPeople(PeopleWorld):
     """The generator. ``render(identity_id, pose_id)`` gives one deterministic sample.
 
     Args:
@@ -87,26 +130,10 @@ class SyntheticPeople:
     world = "2d"
 
     def __init__(self, size: tuple[int, int] = (128, 128), seed: int = 0, split: str = "train"):
-        height, width = int(size[0]), int(size[1])
-        if height < 32 or width < 16:
-            raise ValueError(f"size must be at least 32x16 (HxW), got {size}")
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
-        self.size = (height, width)
-        self.seed = int(seed)
-        self.split = split
+        super().__init__(size, seed, split)
 
     def identity(self, identity_id: int) -> Identity:
         return sample_identity(_rng(self.seed, self.split, _IDENTITY, identity_id), identity_id)
-
-    def pose(self, pose_id: int) -> Pose:
-        return sample_pose(_rng(self.seed, self.split, _POSE, pose_id), pose_id)
-
-    def pair(self, index: int) -> tuple[dict, dict]:
-        """Benchmark pair ``index``: person ``index`` in pose 2 x index (source) and 2 x index + 1 (target), so
-        that pairs never share a pose (the evaluation, validation grids and model-free baselines)."""
-        ident = self.identity(index)
-        return self.render(ident, self.pose(2 * index)), self.render(ident, self.pose(2 * index + 1))
 
     def render(self, identity: int | Identity, pose: int | Pose) -> dict:
         """One sample: ``image`` (H, W, 3) uint8, ``keypoints`` (18, 2) float32 (x, y; -1 missing),
@@ -163,15 +190,10 @@ class SyntheticPeople:
     def _keypoints(self, skel: Skeleton3D, to_px) -> np.ndarray:
         scale, offset = to_px
         kp = (skel.joints[:, :2] * scale + offset).astype(np.float32)
-        # A face joint is seen when its outward normal faces the camera (z toward the viewer).
-        normals = skel.joints[[0, 14, 15, 16, 17]] - skel.head_center
+        # The face joints' outward normals; z points toward the viewer.
+        normals = skel.joints[FACE_JOINTS] - skel.head_center
         normals /= np.linalg.norm(normals, axis=1, keepdims=True)
-        visible = normals[:, 2] > np.array([0.15, 0.3, 0.3, -0.35, -0.35])
-        kp[[0, 14, 15, 16, 17]] = np.where(visible[:, None], kp[[0, 14, 15, 16, 17]], -1.0)
-        height, width = self.size
-        outside = (kp[:, 0] < 0) | (kp[:, 1] < 0) | (kp[:, 0] > width - 1) | (kp[:, 1] > height - 1)
-        kp[outside] = -1.0
-        return kp
+        return seen_keypoints(kp, normals[:, 2], self.size)
 
     def _items(self, ident: Identity, skel: Skeleton3D, to_px) -> list[_Item]:
         scale, offset = to_px

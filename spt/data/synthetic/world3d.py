@@ -31,14 +31,13 @@ import torch
 from PIL import Image, ImageFilter
 
 from ...parsing import merge_to_spt10
-from ...pose import NUM_KEYPOINTS
 from .body3d import PARTS, RestBody, body_model, pose_targets
-from .identity import SPLITS, _POSE, _clip, _color, _rng, _texture
-from .kinematics import Pose, sample_pose
+from .identity import SPLITS, _clip, _color, _rng, _texture
+from .kinematics import Pose, _rot_z
 from .photos import SCENE_PHOTOS, TEXTURE_PHOTOS, PhotoTexture, load_photo
 from .raster import rasterize
-from .render import (L_COAT, L_FACE, L_HAIR, L_LARM, L_LLEG, L_LSHOE, L_PANTS, L_RARM, L_RLEG, L_RSHOE,
-                     L_SKIRT, L_UPPER, fit_frame)
+from .render import (FACE_JOINTS, L_COAT, L_FACE, L_HAIR, L_LARM, L_LLEG, L_LSHOE, L_PANTS, L_RARM, L_RLEG,
+                     L_RSHOE, L_SKIRT, L_UPPER, PeopleWorld, fit_frame, seen_keypoints)
 
 L_DRESS = 6
 _IDENTITY_3D = 21
@@ -265,7 +264,7 @@ def _tube(rings: np.ndarray, closed: bool = True) -> tuple[np.ndarray, np.ndarra
     return faces, uv
 
 
-class SyntheticPeople3D:
+class SyntheticPeople3D(PeopleWorld):
     """The 3D world's generator; the interface of ``SyntheticPeople`` (``identity``, ``pose``, ``pair``,
     ``render``, ``background``), so datasets, the search and training take either.
 
@@ -279,25 +278,10 @@ class SyntheticPeople3D:
     world = "3d"
 
     def __init__(self, size: tuple[int, int] = (128, 64), seed: int = 0, split: str = "train"):
-        height, width = int(size[0]), int(size[1])
-        if height < 32 or width < 16:
-            raise ValueError(f"size must be at least 32x16 (HxW), got {size}")
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
-        self.size = (height, width)
-        self.seed = int(seed)
-        self.split = split
+        super().__init__(size, seed, split)
 
     def identity(self, identity_id: int) -> Person3D:
         return sample_person(_rng(self.seed, self.split, _IDENTITY_3D, identity_id), identity_id)
-
-    def pose(self, pose_id: int) -> Pose:
-        return sample_pose(_rng(self.seed, self.split, _POSE, pose_id), pose_id)
-
-    def pair(self, index: int) -> tuple[dict, dict]:
-        """Benchmark pair ``index``: person ``index`` in poses 2 x index (source) and 2 x index + 1 (target)."""
-        person = self.identity(index)
-        return self.render(person, self.pose(2 * index)), self.render(person, self.pose(2 * index + 1))
 
     def render(self, identity: int | Person3D, pose: int | Pose) -> dict:
         """One sample, as ``SyntheticPeople.render``: ``image``, ``keypoints`` (18, 2; -1 missing), ``parsing``
@@ -309,10 +293,10 @@ class SyntheticPeople3D:
         normalized = points[:, :2] / points[:, 2:3]
         ss = 2  # supersampling
         height, width = self.size
-        scale, offset = self._frame(person)
+        scale, offset = self._frame(person, cam)
         xy = torch.from_numpy(normalized * scale * ss + offset * ss)
         face, bary = rasterize(xy, torch.from_numpy(points[:, 2]), geometry.faces, (height * ss, width * ss))
-        image, labels = self._shade(person, geometry, points, face, bary, scale * ss, offset * ss)
+        image, labels = self._shade(person, cam, geometry, points, face, bary, scale * ss, offset * ss)
         image = image.reshape(height, ss, width, ss, 3).mean((1, 3))
         labels = _majority(labels.reshape(height, ss, width, ss).transpose(0, 2, 1, 3).reshape(height, width, -1))
         image = self._camera_effects(person, pose, image)
@@ -331,10 +315,8 @@ class SyntheticPeople3D:
         """The person's background alone, (H, W, 3) uint8, before noise and JPEG: the same in every pose (the
         camera does not move; the person does)."""
         person, _ = self._resolve(identity, None)
-        scale, offset = self._frame(person)
-        height, width = self.size
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-        bg = self._scene(person, self._camera(person), (xs - offset[0]) / scale, (ys - offset[1]) / scale)
+        cam = self._camera(person)
+        bg = self._scene(person, cam, *self._frame(person, cam), self.size)
         return _clip(bg * 255 + 0.5, 0, 255).astype(np.uint8)
 
     def _resolve(self, identity, pose):
@@ -361,7 +343,7 @@ class SyntheticPeople3D:
         if person.hair_style == "long":
             parts.append(self._long_hair(person, rest, transforms))
         geometry = _join(parts)
-        yaw = _rot_z(math.radians(pose.yaw))
+        yaw = _rot_z(pose.yaw)
         # The person turns in place and stands somewhere else on the floor in each pose: across the view by up
         # to 0.25 m, and nearer or farther by up to 0.4 m (less in close-ups, which would lose the person).
         reach = 1.0 / max(person.fill, 1.0) ** 2
@@ -404,7 +386,7 @@ class SyntheticPeople3D:
         faces, uv = _tube(rings)
         bones = torch.tensor([b["spine05"], b["upperleg01.L"], b["upperleg01.R"]]).repeat(rings.shape[0] * rings.shape[1], 1)
         w = torch.from_numpy(np.concatenate(weights))
-        vertices = body_model().skin(torch.from_numpy(rings.reshape(-1, 3)), transforms, bones, w)
+        vertices = body.skin(torch.from_numpy(rings.reshape(-1, 3)), transforms, bones, w)
         label = L_DRESS if person.upper_kind == "dress" else L_SKIRT
         surface = S_UPPER if person.upper_kind == "dress" else S_LOWER
         return vertices, torch.from_numpy(faces), uv, np.full(len(faces), label, np.uint8), np.full(len(faces), surface, np.uint8)
@@ -447,19 +429,21 @@ class SyntheticPeople3D:
         rotation = np.stack([right, down, forward])
         return {"rotation": rotation, "translation": -rotation @ eye, "floor": floor}
 
-    def _frame(self, person: Person3D):
-        """Scale and offset (pixels per normalized image unit) of the person's camera: fixed for the shoot,
-        chosen so the person standing at the centre in the rest pose fills ``person.fill`` of the frame's
+    def _frame(self, person: Person3D, cam: dict):
+        """Scale and offset (pixels per normalized image unit) of the person's camera ``cam``: fixed for the
+        shoot, chosen so the person standing at the centre in the rest pose fills ``person.fill`` of the frame's
         height (a close-up above 1, the legs then leave the frame), as the 2D world frames a pose."""
-        cam = self._camera(person)
         points = person.rest.vertices.numpy() @ cam["rotation"].T + cam["translation"]
         normalized = points[:, :2] / points[:, 2:3]
         lo, hi = normalized.min(0), normalized.max(0)
         reference = hi[1] - lo[1]
         return fit_frame(lo, hi, 0.05 * reference, reference, person.fill, np.zeros(2), self.size)
 
-    def _scene(self, person: Person3D, cam: dict, xn: np.ndarray, yn: np.ndarray) -> np.ndarray:
-        """The far background at normalized image coordinates (a wall 2.5 m behind, with a floor below)."""
+    def _scene(self, person: Person3D, cam: dict, scale: float, offset: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """The far background (H, W, 3) float for pixels of ``size`` seen with that scale and offset (a photo, or
+        a wall 2.5 m behind with a floor below)."""
+        ys, xs = np.mgrid[0:size[0], 0:size[1]].astype(np.float64) + 0.5
+        xn, yn = (xs - offset[0]) / scale, (ys - offset[1]) / scale
         if person.background == "photo":
             reach = 1.8 / person.camera_distance  # the photo spans a little more than a person's height
             img = person.scene(xn / reach + 0.5, yn / reach + 0.5).astype(np.float32)
@@ -475,7 +459,7 @@ class SyntheticPeople3D:
         floor = (yn > line)[..., None]
         return np.where(floor, person.floor * (0.85 + 0.15 * shade), wall * shade).astype(np.float32)
 
-    def _shade(self, person, geometry: _Geometry, points, face, bary, scale, offset):
+    def _shade(self, person, cam: dict, geometry: _Geometry, points, face, bary, scale, offset):
         height, width = face.shape
         hit = face >= 0
         fid = face[hit].numpy()
@@ -495,9 +479,7 @@ class SyntheticPeople3D:
         normal *= -np.sign((normal * view).sum(1, keepdims=True) + 1e-12)
         light = person.ambient + person.key * np.clip(normal @ person.light, 0, None)
         shaded = colour * light[:, None] * 0.95
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-        image = self._scene(person, self._camera(person), (xs - offset[0]) / scale, (ys - offset[1]) / scale)
-        image = np.array(image, dtype=np.float32)
+        image = np.array(self._scene(person, cam, scale, offset, (height, width)), dtype=np.float32)
         image[hit.numpy()] = shaded
         labels = np.zeros((height, width), np.uint8)
         labels[hit.numpy()] = geometry.labels[fid]
@@ -521,23 +503,11 @@ class SyntheticPeople3D:
     def _keypoints(self, keypoints3d, head_centre, cam, scale, offset) -> np.ndarray:
         points = keypoints3d @ cam["rotation"].T + cam["translation"]
         kp = (points[:, :2] / points[:, 2:3] * scale + offset).astype(np.float32)
-        # A face joint is seen when its outward normal (from the head's centre) faces the camera.
+        # The face joints' outward normals from the head's centre, against the direction to the camera.
         centre = cam["rotation"] @ head_centre + cam["translation"]
-        normals = points[[0, 14, 15, 16, 17]] - centre
+        normals = points[FACE_JOINTS] - centre
         normals /= np.linalg.norm(normals, axis=1, keepdims=True)
-        to_camera = -centre / np.linalg.norm(centre)
-        visible = normals @ to_camera > np.array([0.15, 0.3, 0.3, -0.35, -0.35])
-        kp[[0, 14, 15, 16, 17]] = np.where(visible[:, None], kp[[0, 14, 15, 16, 17]], -1.0)
-        height, width = self.size
-        outside = (kp[:, 0] < 0) | (kp[:, 1] < 0) | (kp[:, 0] > width - 1) | (kp[:, 1] > height - 1)
-        kp[outside] = -1.0
-        assert kp.shape == (NUM_KEYPOINTS, 2)
-        return kp
-
-
-def _rot_z(angle: float) -> np.ndarray:
-    c, s = math.cos(angle), math.sin(angle)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        return seen_keypoints(kp, normals @ (-centre / np.linalg.norm(centre)), self.size)
 
 
 def _join(parts) -> _Geometry:
@@ -554,8 +524,8 @@ def _join(parts) -> _Geometry:
 
 
 def _majority(blocks: np.ndarray) -> np.ndarray:
-    """The most frequent label of each block (H, W, n) (ties to the lower label, so background loses to
-    none but itself only when it has the majority)."""
+    """The most frequent label of each block (H, W, n); a tie goes to the lower label (so background wins a
+    2-2 tie with a person label)."""
     counts = np.stack([(blocks == k).sum(-1) for k in range(20)], -1)
     return counts.argmax(-1).astype(np.uint8)
 
