@@ -44,7 +44,7 @@ def main():
             for size, data in sizes.items():
                 rows.append((world, "BlazePose (reference)", size,
                              detector_scores(lambda image: enlarged_detection(pose, image), *data)))
-    print(f"| world | detector | size | PCKh@0.5 | " + " | ".join(KEYPOINT_NAMES) + " |")
+    print("| world | detector | size | PCKh@0.5 | " + " | ".join(KEYPOINT_NAMES) + " |")
     print("|---" * (len(KEYPOINT_NAMES) + 4) + "|")
     for world, name, size, scores in rows:
         joints = " | ".join("-" if v is None else f"{v:.2f}" for v in scores["per_joint"].values())

@@ -58,14 +58,16 @@ def open_photo(path, max_pixels: int = MAX_PHOTO_PIXELS) -> np.ndarray:
     """A photo file as upright RGB uint8 (H, W, 3), downscaled (aspect kept) when above ``max_pixels``, so
     no request decodes more than that into the models. PIL's errors (``OSError``, ``DecompressionBombError``)
     pass through for the caller to name the file."""
+    def within(im):  # the image's size scaled down to max_pixels, aspect kept
+        scale = (max_pixels / (im.width * im.height)) ** 0.5
+        return max(1, int(im.width * scale)), max(1, int(im.height * scale))
+
     with Image.open(path) as im:
         if im.width * im.height > max_pixels:
-            scale = (max_pixels / (im.width * im.height)) ** 0.5
-            im.draft("RGB", (max(1, int(im.width * scale)), max(1, int(im.height * scale))))  # JPEG: decode smaller
+            im.draft("RGB", within(im))  # JPEG: decode at a reduced size straight away
         im = upright(im)  # before resizing, which would drop the EXIF tag
         if im.width * im.height > max_pixels:
-            scale = (max_pixels / (im.width * im.height)) ** 0.5
-            im = im.resize((max(1, int(im.width * scale)), max(1, int(im.height * scale))), Image.BILINEAR)
+            im = im.resize(within(im), Image.BILINEAR)
         return np.asarray(im.convert("RGB"))
 
 
@@ -177,7 +179,7 @@ def read_keypoints(value, name: str, frame: tuple[int, int] | None = None) -> np
 def read_labels(value, name: str, scheme: str) -> np.ndarray:
     if not isinstance(scheme, str):
         raise ValueError(f"parsing_scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
-    get_scheme(scheme)  # an unknown one is named before the labels are read
+    scheme = get_scheme(scheme).name  # an unknown one is named before the labels are read
     if isinstance(value, torch.Tensor):
         if value.is_meta:
             raise ValueError(f"{name} is a meta tensor (no data): pass a real label map")
@@ -193,7 +195,7 @@ def read_labels(value, name: str, scheme: str) -> np.ndarray:
     arr = validate_labels(value, 256, name=name)
     if arr.ndim != 2:
         raise ValueError(f"{name}: a parsing must be an (H, W) label map, got shape {arr.shape}")
-    return merge_to_spt10(arr, scheme) if scheme.lower().replace("-", "") != "spt10" else validate_labels(arr, NUM_LABELS, name=name)
+    return merge_to_spt10(arr, scheme) if scheme != "spt10" else validate_labels(arr, NUM_LABELS, name=name)
 
 
 def broadcast(items: dict[str, list]) -> int:

@@ -10,6 +10,7 @@ from diffusers.configuration_utils import register_to_config
 from torch import nn
 
 from ..pose import PartTransforms, part_transforms, pose_heatmaps, pose_mask, warp_parts
+from ..processor import tensor_to_uint8, uint8_to_tensor
 from .blocks import ConvBlock, Encoder, ResBlock, SkipDecoder, check_input
 
 OUTPUTS = ("blend", "render")
@@ -212,12 +213,11 @@ def fill_holes(image: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 
     if image.shape[1] != 3:
         raise ValueError(f"fill_holes takes RGB images (B, 3, H, W), got {tuple(image.shape)}")
-    pixels = ((image.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    pixels = np.ascontiguousarray(pixels.permute(0, 2, 3, 1).cpu().numpy())
+    pixels = np.ascontiguousarray(tensor_to_uint8(image))
     holes = np.ascontiguousarray((valid.detach().float() < 0.5)[:, 0].to(torch.uint8).cpu().numpy())
     radius = max(1, round(0.025 * image.shape[-2]))
     filled = np.stack([cv2.inpaint(p, h, radius, cv2.INPAINT_NS) if h.any() else p for p, h in zip(pixels, holes)])
-    filled = torch.from_numpy(filled).to(image.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    filled = uint8_to_tensor(filled).to(image.device)
     keep = (valid.float() >= 0.5).float()
     return (image.float() * keep + filled * (1 - keep)).to(image.dtype)
 
