@@ -1,11 +1,12 @@
 import os
 
+import numpy as np
 import pytest
 import torch
 
 from spt.data.synthetic import SyntheticPeople
 from spt.models import AppearanceGenerator, PatchDiscriminator, SemanticGenerator
-from spt.models.appearance import fill_holes, part_warp, scene_plate
+from spt.models.appearance import copy_by_offset, fill_holes, part_warp, scene_plate
 from spt.parsing import to_onehot
 from spt.pose import part_transforms, pose_heatmaps, pose_mask
 
@@ -244,3 +245,22 @@ def test_fill_holes_keeps_valid_pixels_and_fills_from_around():
     assert (carried - stripes)[..., 8:24, 8:24].abs().mean() < 0.5
     with pytest.raises(ValueError, match="RGB"):
         fill_holes(torch.zeros(1, 1, 8, 8), torch.ones(1, 1, 8, 8))
+
+
+def test_copy_by_offset_restores_a_repeating_scene_and_leaves_noise_to_inpainting():
+    rng = np.random.default_rng(0)
+    tile = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    wall = np.tile(tile, (8, 10, 1))  # (48, 50, 3): a pattern with periods 6 and 5
+    hole = np.zeros((48, 50), bool)
+    hole[15:35, 18:30] = True
+    filled, left = copy_by_offset(np.where(hole[..., None], 0, wall), hole)
+    assert not left.any()
+    np.testing.assert_array_equal(filled, wall)  # one period away, exactly
+    noise = rng.integers(0, 256, (48, 50, 3), dtype=np.uint8)  # nothing in it repeats: nothing is copied
+    filled, left = copy_by_offset(np.where(hole[..., None], 0, noise), hole)
+    np.testing.assert_array_equal(left, hole)
+    np.testing.assert_array_equal(filled[~hole], noise[~hole])
+    # fill_holes brings the repeating wall back where Navier-Stokes alone would smear it
+    image = torch.from_numpy(wall).permute(2, 0, 1)[None].float() / 127.5 - 1
+    valid = torch.from_numpy(~hole)[None, None].float()
+    torch.testing.assert_close(fill_holes(image * valid, valid), image, atol=0.01, rtol=0)

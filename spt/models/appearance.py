@@ -38,8 +38,8 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
     the unsupervised losses only have to learn what rigid motion cannot give; without it the cycle term is
     met by images that only encode the source (design notes).
 
-    ``scene="filled"`` (the default) fills the plate's hole from the scene around it (``fill_holes``,
-    OpenCV's Navier-Stokes inpainting) and composites the blend over that filled plate by the target person mask (1 minus
+    ``scene="filled"`` (the default) fills the plate's hole from the rest of the scene (``fill_holes``:
+    copied by offset where the scene repeats, else OpenCV's Navier-Stokes inpainting) and composites the blend over that filled plate by the target person mask (1 minus
     S~_t's background): where the target person is not, the output *is* the scene, so nothing of the source
     person (no ghost) can remain where it stood. ``scene="hole"`` is the earlier design (the plate with its
     hole, no composite), kept so checkpoints trained with it load unchanged.
@@ -202,24 +202,93 @@ def scene_plate(image: torch.Tensor, person: torch.Tensor) -> tuple[torch.Tensor
 
 def fill_holes(image: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """The scene behind the person: pixels where ``valid`` (B, 1, H, W) is below 0.5 filled from the valid
-    ones around them by OpenCV's Navier-Stokes inpainting (Bertalmio et al. 2001), which carries edges and
-    stripes into the hole; valid pixels are kept as they are. ``image`` (B, C=3, H, W) in [-1, 1].
+    ones; valid pixels are kept as they are. ``image`` (B, C=3, H, W) in [-1, 1].
+
+    First the hole is copied from elsewhere in the scene by whole offsets (``copy_by_offset``: texture
+    and stripes come back as they were, where a smooth fill blurs them), then what no offset matches well
+    is filled by OpenCV's Navier-Stokes inpainting (Bertalmio et al. 2001) from the pixels around it.
 
     Not differentiable, and on the CPU: the scene is data (the source with its person cut out), never a
     function of weights being trained. Measured against the true background where a person left it
-    (``spt.evaluation``'s region, true masks, 150 pairs at 128x64): OpenCV's Navier-Stokes 0.043 (2D world) /
-    0.057 (3D world) mean L1, Telea's 0.047 / 0.057, a push-pull pyramid 0.058 / 0.064."""
+    (``spt.evaluation``'s region, true masks, test pairs at 128x64, ``benchmarks/scene_fill.py``): this fill
+    0.035 (2D world, 80 pairs) / 0.060 (3D world, 40 pairs) mean L1; Navier-Stokes alone 0.048 / 0.061,
+    Telea's 0.051 / 0.061."""
     import cv2
 
     if image.shape[1] != 3:
         raise ValueError(f"fill_holes takes RGB images (B, 3, H, W), got {tuple(image.shape)}")
     pixels = np.ascontiguousarray(tensor_to_uint8(image))
-    holes = np.ascontiguousarray((valid.detach().float() < 0.5)[:, 0].to(torch.uint8).cpu().numpy())
+    holes = (valid.detach().float() < 0.5)[:, 0].cpu().numpy()
     radius = max(1, round(0.025 * image.shape[-2]))
-    filled = np.stack([cv2.inpaint(p, h, radius, cv2.INPAINT_NS) if h.any() else p for p, h in zip(pixels, holes)])
-    filled = uint8_to_tensor(filled).to(image.device)
+    filled = []
+    for p, h in zip(pixels, holes):
+        if h.any():
+            p, h = copy_by_offset(p, h, band=radius)
+            p = cv2.inpaint(p, h.astype(np.uint8), radius, cv2.INPAINT_NS) if h.any() else p
+        filled.append(p)
+    filled = uint8_to_tensor(np.stack(filled)).to(image.device)
     keep = (valid.float() >= 0.5).float()
     return (image.float() * keep + filled * (1 - keep)).to(image.dtype)
+
+
+def copy_by_offset(pixels: np.ndarray, hole: np.ndarray, band: int = 3, rounds: int = 3, tolerance: float = 0.03,
+                   coverage_cost: float = 0.03, shortlist: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Fill a hole by copying the scene from one offset (dy, dx), up to ``rounds`` times: the offset whose
+    pixels best match the valid ring of width ``band`` around the hole (mean L1 in [0, 1], plus
+    ``coverage_cost`` times the share of the hole it cannot fill), accepted only while that mismatch is at
+    most ``tolerance``. A shift-map fill in its simplest form: a striped wall is continued by one period.
+
+    ``pixels`` (H, W, 3) uint8 and ``hole`` (H, W) bool; returns the pixels and what is still a hole. The ring's
+    squared error at every offset is a handful of FFT correlations; the ``shortlist`` best are scored in L1."""
+    from scipy import ndimage
+    from scipy.signal import correlate
+
+    def over_offsets(a, b):  # Σ_r a(r) b(r + d) for every offset d, d = 0 at (H - 1, W - 1)
+        return correlate(b, a, mode="full", method="fft")
+
+    height, width = hole.shape
+    image = pixels.astype(np.float64) / 255.0
+    hole = hole.copy()
+    for _ in range(rounds):
+        if not hole.any():
+            break
+        valid = (~hole).astype(np.float64)
+        ring_mask = ndimage.binary_dilation(hole, iterations=band) & ~hole
+        ring = ring_mask.astype(np.float64)
+        seen = over_offsets(ring, valid)
+        coverage = over_offsets(hole.astype(np.float64), valid) / hole.sum()
+        squares = (image**2).sum(-1)
+        sse = over_offsets(ring * squares, valid) + over_offsets(ring, valid * squares)
+        for c in range(3):
+            sse -= 2 * over_offsets(ring * image[..., c], valid * image[..., c])
+        usable = (seen >= 0.5 * ring.sum()) & (coverage >= 0.3)
+        usable[height - 2:height + 1, width - 2:width + 1] = False  # no copying from next door
+        if not usable.any():
+            break
+        rms = np.where(usable, np.sqrt(np.maximum(sse, 0) / np.maximum(seen, 1e-6) / 3), np.inf)
+        ring_y, ring_x = np.nonzero(ring_mask)
+        best = None
+        for flat in np.argsort(rms, axis=None)[:shortlist]:
+            if not np.isfinite(rms.flat[flat]):
+                break
+            dy, dx = np.subtract(np.unravel_index(flat, rms.shape), (height - 1, width - 1))
+            y, x = ring_y + dy, ring_x + dx
+            inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+            inside[inside] = valid[y[inside], x[inside]] > 0
+            mismatch = np.abs(image[ring_y[inside], ring_x[inside]] - image[y[inside], x[inside]]).mean()
+            cost = mismatch + coverage_cost * (1 - coverage.flat[flat])
+            if best is None or cost < best[0]:
+                best = (cost, mismatch, dy, dx)
+        if best is None or best[1] > tolerance:
+            break
+        _, _, dy, dx = best
+        hole_y, hole_x = np.nonzero(hole)
+        y, x = hole_y + dy, hole_x + dx
+        take = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+        take[take] = valid[y[take], x[take]] > 0
+        image[hole_y[take], hole_x[take]] = image[y[take], x[take]]
+        hole[hole_y[take], hole_x[take]] = False
+    return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), hole
 
 
 def blend_prior(coverage: torch.Tensor, plate_valid: torch.Tensor, target_person: torch.Tensor) -> torch.Tensor:
