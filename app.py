@@ -21,7 +21,7 @@ from spt.space.callbacks import (
     animate, browse, generate, generate_api, mirror_pose, move_joint, paste_pose, pick_source, pick_upload,
     place_source_joint, regenerate_from_layout, reset_pose, select_pose, texture_transfer, to_editor,
 )
-from spt.space.errors import MAX_UPLOAD
+from spt.space.errors import MAX_UPLOAD, BusyAnswer, UploadedFile
 from spt.space.model import served_world
 from spt.space.motions import MOTIONS
 from spt.space.sources import MAX_ID, example_label, example_uploads, gallery_pose, pose_gallery
@@ -62,10 +62,10 @@ def build_demo() -> gr.Blocks:
                         source_joint = gr.Dropdown(list(KEYPOINT_NAMES), value="neck", label="Source joint to place")
                         source_parsing = gr.AnnotatedImage(label="Source parsing (SPT-10)", color_map=colors, height=VIEW_HEIGHT)
                         with gr.Accordion("…or an example, or your own photo", open=False):
-                            up_image = gr.File(label="Photo (PNG/JPEG)", type="filepath")
-                            up_keypoints = gr.File(label="Keypoints (COCO-18 or OpenPose JSON; optional: "
+                            up_image = UploadedFile(label="Photo (PNG/JPEG)", type="filepath")
+                            up_keypoints = UploadedFile(label="Keypoints (COCO-18 or OpenPose JSON; optional: "
                                                          "estimated when absent)", type="filepath")
-                            up_parsing = gr.File(label="Parsing (PNG label map; optional: estimated when absent)",
+                            up_parsing = UploadedFile(label="Parsing (PNG label map; optional: estimated when absent)",
                                                  type="filepath")
                             up_scheme = gr.Dropdown(["spt10", "lip20", "atr18"], value="spt10", label="Parsing labels")
                             use_upload = gr.Button("Use the upload")
@@ -124,7 +124,7 @@ def build_demo() -> gr.Blocks:
                 with gr.Row():
                     motion = gr.Radio(list(MOTIONS), value=MOTIONS[0], label="Motion")
                     frames = gr.Slider(2, 48, value=12, step=1, label="Frames (2 to 48; per cycle, or each way)")
-                    sequence = gr.File(label="Keypoint sequence (JSON)", type="filepath")
+                    sequence = UploadedFile(label="Keypoint sequence (JSON)", type="filepath")
                     render = gr.Button("Render animation", variant="primary")
                 animation = gr.Image(label="Animation (GIF)", type="filepath", elem_id="animation", **IMAGE_VIEW)
             with gr.Tab("Browse SyntheticPeople", id="browse"):
@@ -168,7 +168,7 @@ def build_demo() -> gr.Blocks:
         browse_inputs = [split, size_name, seed, identity_id, b_pose_id, world_name]
         show.click(browse, browse_inputs, to(BrowseViews), api_name="browse")
         # API-only endpoint (gradio_client): generation from uploaded files.
-        api_in = [gr.File(visible=False, type="filepath") for _ in range(3)] + [gr.Textbox("spt10", visible=False),
+        api_in = [UploadedFile(visible=False, type="filepath") for _ in range(3)] + [gr.Textbox("spt10", visible=False),
                                                                                gr.Textbox(visible=False)]
         api_out = gr.Image(visible=False, type="filepath", format="png")  # lossless, as before
         gr.Button(visible=False).click(generate_api, api_in, [api_out], api_name="generate")
@@ -200,8 +200,11 @@ demo = build_demo()
 
 
 def launch(**kwargs):
-    """Serve the page with the Space's limits (upload size); ``python app.py`` calls this."""
-    return demo.launch(max_file_size=MAX_UPLOAD, **kwargs)
+    """Serve the page with the Space's limits (upload size) and its words for a full queue; ``python app.py``
+    calls this."""
+    from starlette.middleware import Middleware
+
+    return demo.launch(max_file_size=MAX_UPLOAD, app_kwargs={"middleware": [Middleware(BusyAnswer)]}, **kwargs)
 
 
 def check_model() -> None:

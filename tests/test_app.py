@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -333,3 +334,64 @@ def test_the_worked_example_is_computed_once_and_ready_before_the_first_visit():
     opened = app.demo.warm_up()  # what every visit then gets: no model run
     assert time.perf_counter() - start < 0.05 and app.demo.warm_up.cache_info().hits >= 1
     assert len(opened) > 10
+
+
+def test_a_full_queue_answers_in_words_and_asks_to_retry(server):
+    import threading
+
+    import gradio as gr
+    import httpx
+    from starlette.middleware import Middleware
+
+    assert any(m.cls is errors.BusyAnswer for m in app.demo.server_app.user_middleware)  # the Space's own server
+    release = threading.Event()
+    with gr.Blocks() as busy:
+        box = gr.Textbox()
+        box.submit(lambda text: release.wait(30) and text, box, box, api_name="echo")
+    busy.queue(max_size=1, default_concurrency_limit=1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    busy.launch(prevent_thread_lock=True, server_port=port, quiet=True,
+                app_kwargs={"middleware": [Middleware(errors.BusyAnswer)]})
+    try:
+        join = f"http://127.0.0.1:{port}/gradio_api/queue/join"
+        answers = [httpx.post(join, json={"data": ["x"], "fn_index": 0, "session_hash": f"s{k}"}, timeout=30)
+                   for k in range(4)]  # one runs, one waits, the rest find the queue full
+        assert answers[0].status_code == 200
+        full = answers[-1]
+        assert full.status_code == 503 and full.json()["detail"] == errors.BUSY and full.headers["retry-after"] == "60"
+        assert "Try again" in errors.BUSY
+    finally:
+        release.set()
+        busy.close()
+
+
+def test_upload_leftovers_are_removed_and_nothing_else(tmp_path):
+    old_closed, old_open, fresh = tmp_path / "tmpa", tmp_path / "tmpb", tmp_path / "tmpc"
+    for path in (old_closed, old_open, fresh):
+        path.write_bytes(b"\0" * 10)
+    served = tmp_path / ("0" * 64)
+    served.mkdir()
+    (served / "photo.png").write_bytes(b"png")
+    now = time.time()
+    for path in (old_closed, old_open):
+        os.utime(path, (now - 60, now - 60))
+    with open(old_open, "ab"):  # an upload still being received
+        assert errors.remove_upload_leftovers(str(tmp_path), now) == 1
+    assert not old_closed.exists() and old_open.exists() and fresh.exists() and (served / "photo.png").exists()
+    assert errors.remove_upload_leftovers(str(tmp_path / "missing")) == 0
+
+
+def test_generating_from_files_leaves_no_loose_file_in_the_upload_folder(client, server):
+    from gradio_client import handle_file
+    from gradio.utils import get_upload_folder
+
+    def loose():
+        folder = get_upload_folder()
+        return {e.name for e in os.scandir(folder) if e.is_file()} if os.path.isdir(folder) else set()
+
+    before = loose()
+    photo, keypoints, parsing = example(1)
+    client.predict(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", "2", api_name="/generate")
+    assert loose() - before == set()  # Gradio's own gr.File leaves one empty file per upload here
