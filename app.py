@@ -21,7 +21,7 @@ from spt.space.callbacks import (
     animate, browse, generate, generate_api, mirror_pose, move_joint, paste_pose, pick_source, pick_upload,
     place_source_joint, regenerate_from_layout, reset_pose, select_pose, texture_transfer, to_editor,
 )
-from spt.space.errors import MAX_UPLOAD, BusyAnswer, UploadedFile
+from spt.space.errors import MAX_UPLOAD, BusyAnswer, UploadedFile, on_page
 from spt.space.model import served_world
 from spt.space.motions import MOTIONS
 from spt.space.sources import MAX_ID, example_label, example_uploads, gallery_pose, pose_gallery
@@ -54,8 +54,10 @@ def build_demo() -> gr.Blocks:
                     with gr.Column():
                         gr.Markdown("**1. Source person** (SyntheticPeople test split)")
                         with gr.Row():
-                            person_id = gr.Number(value=3, precision=0, label="Person id", minimum=0, maximum=MAX_ID - 1)
-                            pose_id = gr.Number(value=0, precision=0, label="Pose id", minimum=0, maximum=MAX_ID - 1)
+                            # No minimum/maximum: Gradio would refuse -1 with a failed event (an error box over the
+                            # views); the handler's message names the field and comes as a toast.
+                            person_id = gr.Number(value=3, precision=0, label="Person id")
+                            pose_id = gr.Number(value=0, precision=0, label="Pose id")
                         use_person = gr.Button("Use this person")
                         source_skeleton = gr.Image(label="Source with its pose (click to place the chosen joint)",
                                                    **IMAGE_VIEW)
@@ -74,7 +76,8 @@ def build_demo() -> gr.Blocks:
                             example_rows = example_uploads()
                             if example_rows:
                                 gr.Examples(example_rows, upload_inputs, [source, source_skeleton, source_parsing,
-                                                                          upload_note], pick_upload, run_on_click=True,
+                                                                          upload_note, person_id, pose_id],
+                                            on_page(pick_upload, UploadUpdate), run_on_click=True,
                                             label="Examples (examples/)", api_name=False,
                                             example_labels=[example_label(r[0]) for r in example_rows])
                     with gr.Column():
@@ -150,21 +153,25 @@ def build_demo() -> gr.Blocks:
         def to(update) -> list:
             return [ui[name] for name in update._fields]
 
-        # Pose transfer
-        use_person.click(pick_source, [person_id, pose_id], to(SourceUpdate), api_name=False)
-        use_upload.click(pick_upload, upload_inputs, to(UploadUpdate), api_name=False)
-        source_skeleton.select(place_source_joint, [source, source_joint], to(UploadUpdate), api_name=False)
-        poses.select(select_pose, None, to(NewTarget), api_name=False)
-        target_skeleton.select(move_joint, [target, joint], to(TargetUpdate), api_name=False)
-        mirror.click(mirror_pose, [target], to(TargetUpdate), api_name=False)
-        reset.click(reset_pose, [target_original], to(TargetUpdate), api_name=False)
-        use_pasted.click(paste_pose, [target_json], to(NewTarget), api_name=False)
-        go.click(generate, [source, target], to(Generation), api_name=False).then(
-            to_editor, [last_parsing], [editor], api_name=False)
+        # Pose transfer. Page events report bad input as a toast (on_page); only the API events raise.
+        use_person.click(on_page(pick_source, SourceUpdate), [person_id, pose_id], to(SourceUpdate), api_name=False)
+        use_upload.click(on_page(pick_upload, UploadUpdate), upload_inputs, to(UploadUpdate), api_name=False)
+        source_skeleton.select(on_page(place_source_joint, UploadUpdate), [source, source_joint], to(UploadUpdate),
+                               api_name=False)
+        poses.select(on_page(select_pose, NewTarget), None, to(NewTarget), api_name=False)
+        target_skeleton.select(on_page(move_joint, TargetUpdate), [target, joint], to(TargetUpdate), api_name=False)
+        mirror.click(on_page(mirror_pose, TargetUpdate), [target], to(TargetUpdate), api_name=False)
+        reset.click(on_page(reset_pose, TargetUpdate), [target_original], to(TargetUpdate), api_name=False)
+        use_pasted.click(on_page(paste_pose, NewTarget), [target_json], to(NewTarget), api_name=False)
+        # A failed generation clears the outputs and says why where the time was, so nothing stale stays.
+        go.click(on_page(generate, Generation, out_parsing=lambda _: None, out_image=lambda _: None,
+                         timing=lambda message: f"**Not generated:** {message}"),
+                 [source, target], to(Generation), api_name=False).then(to_editor, [last_parsing], [editor], api_name=False)
         # The other tabs
         swap.click(texture_transfer, [a_id, a_pose, b_id, b_pose], to(TextureViews), api_name="texture_transfer")
-        regenerate.click(regenerate_from_layout, [source, target, editor], to(LayoutUpdate), api_name=False)
-        render.click(animate, [source, target, motion, frames, sequence], [animation], api_name=False)
+        regenerate.click(on_page(regenerate_from_layout, LayoutUpdate), [source, target, editor], to(LayoutUpdate),
+                         api_name=False)
+        render.click(on_page(animate), [source, target, motion, frames, sequence], [animation], api_name=False)
         browse_inputs = [split, size_name, seed, identity_id, b_pose_id, world_name]
         show.click(browse, browse_inputs, to(BrowseViews), api_name="browse")
         # API-only endpoint (gradio_client): generation from uploaded files.

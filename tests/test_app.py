@@ -285,6 +285,74 @@ def test_headless_chromium_renders_the_main_controls(server):
         assert control in dom, f"{control!r} is not on the page"
 
 
+@pytest.fixture(scope="module")
+def page(server):
+    """The page in headless Chromium, driven by Playwright."""
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it where it can: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        page.get_by_text("generated in").wait_for()  # the worked example is on the page
+        yield page
+        browser.close()
+
+
+def error_boxes(page) -> int:
+    """Gradio's "Error" boxes drawn over the outputs of a failed event."""
+    return page.locator(".wrap .error:visible").count()
+
+
+def test_in_the_browser_a_bad_paste_is_a_toast_then_the_fix_generates_without_closing_anything(page):
+    page.get_by_text("Keypoints (paste JSON or a PATN CSV row)").click()
+    editor = page.locator(".cm-content").first
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('{"keypoints": [[1, 2], [3, 4]]}')
+    page.get_by_role("button", name="Use pasted keypoints").click()
+    toast = page.locator(".toast-body").filter(has_text="18")
+    toast.wait_for()
+    assert error_boxes(page) == 0  # nothing covers the views or the keypoints box
+    # the fix goes into the same box, no toast closed: a gallery pose's keypoints, as the page wrote them
+    pose = json.dumps({"keypoints": app.gallery_pose(3).tolist()})
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(pose)
+    page.get_by_role("button", name="Use pasted keypoints").click()
+    page.wait_for_function("document.querySelector('.cm-content').innerText.includes('keypoints')")
+    before = page.locator("#generated img").get_attribute("src")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.wait_for_function(f"(document.querySelector('#generated img') || {{}}).src != {json.dumps(before)}")
+    assert toast.count() <= 1 and error_boxes(page) == 0
+    assert "generated in" in page.locator("body").inner_text()
+    # an id out of range is a toast that names the field, and the id box stays editable
+    page.locator("input[aria-label='Pose id']").first.fill("-4")
+    page.get_by_role("button", name="Use this person").click()
+    page.locator(".toast-body").filter(has_text="Pose id").wait_for()
+    assert error_boxes(page) == 0
+    page.locator("input[aria-label='Pose id']").first.fill("1")
+
+
+def test_in_the_browser_an_example_loaded_empties_the_id_boxes(page):
+    person = page.locator("input[aria-label='Person id']").first
+    person.fill("3")
+    page.get_by_role("button", name="Use this person").click()
+    page.get_by_text("…or an example, or your own photo").click()
+    page.locator(".gallery-item, button.gallery").first.click()
+    page.wait_for_function("document.querySelector(\"input[aria-label='Person id']\").value === ''")
+    assert page.locator("input[aria-label='Pose id']").first.input_value() == ""
+
+
+def test_in_the_browser_the_generated_image_is_served_as_png(page):
+    page.get_by_role("button", name="Generate", exact=True).click()
+    src = page.locator("#generated img").get_attribute("src")
+    body = page.request.get(src).body()
+    assert body[:8] == b"\x89PNG\r\n\x1a\n", src
+
+
 def test_uploads_over_the_size_limit_are_refused_over_http(client, tmp_path):
     from gradio_client import handle_file
 

@@ -49,6 +49,28 @@ def user_errors(handler):
     return wrapped
 
 
+def on_page(handler, update=None, **on_failure):
+    """A page event's handler whose bad input becomes a warning toast instead of a failed event. Gradio draws an
+    "Error" box over every output of a failed event, which hides inputs that are also outputs (the pasted
+    keypoints) and catches clicks until each box is closed; a toast covers nothing and fades. The outputs
+    stay as they were (``gr.skip()``), except the fields of ``update`` (the handler's named tuple) given in
+    ``on_failure``: functions of the message, e.g. a note saying why nothing was generated. The API events
+    keep raising, so that callers get the error."""
+    fields = update._fields if update is not None else None
+
+    @functools.wraps(handler)
+    def wrapped(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error as err:
+            gr.Warning(err.message, title="Not done")
+            if fields is None:
+                return gr.skip()
+            return update(**{f: on_failure[f](err.message) if f in on_failure else gr.skip() for f in fields})
+
+    return wrapped
+
+
 class UploadedFile(gr.File):
     """``gr.File(type="filepath")`` without the empty file Gradio (6.x, ``components/file.py``) creates in its
     upload folder for every file it hands to a handler and never uses or removes."""
