@@ -208,19 +208,64 @@ def load_parsing(path: str | os.PathLike, scheme: str = "spt10") -> np.ndarray:
     PNGs must store labels as pixel values (mode 'L' or 'P'); an RGB colour image is refused, since
     colours do not identify labels across tools.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"parsing file not found: {path}")
-    if str(path).endswith(".npy"):
-        labels = np.load(path)
-    else:
-        with Image.open(path) as img:
-            if img.mode not in ("L", "P", "I", "I;16"):
-                raise ValueError(
-                    f"{path}: parsing PNG must store label indices (mode L or P), got mode {img.mode}; "
-                    "a coloured visualisation cannot be read back as labels"
-                )
-            labels = np.asarray(img)
+    labels = read_label_map(path)
     try:
         return merge_to_spt10(labels, scheme)
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
+
+
+def read_label_map(path: str | os.PathLike) -> np.ndarray:
+    """The label values of a parsing file (.png of label indices, or .npy) as stored, in no scheme yet."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"parsing file not found: {path}")
+    if str(path).endswith(".npy"):
+        return np.load(path)
+    with Image.open(path) as img:
+        if img.mode not in ("L", "P", "I", "I;16"):
+            raise ValueError(
+                f"{path}: parsing PNG must store label indices (mode L or P), got mode {img.mode}; "
+                "a coloured visualisation cannot be read back as labels"
+            )
+        return np.asarray(img)
+
+
+# What the middle of the torso wears in SPT-10, whatever the scheme it was drawn in.
+_TORSO_WEAR = (UPPER_CLOTHES, PANTS, SKIRT)
+
+
+def torso_wear_share(labels, scheme: str, keypoints) -> float | None:
+    """Among the person's pixels on the line from the neck to the middle of the hips (its middle 70%), the
+    share that ``labels`` read in ``scheme`` call upper clothes, pants or skirt. None when the neck or both hips
+    are missing, or the line crosses too few person pixels to tell."""
+    src = get_scheme(scheme)
+    kp = np.asarray(keypoints, np.float64).reshape(-1, 2)
+    labels = np.asarray(labels)
+    hips = [kp[i] for i in (8, 11) if (kp[i] >= 0).all()]
+    if not (kp[1] >= 0).all() or not hips or labels.ndim != 2 or labels.max(initial=0) >= src.num_labels:
+        return None
+    steps = np.linspace(0.15, 0.85, 32)[:, None]
+    points = np.round(kp[1] + steps * (np.mean(hips, 0) - kp[1])).astype(int)
+    inside = (points[:, 0] >= 0) & (points[:, 0] < labels.shape[1]) & (points[:, 1] >= 0) & (points[:, 1] < labels.shape[0])
+    merged = merge_to_spt10(labels, src.name)[points[inside, 1], points[inside, 0]]
+    person = merged[merged != BACKGROUND]
+    if person.size < 8:
+        return None
+    return float(np.isin(person, _TORSO_WEAR).mean())
+
+
+def scheme_mismatch(labels, scheme: str, keypoints) -> str | None:
+    """A warning when a parsing looks drawn in another scheme than ``scheme``: read in ``scheme`` the torso
+    (neck to hips) is not mostly clothes while read in another scheme it clearly is, e.g. an SPT-10 map (upper
+    clothes = 3) read as LIP-20 (3 = glove). Hair over a back or crossed arms lower every scheme's reading
+    alike, so they do not warn. None when it fits or the pose cannot tell."""
+    share = torso_wear_share(labels, scheme, keypoints)
+    if share is None or share >= 0.5:
+        return None
+    fits = [name for name in SCHEMES if name != get_scheme(scheme).name
+            and (torso_wear_share(labels, name, keypoints) or 0) >= max(0.5, share + 0.3)]
+    if not fits:
+        return None
+    return (f"The parsing does not look like {get_scheme(scheme).name} labels: read so, only {share:.0%} of the "
+            f"torso (neck to hips) is clothes, while it reads well as {' or '.join(fits)}: choose that under "
+            "'Parsing labels' if that is how it was drawn.")

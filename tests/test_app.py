@@ -337,9 +337,7 @@ def test_in_the_browser_a_bad_paste_is_a_toast_then_the_fix_generates_without_cl
 
 
 def test_in_the_browser_an_example_loaded_empties_the_id_boxes(page):
-    person = page.locator("input[aria-label='Person id']").first
-    person.fill("3")
-    page.get_by_role("button", name="Use this person").click()
+    page.locator("input[aria-label='Person id']").first.fill("3")
     page.get_by_text("…or an example, or your own photo").click()
     page.locator(".gallery-item, button.gallery").first.click()
     page.wait_for_function("document.querySelector(\"input[aria-label='Person id']\").value === ''")
@@ -463,3 +461,12 @@ def test_generating_from_files_leaves_no_loose_file_in_the_upload_folder(client,
     photo, keypoints, parsing = example(1)
     client.predict(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", "2", api_name="/generate")
     assert loose() - before == set()  # Gradio's own gr.File leaves one empty file per upload here
+
+
+def test_a_parsing_read_in_the_wrong_scheme_is_flagged_and_the_right_one_is_not():
+    photo, keypoints, parsing, scheme = app.example_uploads()[0]
+    assert scheme == "spt10"
+    _, note = sources.uploaded_person(photo, keypoints, parsing, "spt10")
+    assert "does not look like" not in note
+    _, note = sources.uploaded_person(photo, keypoints, parsing, "lip20")  # SPT-10's upper clothes (3) are LIP's gloves
+    assert "does not look like lip20 labels" in note and "reads well as spt10" in note

@@ -99,3 +99,20 @@ def test_load_parsing_refuses_colour_images_and_missing_files(tmp_path):
     Image.fromarray(np.full((3, 3), 25, dtype=np.uint8)).save(tmp_path / "lip.png")
     with pytest.raises(ValueError, match=r"lip\.png.*unknown labels \[25\]"):
         S.load_parsing(tmp_path / "lip.png", "lip20")
+
+
+def test_a_map_read_in_another_scheme_than_it_was_drawn_in_is_named():
+    from spt.data.synthetic import SyntheticPeople
+    from spt.parsing import scheme_mismatch, torso_wear_share
+
+    flagged = 0
+    for index in range(6):
+        sample, _ = SyntheticPeople((128, 64), split="test").pair(index)
+        spt, lip, kp = sample["parsing"], sample["parsing_lip"], sample["keypoints"]
+        assert scheme_mismatch(spt, "spt10", kp) is None and scheme_mismatch(lip, "lip20", kp) is None
+        message = scheme_mismatch(spt, "lip20", kp)  # SPT-10's upper clothes (3) read as LIP's gloves
+        flagged += message is not None and "reads well as spt10" in message
+    assert flagged >= 5
+    no_neck = kp.copy()
+    no_neck[1] = -1
+    assert torso_wear_share(spt, "lip20", no_neck) is None and scheme_mismatch(spt, "lip20", no_neck) is None

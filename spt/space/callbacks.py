@@ -157,7 +157,7 @@ def place_source_joint(source: Person, joint: str, evt: gr.SelectData):
     if source is None:
         raise gr.Error("Choose a source person first")
     source = source.with_keypoints(clicked_joint(source.keypoints, joint, evt))
-    return UploadUpdate(source, *source_views(source), describe_upload(source, f"{joint} placed by hand"),
+    return UploadUpdate(source, *source_views(source), describe_upload(source, f"{joint.capitalize()} placed by hand."),
                         source.person_id, source.pose_id)
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 from ..data.fashion import crop_to_aspect, resize_sample
 from ..data.synthetic import make_people
 from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
-from ..parsing import load_parsing
+from ..parsing import load_parsing, read_label_map, scheme_mismatch
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
 from ..processor import MIN_IMAGE_SIDE, open_photo, resize_labels
 from .model import load_pipeline, model_size, served_world, serves_embedded_model, synthetic_model_note
@@ -185,17 +185,23 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
             else:
                 parsing, rough = estimate.parsing, True
                 notes.append(f"rough parsing: body parts inside the person mask ({reason})")
+    caution = scheme_mismatch(read_label_map(parsing_path), scheme, keypoints) if parsing_path else None
+    if caution:
+        gr.Warning(caution, title="Parsing labels")
     size = model_size()
     image, keypoints, parsing = resize_sample(image, keypoints, parsing, size, centre)
     if mask is not None:
         mask = resize_labels(crop_to_aspect(mask.astype(np.uint8), None, None, size, centre)[0], size) > 0
-    return Person(image, keypoints, parsing, mask, rough), "; ".join(notes)
+    note = "\n\n".join(line for line in (f"Estimated: {'; '.join(notes)}." if notes else "",
+                                           f"**{caution}**" if caution else "") if line)
+    return Person(image, keypoints, parsing, mask, rough), note
 
 
 def describe_upload(source: Person, note: str) -> str:
-    """What was estimated, what is missing, and, with the embedded model, what it was trained on."""
+    """The upload's note (what was estimated, whether its parsing fits the scheme), what is missing, and, with
+    the embedded model, what it was trained on."""
     problem = source.problem()
-    lines = [f"Estimated: {note}." if note else "", f"**{problem}**" if problem else "",
+    lines = [note, f"**{problem}**" if problem else "",
              synthetic_model_note() if serves_embedded_model() else ""]
     return "\n\n".join(line for line in lines if line)
 
