@@ -25,7 +25,7 @@ from spt.space.errors import MAX_UPLOAD, BusyAnswer, UploadedFile, on_page
 from spt.space.model import served_world
 from spt.space.motions import MOTIONS
 from spt.space.sources import MAX_ID, example_label, example_uploads, gallery_pose, pose_gallery
-from spt.space.views import target_view
+from spt.space.views import swatch_labels_js, target_view
 
 # On-page height of the image views, so that tall, narrow people do not stretch to the column width.
 VIEW_HEIGHT = 420
@@ -207,11 +207,12 @@ demo = build_demo()
 
 
 def launch(**kwargs):
-    """Serve the page with the Space's limits (upload size) and its words for a full queue; ``python app.py``
-    calls this."""
+    """Serve the page with the Space's limits (upload size), its words for a full queue and the names of the
+    layout editor's swatches; ``python app.py`` calls this."""
     from starlette.middleware import Middleware
 
-    return demo.launch(max_file_size=MAX_UPLOAD, app_kwargs={"middleware": [Middleware(BusyAnswer)]}, **kwargs)
+    return demo.launch(max_file_size=MAX_UPLOAD, app_kwargs={"middleware": [Middleware(BusyAnswer)]},
+                       js=swatch_labels_js(), **kwargs)
 
 
 def check_model() -> None:

@@ -338,8 +338,10 @@ def test_in_the_browser_a_bad_paste_is_a_toast_then_the_fix_generates_without_cl
 
 def test_in_the_browser_an_example_loaded_empties_the_id_boxes(page):
     page.locator("input[aria-label='Person id']").first.fill("3")
-    page.get_by_text("…or an example, or your own photo").click()
-    page.locator(".gallery-item, button.gallery").first.click()
+    example = page.get_by_text(app.example_label(app.example_uploads()[0][0]), exact=True)
+    if not example.is_visible():
+        page.get_by_text("…or an example, or your own photo").click()
+    example.click()
     page.wait_for_function("document.querySelector(\"input[aria-label='Person id']\").value === ''")
     assert page.locator("input[aria-label='Pose id']").first.input_value() == ""
 
@@ -349,6 +351,18 @@ def test_in_the_browser_the_generated_image_is_served_as_png(page):
     src = page.locator("#generated img").get_attribute("src")
     body = page.request.get(src).body()
     assert body[:8] == b"\x89PNG\r\n\x1a\n", src
+
+
+def test_in_the_browser_the_layout_editors_swatches_are_named(page):
+    from spt.parsing import SPT10_LABELS
+
+    page.get_by_role("tab", name="Edit layout").click()
+    page.get_by_role("button", name="Brush", exact=True).click()
+    page.get_by_role("button", name="Color", exact=True).click()
+    swatches = page.locator(".swatch button.color")
+    swatches.first.wait_for()
+    assert [swatches.nth(k).get_attribute("title") for k in range(swatches.count())] == list(SPT10_LABELS)
+    page.get_by_role("tab", name="Pose transfer").click()
 
 
 def test_uploads_over_the_size_limit_are_refused_over_http(client, tmp_path):

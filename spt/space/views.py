@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 import numpy as np
 
@@ -76,3 +78,14 @@ def decode_layout(editor_value, size: tuple[int, int]) -> np.ndarray:
     samples = rgb[ys][:, xs]
     distance = ((samples[..., None, :] - PALETTE[None, None].astype(np.int32)) ** 2).sum(-1)
     return distance.argmin(-1).astype(np.uint8)
+
+
+def swatch_labels_js() -> str:
+    """The page-load script that names the layout editor's colour swatches: Gradio's brush palette takes colours
+    only, so each swatch gets its SPT-10 label as tooltip and accessible name, whenever the palette is drawn."""
+    names = {f"rgb({r}, {g}, {b})": name for name, (r, g, b) in zip(SPT10_LABELS, PALETTE.tolist())}
+    return ("() => { const names = " + json.dumps(names) + ";"
+            " const label = () => document.querySelectorAll('.swatch button.color').forEach(b => {"
+            " const name = names[b.style.backgroundColor];"
+            " if (name && b.title !== name) { b.title = name; b.setAttribute('aria-label', name); } });"
+            " new MutationObserver(label).observe(document.body, {childList: true, subtree: true}); label(); }")
