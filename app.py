@@ -55,9 +55,10 @@ def build_demo() -> gr.Blocks:
                         gr.Markdown("**1. Source person** (SyntheticPeople test split)")
                         with gr.Row():
                             # No minimum/maximum: Gradio would refuse -1 with a failed event (an error box over the
-                            # views); the handler's message names the field and comes as a toast.
-                            person_id = gr.Number(value=3, precision=0, label="Person id")
-                            pose_id = gr.Number(value=0, precision=0, label="Pose id")
+                            # views), and no precision: it would round 2.5 silently. The handler refuses both with a
+                            # message that names the field, as a toast.
+                            person_id = gr.Number(value=3, label="Person id")
+                            pose_id = gr.Number(value=0, label="Pose id")
                         use_person = gr.Button("Use this person")
                         source_skeleton = gr.Image(label="Source with its pose (click to place the chosen joint)",
                                                    **IMAGE_VIEW)

@@ -329,9 +329,10 @@ def test_in_the_browser_a_bad_paste_is_a_toast_then_the_fix_generates_without_cl
     assert toast.count() <= 1 and error_boxes(page) == 0
     assert "generated in" in page.locator("body").inner_text()
     # an id out of range is a toast that names the field, and the id box stays editable
-    page.locator("input[aria-label='Pose id']").first.fill("-4")
-    page.get_by_role("button", name="Use this person").click()
-    page.locator(".toast-body").filter(has_text="Pose id").wait_for()
+    for bad in ("-4", "2.5"):  # out of range, not whole: both refused by name, not clamped or rounded
+        page.locator("input[aria-label='Pose id']").first.fill(bad)
+        page.get_by_role("button", name="Use this person").click()
+        page.locator(".toast-body").filter(has_text=f"Pose id must be a whole number from 0 to 99999, got {bad}").wait_for()
     assert error_boxes(page) == 0
     page.locator("input[aria-label='Pose id']").first.fill("1")
 
