@@ -75,6 +75,9 @@ class UploadedFile(gr.File):
     """``gr.File(type="filepath")`` without the empty file Gradio (6.x, ``components/file.py``) creates in its
     upload folder for every file it hands to a handler and never uses or removes."""
 
+    def get_block_name(self) -> str:
+        return "file"  # drawn by gr.File's own frontend
+
     def _process_single_file(self, f):
         if self.type == "filepath" and not self.file_types:
             return NamedString(f.path)
