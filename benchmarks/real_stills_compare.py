@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from spt.estimation import PersonEstimator  # noqa: E402
+from spt.estimation import PersonEstimator, detector_of  # noqa: E402
 from spt.evaluation.runner import _load_targets, answer, photo_pairs  # noqa: E402
 from spt.pipeline import SPTPipeline  # noqa: E402
 from spt.pose import draw_skeleton  # noqa: E402
@@ -43,7 +43,7 @@ def main():
         raise SystemExit(f"the models work at different sizes {sorted(sizes)}: compare models of one size")
     size = sizes.pop()
     targets = _load_targets(args.targets, size)[: args.per_photo]
-    pairs, skipped = photo_pairs(args.stills, size, targets, PersonEstimator(model=pipes[-1]))
+    pairs, skipped = photo_pairs(args.stills, size, targets, PersonEstimator(detector=detector_of(pipes[-1])))
     for name, why in skipped.items():
         print(f"skipped {name}: {why}")
     columns = [("part-warp", answer("part-warp", None, pairs, False, "fp32")[0])]

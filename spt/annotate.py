@@ -23,7 +23,7 @@ import shutil
 import torch
 from PIL import Image
 
-from .estimation import POSE_FRONT_ENDS, FrontEndUnavailable, PersonEstimator
+from .estimation import POSE_FRONT_ENDS, FrontEndUnavailable, PersonEstimator, detector_of, mediapipe_available
 from .parsing import save_parsing
 from .pose import write_patn_csv
 from .processor import open_photo
@@ -66,7 +66,15 @@ def annotate(images_dir: str, out: str, *, model: str | None = None, pose: str =
     names, unusable = list_images(images_dir)
     for name, why in unusable.items():
         logger.warning("skipped %s: %s", os.path.join(images_dir, name), why)
-    estimator = PersonEstimator(pose, parsing, model=model, parsing_scheme=parsing_scheme, device=device)
+    detector = None  # the model is loaded only when its pose detector will run
+    if model is not None and (pose == "detector" or (pose == "auto" and mediapipe_available())):
+        from .pipeline import SPTPipeline
+
+        detector = detector_of(SPTPipeline.from_pretrained(model), device)
+        if detector is None:
+            raise FrontEndUnavailable(f"{model} has no pose_detector; pass a pipeline trained with the pose_detector "
+                                      "stage (e.g. pretrained/spt-synthetic)")
+    estimator = PersonEstimator(pose, parsing, detector=detector, parsing_scheme=parsing_scheme, device=device)
     if estimator.fallback_reason:
         logger.warning("%s: keypoints from %s's pose detector instead", estimator.fallback_reason, model)
     os.makedirs(os.path.join(out, split), exist_ok=True)

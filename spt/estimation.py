@@ -189,21 +189,16 @@ class MediaPipePose:
 
 
 class DetectorPose:
-    """Keypoints from the pose detector Φ of an SPT pipeline (a loaded one, a folder or a Hub id), run at the
-    pipeline's image size and mapped back to the photo's pixels. No person mask."""
+    """Keypoints from an SPT pose detector Φ (``spt.models.PoseDetector``), run at ``size`` (H, W), the size it
+    was trained at (its pipeline's ``image_size``), and mapped back to the photo's pixels. No person mask.
+    Whoever builds it loads the detector (``detector_of(pipeline)``), so this module never loads pipelines."""
 
     name = "detector"
     gives_mask = False
 
-    def __init__(self, model, device: str | torch.device | None = None):
-        from .pipeline import SPTPipeline
-
-        pipe = SPTPipeline.from_pretrained(model) if isinstance(model, (str, os.PathLike)) else model
-        if pipe.pose_detector is None:
-            raise FrontEndUnavailable(f"{model} has no pose_detector; pass a pipeline trained with the "
-                                      "pose_detector stage (e.g. pretrained/spt-synthetic)")
-        self.size = pipe.image_size
-        self.detector = pipe.pose_detector if device is None else pipe.pose_detector.to(device)
+    def __init__(self, detector, size: tuple[int, int], device: str | torch.device | None = None):
+        self.size = (int(size[0]), int(size[1]))
+        self.detector = detector if device is None else detector.to(device)
 
     @torch.no_grad()
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -213,6 +208,14 @@ class DetectorPose:
         detector = self.detector.eval()  # wherever the pipeline has moved it
         found = detector.detect(batch.to(detector.device, detector.dtype)).float().cpu().numpy()[0]
         return rescale_keypoints(found, self.size, image.shape[:2]), None
+
+
+def detector_of(pipeline, device: str | torch.device | None = None) -> DetectorPose | None:
+    """The detector front-end of a loaded SPT pipeline (its pose detector at its image size), or None when it
+    has no pose detector."""
+    if getattr(pipeline, "pose_detector", None) is None:
+        return None
+    return DetectorPose(pipeline.pose_detector, pipeline.image_size, device)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -296,15 +299,15 @@ class HubParsing:
 # --------------------------------------------------------------------------------------------------
 
 class PersonEstimator:
-    """Pose, person mask and parsing of photos: ``PersonEstimator(pose="auto", parsing="rough", model=...)``.
+    """Pose, person mask and parsing of photos: ``PersonEstimator(pose="auto", parsing="rough", detector=...)``.
 
-    ``model`` (an SPTPipeline, a folder or a Hub id) serves the ``detector`` pose front-end; with
-    ``pose="auto"`` it is used only when mediapipe is unavailable (``fallback_reason`` then says why).
+    ``detector`` (a ``DetectorPose``, e.g. ``detector_of(pipeline)``) serves the ``detector`` pose front-end;
+    with ``pose="auto"`` it is used only when mediapipe is unavailable (``fallback_reason`` then says why).
     Call it on an (H, W, 3) uint8 array or a PIL image; it returns a ``PersonEstimate`` in that image's pixels.
     """
 
-    def __init__(self, pose: str = "auto", parsing: str = "rough", *, model=None, parsing_scheme: str = "lip20",
-                 device: str | None = None):
+    def __init__(self, pose: str = "auto", parsing: str = "rough", *, detector: DetectorPose | None = None,
+                 parsing_scheme: str = "lip20", device: str | None = None):
         if pose not in POSE_FRONT_ENDS:
             raise ValueError(f"unknown pose front-end {pose!r}: use one of {POSE_FRONT_ENDS}")
         self.fallback_reason = None
@@ -313,10 +316,10 @@ class PersonEstimator:
             if self.fallback_reason and pose == "mediapipe":
                 raise FrontEndUnavailable(self.fallback_reason)
         if pose == "detector" or self.fallback_reason:
-            if model is None:
+            if detector is None:
                 raise FrontEndUnavailable((self.fallback_reason + "; " if self.fallback_reason else "")
                                           + "the detector front-end needs an SPT pipeline with a pose detector")
-            self.pose = DetectorPose(model, device)
+            self.pose = detector
         else:
             self.pose = MediaPipePose()
         if parsing == "rough":

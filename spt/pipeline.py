@@ -31,6 +31,7 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 from PIL import Image
 
+from .estimation import FrontEndUnavailable, PersonEstimator, detector_of
 from .models.appearance import AppearanceGenerator, render_appearance
 from .models.pose_net import PoseDetector
 from .models.presets import MODEL_PRESETS
@@ -248,19 +249,14 @@ class SPTPipeline(DiffusionPipeline):
         """The ``spt.estimation.PersonEstimator`` that fills in a missing source pose and parsing: mediapipe's
         BlazePose where installed (``pose_front_end="auto"``), else this pipeline's pose detector; the rough
         parsing inside the person. Built once per front-end."""
-        from .estimation import PersonEstimator
-
         estimators = self.__dict__.setdefault("_estimators", {})
         if pose_front_end not in estimators:
-            model = self if self.pose_detector is not None else None
             estimators[pose_front_end] = PersonEstimator(pose_front_end, "rough" if self.uses_parsing else "none",
-                                                         model=model)
+                                                         detector=detector_of(self))
         return estimators[pose_front_end]
 
     def _estimate(self, image: torch.Tensor, keypoints: np.ndarray | None, pose_front_end: str, index: int):
         """Keypoints and parsing of a source image (in its own frame) that came without them."""
-        from .estimation import FrontEndUnavailable
-
         try:
             estimator = self.person_estimator(pose_front_end)
         except FrontEndUnavailable as err:

@@ -7,7 +7,7 @@ from skimage import data
 from spt import estimation
 from spt.data.synthetic import SyntheticPeople
 from spt.estimation import (
-    FrontEndUnavailable, PersonEstimator, PersonNotFound, blazepose_to_coco18, rough_parsing,
+    FrontEndUnavailable, PersonEstimator, PersonNotFound, blazepose_to_coco18, detector_of, rough_parsing,
 )
 from spt.parsing import BACKGROUND, FACE, HAIR, UPPER_CLOTHES
 from spt.pipeline import SPTPipeline
@@ -109,7 +109,7 @@ def test_rough_parsing_labels_the_person_only():
 def test_without_mediapipe_the_pipelines_detector_runs_and_says_why(monkeypatch, tmp_path):
     monkeypatch.setattr(estimation, "mediapipe_available", lambda: "mediapipe is unavailable (test)")
     pipe = SPTPipeline.from_preset("tiny", image_size=(32, 32))
-    fallback = PersonEstimator("auto", model=pipe)
+    fallback = PersonEstimator("auto", detector=detector_of(pipe))
     assert fallback.pose_front_end == "detector" and "unavailable (test)" in fallback.fallback_reason
     estimate = fallback(np.zeros((64, 48, 3), np.uint8))
     assert estimate.keypoints.shape == (18, 2) and estimate.pose_front_end == "detector"
@@ -118,6 +118,6 @@ def test_without_mediapipe_the_pipelines_detector_runs_and_says_why(monkeypatch,
     with pytest.raises(FrontEndUnavailable, match="needs an SPT pipeline"):
         PersonEstimator("auto")
     with pytest.raises(ValueError, match="unknown pose front-end"):
-        PersonEstimator("openpose", model=pipe)
+        PersonEstimator("openpose", detector=detector_of(pipe))
     with pytest.raises(ValueError, match="expected an"):
         fallback(np.zeros((8, 8), np.uint8))

@@ -28,7 +28,7 @@ from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
 from ..data.synthetic import WORLDS, make_people
-from ..estimation import PersonEstimator, mediapipe_available
+from ..estimation import PersonEstimator, detector_of, mediapipe_available
 from ..parsing import PALETTE
 from ..processor import open_photo, uint8_to_tensor
 from .baselines import part_warp_baseline
@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> dict:
     size = tuple(pipe.image_size)
     real_images, real_set, skipped = None, "", {}
     if args.photos:
-        estimator = PersonEstimator(model=pipe)
+        estimator = PersonEstimator(detector=detector_of(pipe))
         targets = _gallery_targets(size) if args.targets == "gallery" else _load_targets(args.targets, size)
         pairs, skipped = photo_pairs(args.photos, size, targets, estimator)
         if not pairs:
