@@ -39,12 +39,18 @@ def _appearance_inputs(b):
             b["keypoints"], b["keypoints"].flip(0))
 
 
-def test_semantic_output_is_a_distribution(batch):
-    model = SemanticGenerator(num_res_blocks=2, **TINY)
-    logits = model(*_semantic_inputs(batch))
-    assert logits.shape == (2, 10, H, W)
-    probs = logits.softmax(1)
-    torch.testing.assert_close(probs.sum(1), torch.ones(2, H, W))
+def test_semantic_logits_follow_the_target_pose_and_only_it(batch):
+    """H_S's parsing must depend on E_P's input (the target pose): a generator that ignored P_t, or mixed up
+    the batch, would give one answer for every target."""
+    model = SemanticGenerator(num_res_blocks=2, **TINY).eval()
+    parsing, pose, mask, target_pose, target_mask = _semantic_inputs(batch)
+    with torch.no_grad():
+        logits = model(parsing, pose, mask, target_pose, target_mask)
+        other_target = model(parsing, pose, mask, pose, mask)  # each person to its own pose instead
+        alone = model(parsing[:1], pose[:1], mask[:1], target_pose[:1], target_mask[:1])
+    assert logits.shape == (2, 10, H, W) and torch.isfinite(logits).all()
+    assert (logits - other_target).abs().mean() > 1e-3
+    torch.testing.assert_close(alone, logits[:1], atol=1e-5, rtol=1e-4)  # no batch cross-talk
 
 
 def test_appearance_output_shape_and_range(batch):

@@ -40,3 +40,26 @@ def test_embedded_checkpoint_beats_the_part_warp_baseline_on_held_out_pairs(pipe
     }
     for key, value in warp.items():
         assert scores[key] > value, (key, scores[key], value)
+
+
+def test_texture_transfer_dresses_b_in_as_clothes(pipe):
+    """Paper Fig. 9 (the Space's Texture transfer tab): A's image and parsing rendered on B's pose and layout.
+    The output's upper clothes, where B's layout puts them, take A's colour, not B's: measured as the distance
+    of the output's mean colour there to A's clothes, against the distance between A's and B's clothes."""
+    from spt.data.synthetic import make_people
+    from spt.parsing import UPPER_CLOTHES
+
+    people = make_people("3d", pipe.image_size, split="test")
+    ratios = []
+    for k in range(10):
+        a, b = people.render(2 * k, 2 * k), people.render(2 * k + 1, 2 * k + 1)
+        in_a, in_b = a["parsing"] == UPPER_CLOTHES, b["parsing"] == UPPER_CLOTHES
+        colour_a, colour_b = a["image"][in_a].mean(0), b["image"][in_b].mean(0)
+        if min(in_a.sum(), in_b.sum()) < 50 or np.linalg.norm(colour_a - colour_b) < 40:
+            continue  # too little cloth, or clothes of one colour: nothing to tell apart
+        out = pipe(a["image"], b["keypoints"], source_pose=a["keypoints"], source_parsing=a["parsing"],
+                   target_parsing=b["parsing"], output_type="np").images[0] * 255
+        worn = out[in_b].mean(0)
+        ratios.append(np.linalg.norm(worn - colour_a) / np.linalg.norm(worn - colour_b))
+    assert len(ratios) >= 6
+    assert np.mean(np.array(ratios) < 1) >= 0.8 and np.median(ratios) < 0.3, np.round(ratios, 2)
