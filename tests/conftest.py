@@ -1,7 +1,14 @@
 import os
+import tempfile
 
 # Tests never touch the network: Hub calls must fail fast (set before huggingface_hub is imported).
 os.environ["HF_HUB_OFFLINE"] = "1"
+# The test servers get their own Gradio upload/cache folder and temp folder (set before gradio is imported):
+# shutting a test server down empties its cache, which in the shared /tmp/gradio would delete the files of a
+# Space serving on the same machine.
+SESSION_TEMP = tempfile.mkdtemp(prefix="spt-tests-")
+os.environ["GRADIO_TEMP_DIR"] = os.path.join(SESSION_TEMP, "gradio")
+tempfile.tempdir = SESSION_TEMP
 
 import numpy as np
 import pytest
@@ -18,3 +25,9 @@ def front_pose() -> np.ndarray:
         ],
         dtype=np.float32,
     )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+
+    shutil.rmtree(SESSION_TEMP, ignore_errors=True)

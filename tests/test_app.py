@@ -244,6 +244,7 @@ def test_bad_uploads_give_readable_errors_over_http(client, tmp_path):
                        api_name="/generate")
 
 
+@pytest.mark.slow
 def test_sixteen_concurrent_generations_are_all_served_without_cross_talk(client):
     from gradio_client import handle_file
 
@@ -274,6 +275,7 @@ def test_browse_api_over_http(client):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it where it can: "
                                              "apt-get install chromium)")
 def test_headless_chromium_renders_the_main_controls(server):
@@ -306,6 +308,7 @@ def error_boxes(page) -> int:
     return page.locator(".wrap .error:visible").count()
 
 
+@pytest.mark.slow
 def test_in_the_browser_a_bad_paste_is_a_toast_then_the_fix_generates_without_closing_anything(page):
     page.get_by_text("Keypoints (paste JSON or a PATN CSV row)").click()
     editor = page.locator(".cm-content").first
@@ -337,6 +340,7 @@ def test_in_the_browser_a_bad_paste_is_a_toast_then_the_fix_generates_without_cl
     page.locator("input[aria-label='Pose id']").first.fill("1")
 
 
+@pytest.mark.slow
 def test_in_the_browser_an_example_loaded_empties_the_id_boxes(page):
     page.locator("input[aria-label='Person id']").first.fill("3")
     example = page.get_by_text(app.example_label(app.example_uploads()[0][0]), exact=True)
@@ -348,6 +352,7 @@ def test_in_the_browser_an_example_loaded_empties_the_id_boxes(page):
     assert page.locator("input[aria-label='Pose id']").first.input_value() == ""
 
 
+@pytest.mark.slow
 def test_in_the_browser_the_generated_image_is_served_as_png(page):
     page.get_by_role("button", name="Generate", exact=True).click()
     src = page.locator("#generated img").get_attribute("src")
@@ -355,6 +360,7 @@ def test_in_the_browser_the_generated_image_is_served_as_png(page):
     assert body[:8] == b"\x89PNG\r\n\x1a\n", src
 
 
+@pytest.mark.slow
 def test_in_the_browser_the_layout_editors_swatches_are_named(page):
     from spt.parsing import SPT10_LABELS
 
@@ -384,6 +390,7 @@ def test_the_output_folder_drops_old_files(tmp_path):
     os.remove(second)
 
 
+@pytest.mark.slow
 def test_a_bad_spt_model_stops_the_server_at_start_with_the_reason(tmp_path):
     env = os.environ | {"SPT_MODEL": str(tmp_path / "nonexistent"), "GRADIO_ANALYTICS_ENABLED": "False"}
     done = subprocess.run([sys.executable, "app.py"], cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -486,3 +493,14 @@ def test_a_parsing_read_in_the_wrong_scheme_is_flagged_and_the_right_one_is_not(
     assert "does not look like" not in note
     _, note = sources.uploaded_person(photo, keypoints, parsing, "lip20")  # SPT-10's upper clothes (3) are LIP's gloves
     assert "does not look like lip20 labels" in note and "reads well as spt10" in note
+
+
+def test_the_test_servers_keep_to_their_own_temp_folders():
+    """A Space serving on this machine shares nothing with the test servers (conftest.py)."""
+    import tempfile
+
+    from gradio.utils import get_upload_folder
+
+    own = os.path.dirname(get_upload_folder())
+    assert os.path.basename(own).startswith("spt-tests-") and tempfile.gettempdir() == own
+    assert os.path.dirname(errors.output_path("x.gif")).startswith(own)

@@ -25,6 +25,7 @@ def test_embedded_checkpoint_is_complete(pipe):
     assert total < 30 * 2**20 and os.path.exists(os.path.join(MODEL, "README.md"))
 
 
+@pytest.mark.slow
 def test_embedded_checkpoint_beats_the_part_warp_baseline_on_held_out_pairs(pipe):
     """Against the true target, in the world it was trained on: above moving the source part by part with the f_j
     (the strongest model-free answer), on images, on the person alone, and on the predicted parsing."""

@@ -4,6 +4,7 @@ import os
 import re
 
 import numpy as np
+import pytest
 import sys
 from pathlib import Path
 
@@ -61,6 +62,7 @@ def test_the_python_api_example_runs_as_written(tmp_path, monkeypatch):
     assert changed[predicted == 5].mean() > 2 * changed[predicted == 0].mean()  # the skirt changed, not the scene
 
 
+@pytest.mark.slow
 def test_the_training_quick_start_runs_as_written(tmp_path):
     """The README's training quick start, line by line in bash from the repository root, with its runs/quick
     folder moved to tmp: four stages, then the evaluation's table."""

@@ -145,6 +145,7 @@ def test_the_inception_is_the_fid_network(inception):
         inception(images.float())
 
 
+@pytest.mark.slow
 def test_fid_and_kid_are_zero_for_a_set_against_itself_and_grow_with_noise_and_blur(inception):
     from spt.evaluation.runner import synthetic_pairs
 

@@ -86,6 +86,7 @@ def _overfit(tmp_path, detector, stage, key, steps):
     return history
 
 
+@pytest.mark.slow
 def test_tiny_overfit_lowers_semantic_ce_and_appearance_reconstruction(tmp_path, detector):
     ce = _overfit(tmp_path, detector, "semantic", "ce", 25)
     assert np.mean(ce[-3:]) < 0.6 * np.mean(ce[:3]), ce
@@ -152,6 +153,7 @@ def test_non_finite_loss_is_reported_with_its_step(tmp_path, detector):
         trainer.step(batch)
 
 
+@pytest.mark.slow
 def test_the_3d_world_trains_and_keeps_its_own_pool(tmp_path, detector):
     cfg = config(tmp_path, "semantic", init_from=detector, max_steps=1, world="3d", validation_steps=1,
                  cache_dir=str(tmp_path / "cache"))
@@ -183,6 +185,7 @@ def test_bad_config_is_refused_before_training(tmp_path):
     assert cfg.max_steps == 9 and cfg.weights.pose == 5 and cfg.weights.style == 0.5 and cfg.log_with is None
 
 
+@pytest.mark.slow
 def test_two_process_training_finishes(tmp_path, detector):
     out = tmp_path / "ddp"
     args = ["--stage", "semantic", "--init_from", detector, "--output_dir", str(out), "--preset", "tiny",
@@ -322,6 +325,7 @@ def test_paired_ceiling_sees_the_true_target(tmp_path, detector):
         config(tmp_path, "appearance", supervision="paired", dataset="market", data_dir=str(tmp_path)).validate()
 
 
+@pytest.mark.slow
 def test_every_training_flag_has_help_a_default_and_the_launcher_does_not_warn():
     from spt.training.config import build_parser
 
