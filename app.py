@@ -17,9 +17,31 @@ from spt.data.synthetic import SPLITS, WORLD_DESCRIPTIONS
 from spt.parsing import SPT10_LABELS, legend
 from spt.pose import KEYPOINT_NAMES
 from spt.space.callbacks import (
-    BROWSE_WORLDS, SIZES, BrowseViews, Generation, LayoutUpdate, NewTarget, SourceUpdate, TargetUpdate, TextureViews, UploadUpdate,
-    animate, browse, generate, generate_api, mirror_pose, move_joint, paste_pose, pick_source, pick_upload,
-    place_source_joint, regenerate_from_layout, reset_pose, select_pose, texture_transfer, to_editor,
+    BROWSE_WORLDS,
+    SIZES,
+    BrowseViews,
+    Generation,
+    LayoutUpdate,
+    NewTarget,
+    SourceUpdate,
+    TargetUpdate,
+    TextureViews,
+    UploadUpdate,
+    animate,
+    browse,
+    generate,
+    generate_api,
+    mirror_pose,
+    move_joint,
+    paste_pose,
+    pick_source,
+    pick_upload,
+    place_source_joint,
+    regenerate_from_layout,
+    reset_pose,
+    select_pose,
+    texture_transfer,
+    to_editor,
 )
 from spt.space.errors import MAX_UPLOAD, BusyAnswer, UploadedFile, on_page
 from spt.space.model import served_world
@@ -34,13 +56,16 @@ IMAGE_VIEW = {"interactive": False, "height": VIEW_HEIGHT, "format": "png"}  # l
 
 def build_demo() -> gr.Blocks:
     colors = dict(legend())
-    default_world = next(name for name, world in BROWSE_WORLDS.items() if world == ("2d" if served_world() == "2d" else "3d"))
+    default_world = next(
+        name for name, world in BROWSE_WORLDS.items() if world == ("2d" if served_world() == "2d" else "3d")
+    )
     # Uploads and outputs in Gradio's cache are deleted after an hour (checked every 10 minutes).
     with gr.Blocks(title="spt: Semantic Parsing Transformation", delete_cache=(600, 3600)) as demo:
         gr.Markdown(
             "# spt: Semantic Parsing Transformation\n"
             "Unsupervised pose-guided person generation (Song et al., CVPR 2019): H_S predicts the target "
-            f"parsing, H_A renders the person onto it. The default model was trained on **{WORLD_DESCRIPTIONS[served_world()]}**, "
+            "parsing, H_A renders the person onto it. The default model was trained on "
+            f"**{WORLD_DESCRIPTIONS[served_world()]}**, "
             "whose held-out people you can pick below, or an example, or your own photo (its keypoints and parsing are "
             "estimated when you do not upload them)."
         )
@@ -60,27 +85,38 @@ def build_demo() -> gr.Blocks:
                             person_id = gr.Number(value=3, label="Person id")
                             pose_id = gr.Number(value=0, label="Pose id")
                         use_person = gr.Button("Use this person")
-                        source_skeleton = gr.Image(label="Source with its pose (click to place the chosen joint)",
-                                                   **IMAGE_VIEW)
+                        source_skeleton = gr.Image(
+                            label="Source with its pose (click to place the chosen joint)", **IMAGE_VIEW
+                        )
                         source_joint = gr.Dropdown(list(KEYPOINT_NAMES), value="neck", label="Source joint to place")
-                        source_parsing = gr.AnnotatedImage(label="Source parsing (SPT-10)", color_map=colors, height=VIEW_HEIGHT)
+                        source_parsing = gr.AnnotatedImage(
+                            label="Source parsing (SPT-10)", color_map=colors, height=VIEW_HEIGHT
+                        )
                         with gr.Accordion("…or an example, or your own photo", open=False):
                             up_image = UploadedFile(label="Photo (PNG/JPEG)", type="filepath")
-                            up_keypoints = UploadedFile(label="Keypoints (COCO-18 or OpenPose JSON; optional: "
-                                                         "estimated when absent)", type="filepath")
-                            up_parsing = UploadedFile(label="Parsing (PNG label map; optional: estimated when absent)",
-                                                 type="filepath")
+                            up_keypoints = UploadedFile(
+                                label="Keypoints (COCO-18 or OpenPose JSON; optional: estimated when absent)",
+                                type="filepath",
+                            )
+                            up_parsing = UploadedFile(
+                                label="Parsing (PNG label map; optional: estimated when absent)", type="filepath"
+                            )
                             up_scheme = gr.Dropdown(["spt10", "lip20", "atr18"], value="spt10", label="Parsing labels")
                             use_upload = gr.Button("Use the upload")
                             upload_note = gr.Markdown()
                             upload_inputs = [up_image, up_keypoints, up_parsing, up_scheme]
                             example_rows = example_uploads()
                             if example_rows:
-                                gr.Examples(example_rows, upload_inputs, [source, source_skeleton, source_parsing,
-                                                                          upload_note, person_id, pose_id],
-                                            on_page(pick_upload, UploadUpdate), run_on_click=True,
-                                            label="Examples (examples/)", api_name=False,
-                                            example_labels=[example_label(r[0]) for r in example_rows])
+                                gr.Examples(
+                                    example_rows,
+                                    upload_inputs,
+                                    [source, source_skeleton, source_parsing, upload_note, person_id, pose_id],
+                                    on_page(pick_upload, UploadUpdate),
+                                    run_on_click=True,
+                                    label="Examples (examples/)",
+                                    api_name=False,
+                                    example_labels=[example_label(r[0]) for r in example_rows],
+                                )
                     with gr.Column():
                         gr.Markdown("**2. Target pose**: click one; then edit it (pick a joint, click where it goes)")
                         poses = gr.Gallery(label="Poses", columns=6, height=220, allow_preview=False)
@@ -96,7 +132,9 @@ def build_demo() -> gr.Blocks:
                         gr.Markdown("**3. Generate**")
                         go = gr.Button("Generate", variant="primary")
                         timing = gr.Markdown()
-                        out_parsing = gr.AnnotatedImage(label="Predicted target parsing (H_S)", color_map=colors, height=VIEW_HEIGHT)
+                        out_parsing = gr.AnnotatedImage(
+                            label="Predicted target parsing (H_S)", color_map=colors, height=VIEW_HEIGHT
+                        )
                         out_image = gr.Image(label="Generated (H_A)", elem_id="generated", **IMAGE_VIEW)
             with gr.Tab("Texture transfer", id="texture"):
                 gr.Markdown("Paper Fig. 9: the clothes of person A on the pose and layout of person B.")
@@ -111,20 +149,34 @@ def build_demo() -> gr.Blocks:
                     b_view = gr.Image(label="B", **IMAGE_VIEW)
                     ab_view = gr.Image(label="A's clothes on B", elem_id="texture-result", **IMAGE_VIEW)
             with gr.Tab("Edit layout", id="edit"):
-                gr.Markdown("Paper Fig. 10: paint on the predicted parsing with the legend's colours (e.g. lengthen "
-                            "sleeves with the upper-clothes colour, or turn pants into a skirt), then regenerate.")
-                gr.HighlightedText(value=[(name, name) for name in SPT10_LABELS], color_map=colors, label="Legend",
-                                   show_legend=False, show_inline_category=False)
+                gr.Markdown(
+                    "Paper Fig. 10: paint on the predicted parsing with the legend's colours (e.g. lengthen "
+                    "sleeves with the upper-clothes colour, or turn pants into a skirt), then regenerate."
+                )
+                gr.HighlightedText(
+                    value=[(name, name) for name in SPT10_LABELS],
+                    color_map=colors,
+                    label="Legend",
+                    show_legend=False,
+                    show_inline_category=False,
+                )
                 with gr.Row():
-                    editor = gr.ImageEditor(label="Target parsing", type="numpy",
-                                            brush=gr.Brush(colors=[c for _, c in legend()], color_mode="fixed"))
+                    editor = gr.ImageEditor(
+                        label="Target parsing",
+                        type="numpy",
+                        brush=gr.Brush(colors=[c for _, c in legend()], color_mode="fixed"),
+                    )
                     with gr.Column():
                         regenerate = gr.Button("Regenerate from this layout", variant="primary")
-                        edited_image = gr.Image(label="Generated from the edited layout", elem_id="edited-image", **IMAGE_VIEW)
+                        edited_image = gr.Image(
+                            label="Generated from the edited layout", elem_id="edited-image", **IMAGE_VIEW
+                        )
                         edited_parsing = gr.AnnotatedImage(label="Layout used", color_map=colors, height=VIEW_HEIGHT)
             with gr.Tab("Animate", id="animate"):
-                gr.Markdown("The source person of the Pose transfer tab in motion: a walking cycle, a morph to the "
-                            "target pose and back, or your own keypoint sequence (a JSON list of poses).")
+                gr.Markdown(
+                    "The source person of the Pose transfer tab in motion: a walking cycle, a morph to the "
+                    "target pose and back, or your own keypoint sequence (a JSON list of poses)."
+                )
                 with gr.Row():
                     motion = gr.Radio(list(MOTIONS), value=MOTIONS[0], label="Motion")
                     frames = gr.Slider(2, 48, value=12, step=1, label="Frames (2 to 48; per cycle, or each way)")
@@ -157,27 +209,40 @@ def build_demo() -> gr.Blocks:
         # Pose transfer. Page events report bad input as a toast (on_page); only the API events raise.
         use_person.click(on_page(pick_source, SourceUpdate), [person_id, pose_id], to(SourceUpdate), api_name=False)
         use_upload.click(on_page(pick_upload, UploadUpdate), upload_inputs, to(UploadUpdate), api_name=False)
-        source_skeleton.select(on_page(place_source_joint, UploadUpdate), [source, source_joint], to(UploadUpdate),
-                               api_name=False)
+        source_skeleton.select(
+            on_page(place_source_joint, UploadUpdate), [source, source_joint], to(UploadUpdate), api_name=False
+        )
         poses.select(on_page(select_pose, NewTarget), None, to(NewTarget), api_name=False)
         target_skeleton.select(on_page(move_joint, TargetUpdate), [target, joint], to(TargetUpdate), api_name=False)
         mirror.click(on_page(mirror_pose, TargetUpdate), [target], to(TargetUpdate), api_name=False)
         reset.click(on_page(reset_pose, TargetUpdate), [target_original], to(TargetUpdate), api_name=False)
         use_pasted.click(on_page(paste_pose, NewTarget), [target_json], to(NewTarget), api_name=False)
         # A failed generation clears the outputs and says why where the time was, so nothing stale stays.
-        go.click(on_page(generate, Generation, out_parsing=lambda _: None, out_image=lambda _: None,
-                         timing=lambda message: f"**Not generated:** {message}"),
-                 [source, target], to(Generation), api_name=False).then(to_editor, [last_parsing], [editor], api_name=False)
+        go.click(
+            on_page(
+                generate,
+                Generation,
+                out_parsing=lambda _: None,
+                out_image=lambda _: None,
+                timing=lambda message: f"**Not generated:** {message}",
+            ),
+            [source, target],
+            to(Generation),
+            api_name=False,
+        ).then(to_editor, [last_parsing], [editor], api_name=False)
         # The other tabs
         swap.click(texture_transfer, [a_id, a_pose, b_id, b_pose], to(TextureViews), api_name="texture_transfer")
-        regenerate.click(on_page(regenerate_from_layout, LayoutUpdate), [source, target, editor], to(LayoutUpdate),
-                         api_name=False)
+        regenerate.click(
+            on_page(regenerate_from_layout, LayoutUpdate), [source, target, editor], to(LayoutUpdate), api_name=False
+        )
         render.click(on_page(animate), [source, target, motion, frames, sequence], [animation], api_name=False)
         browse_inputs = [split, size_name, seed, identity_id, b_pose_id, world_name]
         show.click(browse, browse_inputs, to(BrowseViews), api_name="browse")
         # API-only endpoint (gradio_client): generation from uploaded files.
-        api_in = [UploadedFile(visible=False, type="filepath") for _ in range(3)] + [gr.Textbox("spt10", visible=False),
-                                                                               gr.Textbox(visible=False)]
+        api_in = [UploadedFile(visible=False, type="filepath") for _ in range(3)] + [
+            gr.Textbox("spt10", visible=False),
+            gr.Textbox(visible=False),
+        ]
         api_out = gr.Image(visible=False, type="filepath", format="png")  # lossless, as before
         gr.Button(visible=False).click(generate_api, api_in, [api_out], api_name="generate")
 
@@ -188,16 +253,26 @@ def build_demo() -> gr.Blocks:
             first = pick_source(person_id.value, pose_id.value)
             kp = gallery_pose(7)  # a full-body pose: every joint visible
             generated = generate(first.source, kp)
-            return (*first, pose_gallery(), *NewTarget(kp.tolist(), kp.tolist(), *target_view(kp)), *generated,
-                    to_editor(generated.last_parsing), *texture_transfer(a_id.value, a_pose.value, b_id.value, b_pose.value))
+            return (
+                *first,
+                pose_gallery(),
+                *NewTarget(kp.tolist(), kp.tolist(), *target_view(kp)),
+                *generated,
+                to_editor(generated.last_parsing),
+                *texture_transfer(a_id.value, a_pose.value, b_id.value, b_pose.value),
+            )
 
         def start(request: gr.Request):
             """The page opens on the worked example, on the tab named by ``?tab=`` (deep links)."""
             tab = (request.query_params.get("tab") if request else None) or "pose"
             return gr.Tabs(selected=tab), *worked_example()
 
-        demo.load(start, None, [tabs, *to(SourceUpdate), poses, *to(NewTarget), *to(Generation), editor,
-                                *to(TextureViews)], api_name=False)
+        demo.load(
+            start,
+            None,
+            [tabs, *to(SourceUpdate), poses, *to(NewTarget), *to(Generation), editor, *to(TextureViews)],
+            api_name=False,
+        )
         demo.load(browse, browse_inputs, to(BrowseViews), api_name=False)
         demo.warm_up = worked_example
     # Visitors are served in order; two generations run at once (CPU Spaces have two cores).
@@ -212,8 +287,9 @@ def launch(**kwargs):
     layout editor's swatches; ``python app.py`` calls this."""
     from starlette.middleware import Middleware
 
-    return demo.launch(max_file_size=MAX_UPLOAD, app_kwargs={"middleware": [Middleware(BusyAnswer)]},
-                       js=swatch_labels_js(), **kwargs)
+    return demo.launch(
+        max_file_size=MAX_UPLOAD, app_kwargs={"middleware": [Middleware(BusyAnswer)]}, js=swatch_labels_js(), **kwargs
+    )
 
 
 def check_model() -> None:

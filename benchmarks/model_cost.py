@@ -20,9 +20,9 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from spt.parsing import to_onehot
 from spt.models.appearance import render_appearance
 from spt.models.semantic import predict_parsing_logits
+from spt.parsing import to_onehot
 from spt.pipeline import SPTPipeline, bf16_is_native
 
 
@@ -101,8 +101,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", nargs="+", default=["tiny", "small", "paper"])
     parser.add_argument("--size", nargs=2, type=int, default=[256, 256], metavar=("H", "W"))
-    parser.add_argument("--semantic-size", nargs=2, type=int, default=None, metavar=("H", "W"),
-                        help="H_S resolution (default: half of --size, as the paper's DeepFashion setting)")
+    parser.add_argument(
+        "--semantic-size",
+        nargs=2,
+        type=int,
+        default=None,
+        metavar=("H", "W"),
+        help="H_S resolution (default: half of --size, as the paper's DeepFashion setting)",
+    )
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -117,11 +123,15 @@ def main() -> None:
         peaks["fast"] = peaks["fp32"]
     name = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"{name}; image {size[0]}x{size[1]}, H_S at {semantic[0]}x{semantic[1]}, batch {args.batch}")
-    print(f"peak (256-ch 3x3 conv at 64x64, batch {peak_batch}): fp32 {peaks['fp32']:.0f} GFLOP/s, "
-          f"bf16 {conv_peak(device, True, peak_batch):.0f} GFLOP/s; the fast path is "
-          f"{'bf16 autocast' if fast_is_bf16 else 'fp32 (no native bf16 here)'}")
-    print("| preset | H_S params (M) | H_A params (M) | H_S GMACs | H_A GMACs | fp32 ms/image | % of fp32 peak | "
-          "fast ms/image | % of its peak | speed-up |")
+    print(
+        f"peak (256-ch 3x3 conv at 64x64, batch {peak_batch}): fp32 {peaks['fp32']:.0f} GFLOP/s, "
+        f"bf16 {conv_peak(device, True, peak_batch):.0f} GFLOP/s; the fast path is "
+        f"{'bf16 autocast' if fast_is_bf16 else 'fp32 (no native bf16 here)'}"
+    )
+    print(
+        "| preset | H_S params (M) | H_A params (M) | H_S GMACs | H_A GMACs | fp32 ms/image | % of fp32 peak | "
+        "fast ms/image | % of its peak | speed-up |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for preset in args.presets:
         pipe = SPTPipeline.from_preset(preset, image_size=size, semantic_size=semantic, pose_detector=False)
@@ -129,12 +139,17 @@ def main() -> None:
         pipe.appearance_generator.eval()
         m_s, m_a = macs(pipe, size)
         pipe.to(device)
-        ms = {path: latency(pipe, size, args.batch, device, args.repeats, "fp32" if path == "fp32" else "auto")
-              for path in ("fp32", "fast")}
+        ms = {
+            path: latency(pipe, size, args.batch, device, args.repeats, "fp32" if path == "fp32" else "auto")
+            for path in ("fp32", "fast")
+        }
         share = {path: 2 * (m_s + m_a) / (ms[path] / 1000) / peaks[path] * 100 for path in ms}
-        print(f"| {preset} | {params(pipe.semantic_generator):.2f} | {params(pipe.appearance_generator):.2f} | "
-              f"{m_s:.2f} | {m_a:.2f} | {ms['fp32']:.1f} | {share['fp32']:.0f}% | {ms['fast']:.1f} | "
-              f"{share['fast']:.0f}% | {ms['fp32'] / ms['fast']:.2f}x |", flush=True)
+        print(
+            f"| {preset} | {params(pipe.semantic_generator):.2f} | {params(pipe.appearance_generator):.2f} | "
+            f"{m_s:.2f} | {m_a:.2f} | {ms['fp32']:.1f} | {share['fp32']:.0f}% | {ms['fast']:.1f} | "
+            f"{share['fast']:.0f}% | {ms['fp32'] / ms['fast']:.2f}x |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ from spt.evaluation.detector import detector_scores, held_out_people  # noqa: E4
 from spt.pipeline import SPTPipeline  # noqa: E402
 from spt.pose import KEYPOINT_NAMES  # noqa: E402
 
-WORLDS = {"2D (SyntheticPeople)": held_out_people,
-          "3D (SyntheticPeople3D)": lambda size, count: held_out_people(size, count, world="3d")}
+WORLDS = {
+    "2D (SyntheticPeople)": held_out_people,
+    "3D (SyntheticPeople3D)": lambda size, count: held_out_people(size, count, world="3d"),
+}
 
 
 def main():
@@ -42,8 +44,14 @@ def main():
 
             pose = MediaPipePose()
             for size, data in sizes.items():
-                rows.append((world, "BlazePose (reference)", size,
-                             detector_scores(lambda image: enlarged_detection(pose, image), *data)))
+                rows.append(
+                    (
+                        world,
+                        "BlazePose (reference)",
+                        size,
+                        detector_scores(lambda image: enlarged_detection(pose, image), *data),
+                    )
+                )
     print("| world | detector | size | PCKh@0.5 | " + " | ".join(KEYPOINT_NAMES) + " |")
     print("|---" * (len(KEYPOINT_NAMES) + 4) + "|")
     for world, name, size, scores in rows:

@@ -39,8 +39,11 @@ def pool(cache: str) -> tuple[np.ndarray, np.ndarray]:
         people = SyntheticPeople(SIZE, seed=0, split="train")
         samples = [people.render(i, j) for i in range(1200) for j in range(6)]
         os.makedirs(os.path.dirname(os.path.abspath(cache)), exist_ok=True)
-        np.savez(cache, images=np.stack([s["image"] for s in samples]),
-                 keypoints=np.stack([s["keypoints"] for s in samples]).astype(np.float32))
+        np.savez(
+            cache,
+            images=np.stack([s["image"] for s in samples]),
+            keypoints=np.stack([s["keypoints"] for s in samples]).astype(np.float32),
+        )
     with np.load(cache) as saved:
         return saved["images"], saved["keypoints"]
 
@@ -78,8 +81,12 @@ def main():
     torch.manual_seed(args.seed)
     images, keypoints = pool(args.cache)
     test_images, test_keypoints = held_out_people(SIZE, 128)
-    net = PoseDetector(base_channels=args.base_channels, num_res_blocks=args.res_blocks,
-                       num_downsamples=args.downsamples, norm=args.norm)
+    net = PoseDetector(
+        base_channels=args.base_channels,
+        num_res_blocks=args.res_blocks,
+        num_downsamples=args.downsamples,
+        norm=args.norm,
+    )
     opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
 
     def factor(step):
@@ -102,10 +109,21 @@ def main():
         opt.step()
         schedule.step()
         if step % 10 == 0 or step == args.steps - 1:
-            log.append({"step": step, "loss": loss.item(), "grad_norm": float(norm),
-                        "peak": float(predicted.detach().float().flatten(2).max(-1).values.mean())})
-    result = {"args": vars(args), "held_out": held_out_scores(net, test_images, test_keypoints),
-              "final_loss": float(np.mean([r["loss"] for r in log[-10:]])), "seconds": time.time() - start, "log": log}
+            log.append(
+                {
+                    "step": step,
+                    "loss": loss.item(),
+                    "grad_norm": float(norm),
+                    "peak": float(predicted.detach().float().flatten(2).max(-1).values.mean()),
+                }
+            )
+    result = {
+        "args": vars(args),
+        "held_out": held_out_scores(net, test_images, test_keypoints),
+        "final_loss": float(np.mean([r["loss"] for r in log[-10:]])),
+        "seconds": time.time() - start,
+        "log": log,
+    }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(result, handle)

@@ -28,9 +28,14 @@ from spt.pipeline import SPTPipeline, bf16_is_native  # noqa: E402
 
 
 def generate(pipe, pairs, precision: str):
-    out = pipe([p.source["image"] for p in pairs], [p.target["keypoints"] for p in pairs],
-               source_pose=[p.source["keypoints"] for p in pairs], source_parsing=[p.source["parsing"] for p in pairs],
-               output_type="np", precision=precision)
+    out = pipe(
+        [p.source["image"] for p in pairs],
+        [p.target["keypoints"] for p in pairs],
+        source_pose=[p.source["keypoints"] for p in pairs],
+        source_parsing=[p.source["parsing"] for p in pairs],
+        output_type="np",
+        precision=precision,
+    )
     return (out.images * 255).round().astype(np.uint8), out.target_parsing
 
 
@@ -58,7 +63,7 @@ def main() -> None:
     reference, parsing_ref = [], []
     fast, parsing_fast = [], []
     for start in range(0, len(pairs), 16):
-        chunk = pairs[start:start + 16]
+        chunk = pairs[start : start + 16]
         images, labels = generate(pipe, chunk, "fp32")
         reference.append(images)
         parsing_ref.append(labels)
@@ -70,16 +75,22 @@ def main() -> None:
     truth = np.stack([p.target["image"] for p in pairs])
     diff = np.abs(reference.astype(np.int16) - fast.astype(np.int16))
     between = np.mean([ssim(a, b) for a, b in zip(reference, fast)])
-    to_truth = {name: np.mean([ssim(a, t) for a, t in zip(images, truth)])
-                for name, images in (("fp32", reference), ("fast", fast))}
+    to_truth = {
+        name: np.mean([ssim(a, t) for a, t in zip(images, truth)])
+        for name, images in (("fp32", reference), ("fast", fast))
+    }
     timings = {path: per_call_ms(pipe, pairs[0], path) for path in ("fp32", "auto")}
     fast_kind = "bf16 autocast" if bf16_is_native(pipe.device) else "fp32"
-    print(f"{args.model} at {pipe.image_size[0]}x{pipe.image_size[1]}, {len(pairs)} held-out pairs, {args.device} "
-          f"({torch.get_num_threads()} threads); the fast path is {fast_kind}")
+    print(
+        f"{args.model} at {pipe.image_size[0]}x{pipe.image_size[1]}, {len(pairs)} held-out pairs, {args.device} "
+        f"({torch.get_num_threads()} threads); the fast path is {fast_kind}"
+    )
     print("| | fp32 (reference) | fast path |")
     print("|---|---|---|")
-    print(f"| ms per single-image call (median) | {timings['fp32']:.1f} | {timings['auto']:.1f} "
-          f"({timings['fp32'] / timings['auto']:.2f}x) |")
+    print(
+        f"| ms per single-image call (median) | {timings['fp32']:.1f} | {timings['auto']:.1f} "
+        f"({timings['fp32'] / timings['auto']:.2f}x) |"
+    )
     print(f"| SSIM to the true target | {to_truth['fp32']:.4f} | {to_truth['fast']:.4f} |")
     print(f"| max / mean abs difference to fp32 (0-255) | 0 / 0 | {diff.max()} / {diff.mean():.3f} |")
     print(f"| SSIM between the two outputs | 1 | {between:.4f} |")

@@ -3,11 +3,11 @@
     python benchmarks/real_stills_compare.py OLD_MODEL NEW_MODEL [--stills /tmp/spt-stills]
         [--targets benchmarks/real_stills_targets.json] [--per_photo 2] [--out docs/images/real_stills_compare.png]
 
-``real_stills_targets.json`` holds six target poses at 128x64, the 2D world's pose-gallery poses 1, 0, 5, 7, 10
-and 8 (standing front, walking three-quarter, walking seen from the back, arms raised, standing side view, arms
-bent seen from the back). Gather the stills first (``benchmarks/real_stills.sh``). Every photo is estimated once (pose and person mask by
-BlazePose, a rough parsing, cut to the models' aspect around the person as the Space does), so every column
-answers the same source and target. The truth-free checks of each model on the same poses come from
+``real_stills_targets.json`` holds six target poses at 128x64, the 2D world's pose-gallery poses 1, 0, 5, 7, 10 and
+8 (standing front, walking three-quarter, walking seen from the back, arms raised, standing side view, arms bent
+seen from the back). Gather the stills first (``benchmarks/real_stills.sh``). Every photo is estimated once (pose
+and person mask by BlazePose, a rough parsing, cut to the models' aspect around the person as the Space does), so
+every column answers the same source and target. The truth-free checks of each model on the same poses come from
 ``bash benchmarks/real_stills.sh MODEL OUT`` with ``TARGETS`` set to the same file.
 """
 
@@ -59,7 +59,10 @@ def main():
     for c, title in enumerate(titles):
         draw.text((c * w * scale + 2, 1), title[: 2 * w * scale // 12], fill="black")
     for r, pair in enumerate(pairs):
-        cells = [pair.source["image"], np.asarray(draw_skeleton(np.full((h, w, 3), 255, np.uint8), pair.target["keypoints"]))]
+        cells = [
+            pair.source["image"],
+            np.asarray(draw_skeleton(np.full((h, w, 3), 255, np.uint8), pair.target["keypoints"])),
+        ]
         cells += [images[r] for _, images in columns]
         for c, cell in enumerate(cells):
             tile = Image.fromarray(np.asarray(cell)).resize((w * scale, h * scale), Image.NEAREST)

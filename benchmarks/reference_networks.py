@@ -57,11 +57,15 @@ def main():
     convs = [v for k, v in state.items() if k.endswith(".weight")]
     channels = sum(v.numel() for k, v in state.items() if k.endswith(".beta"))
     weights = sum(v.numel() for v in convs)
-    print(f"\n{NAME}\n- parameters: {sum(p.numel() for p in inception.parameters()):,} "
-          f"({len(convs)} convolutions with {weights:,} weights; BN beta, mean and variance on {channels:,} channels)")
-    print(f"- torchvision Inception3 without its auxiliary head and classifier: 27,161,264 - 3,326,696 - 2,049,000 = "
-          f"{27_161_264 - 3_326_696 - 2_049_000:,}; the same convolutions with BN gamma and beta: "
-          f"{weights + 2 * channels:,}")
+    print(
+        f"\n{NAME}\n- parameters: {sum(p.numel() for p in inception.parameters()):,} "
+        f"({len(convs)} convolutions with {weights:,} weights; BN beta, mean and variance on {channels:,} channels)"
+    )
+    print(
+        f"- torchvision Inception3 without its auxiliary head and classifier: 27,161,264 - 3,326,696 - 2,049,000 = "
+        f"{27_161_264 - 3_326_696 - 2_049_000:,}; the same convolutions with BN gamma and beta: "
+        f"{weights + 2 * channels:,}"
+    )
 
     base = np.stack([p.target["image"] for p in synthetic_pairs(tuple(args.size), args.images)])
     rng = np.random.default_rng(0)
@@ -70,8 +74,15 @@ def main():
     sets.add("again", base)
     levels = [("noise", s) for s in (4, 8, 16, 32, 64)] + [("blur", s) for s in (0.5, 1, 2, 4)]
     for kind, s in levels:
-        changed = (np.clip(base + rng.normal(0, s, base.shape), 0, 255) if kind == "noise"
-                   else ndimage.gaussian_filter(base.astype(np.float64), (0, s, s, 0))).round().astype(np.uint8)
+        changed = (
+            (
+                np.clip(base + rng.normal(0, s, base.shape), 0, 255)
+                if kind == "noise"
+                else ndimage.gaussian_filter(base.astype(np.float64), (0, s, s, 0))
+            )
+            .round()
+            .astype(np.uint8)
+        )
         sets.add(f"{kind} {s}", changed)
     print(f"\n{args.images} SyntheticPeople test images at {args.size[0]}x{args.size[1]} against themselves:\n")
     print("| distortion | FID | KID x 1000 |\n| --- | --- | --- |")

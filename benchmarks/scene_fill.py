@@ -30,6 +30,7 @@ def _opencv(method):
         hole = (valid[0, 0] < 0.5).numpy().astype(np.uint8)
         radius = max(1, round(0.025 * plate.shape[-2]))
         return uint8_to_tensor(cv2.inpaint(np.ascontiguousarray(pixels), hole, radius, method)[None])
+
     return fill
 
 
@@ -52,8 +53,9 @@ def main():
             start = time.perf_counter()
             filled = fill(plate, valid)
             seconds[name] += time.perf_counter() - start
-            error = vacated_error(tensor_to_uint8(filled)[0], np.asarray(target["image"]), source["parsing"] > 0,
-                                  target["parsing"] > 0)
+            error = vacated_error(
+                tensor_to_uint8(filled)[0], np.asarray(target["image"]), source["parsing"] > 0, target["parsing"] > 0
+            )
             if error is not None:
                 errors[name].append(error)
     print(f"world {args.world}, {args.size[0]}x{args.size[1]}, {len(errors['fill_holes'])} pairs with a vacated region")

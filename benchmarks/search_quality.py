@@ -29,7 +29,9 @@ from spt.search import downsample_set, find_pseudo_labels, normalized_poses, pos
 
 
 def render_set(people: SyntheticPeople, n: int, per: int, offset: int = 0):
-    samples = [people.render(people.identity(i // per), people.pose(offset + i)) for i in tqdm(range(n), desc=people.split)]
+    samples = [
+        people.render(people.identity(i // per), people.pose(offset + i)) for i in tqdm(range(n), desc=people.split)
+    ]
     return samples, np.stack([s["keypoints"] for s in samples]), np.stack([s["parsing"] for s in samples])
 
 
@@ -51,8 +53,12 @@ def main() -> None:
     sources, kp_s, lab_s = render_set(test, args.sources, 1)
 
     start = time.perf_counter()
-    result = find_pseudo_labels(downsample_set(kp_s, lab_s, small), downsample_set(kp_c, lab_c, small),
-                                min_pose_distance=args.min_pose_distance, normalize=not args.raw_cost)
+    result = find_pseudo_labels(
+        downsample_set(kp_s, lab_s, small),
+        downsample_set(kp_c, lab_c, small),
+        min_pose_distance=args.min_pose_distance,
+        normalize=not args.raw_cost,
+    )
     seconds = time.perf_counter() - start
     chosen = result.index[:, 0].numpy()
 
@@ -64,16 +70,20 @@ def main() -> None:
     scores = {name: ([], []) for name in ("search", "nearest pose", "warp")}
     for i, src in enumerate(tqdm(sources, desc="scoring")):
         truth = test.render(test.identity(i), train.pose(int(chosen[i])))["parsing"]
-        moved = warp_parsing(to_onehot(torch.from_numpy(src["parsing"]).long())[None],
-                             part_transforms(torch.from_numpy(kp_s[i])[None], torch.from_numpy(kp_c[chosen[i]])[None]))
+        moved = warp_parsing(
+            to_onehot(torch.from_numpy(src["parsing"]).long())[None],
+            part_transforms(torch.from_numpy(kp_s[i])[None], torch.from_numpy(kp_c[chosen[i]])[None]),
+        )
         guesses = {"search": lab_c[chosen[i]], "nearest pose": lab_c[nearest[i]], "warp": moved[0].argmax(0).numpy()}
         for name, guess in guesses.items():
             scores[name][0].append(pixel_accuracy(guess, truth))
             scores[name][1].append(mean_iou(guess, truth))
 
-    print(f"SyntheticPeople: {args.sources} test sources x {args.candidates} training candidates at "
-          f"{size[0]}x{size[1]} (search at {small[0]}x{small[1]}, min pose distance {args.min_pose_distance}, "
-          f"{'raw' if args.raw_cost else 'per-pixel'} cost); search took {seconds:.1f}s on CPU")
+    print(
+        f"SyntheticPeople: {args.sources} test sources x {args.candidates} training candidates at "
+        f"{size[0]}x{size[1]} (search at {small[0]}x{small[1]}, min pose distance {args.min_pose_distance}, "
+        f"{'raw' if args.raw_cost else 'per-pixel'} cost); search took {seconds:.1f}s on CPU"
+    )
     print("| pseudo label for P*_t | pixel accuracy | mIoU |")
     print("| --- | --- | --- |")
     for name, (acc, iou) in scores.items():

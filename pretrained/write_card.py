@@ -16,8 +16,13 @@ from spt.training.config import TrainConfig
 from spt.training.hub import write_model_card
 
 FIGURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "images", "embedded_eval_grid.png")
-VERDICT = (("ssim", "SSIM", 1), ("mask_ssim", "mask-SSIM", 1), ("lpips", "LPIPS", -1), ("fid", "FID", -1),
-           ("parsing_miou", "parsing mIoU", 1))
+VERDICT = (
+    ("ssim", "SSIM", 1),
+    ("mask_ssim", "mask-SSIM", 1),
+    ("lpips", "LPIPS", -1),
+    ("fid", "FID", -1),
+    ("parsing_miou", "parsing mIoU", 1),
+)
 
 
 def save_figure(grid_path: str, path: str = FIGURE) -> None:
@@ -49,9 +54,9 @@ def main(out: str, eval_dir: str) -> None:
     table = open(f"{eval_dir}/metrics.md", encoding="utf-8").read().split("\n", 2)[2]
     h, w = config.image_size
     evaluation = f"""300 held-out SyntheticPeople pairs of the {config.world.upper()} world (test people never seen in
-training, true target known), `python -m spt.evaluation --model {out} --pairs 300 --world {config.world}`, beside the answers without a model (copy the source;
-move it part by part with the affines f_j) and the true target itself (each metric's ceiling, and the error of
-the truth-free checks):
+training, true target known), `python -m spt.evaluation --model {out} --pairs 300 --world {config.world}`,
+beside the answers without a model (copy the source; move it part by part with the affines f_j) and the true
+target itself (each metric's ceiling, and the error of the truth-free checks):
 
 {table}
 Against part-warp, the strongest model-free answer: {verdict(metrics)}.
@@ -60,9 +65,15 @@ The paper's ablations (Baseline, TS-pred, TS-GT, E2E, and a paired-supervision c
 with `bash benchmarks/ablation.sh` in the spt repository; `docs/ablation.md` there says which have been
 measured with this version of the code.
 """
-    write_model_card(config, f"{out}/README.md", steps=config.max_steps,
-                     command="bash pretrained/train_spt_synthetic.sh", evaluation=evaluation, metrics=metrics,
-                     benchmark=f"SyntheticPeople ({config.world} world), 300 held-out pairs at {h}x{w}")
+    write_model_card(
+        config,
+        f"{out}/README.md",
+        steps=config.max_steps,
+        command="bash pretrained/train_spt_synthetic.sh",
+        evaluation=evaluation,
+        metrics=metrics,
+        benchmark=f"SyntheticPeople ({config.world} world), 300 held-out pairs at {h}x{w}",
+    )
     save_figure(f"{eval_dir}/grid.png")
 
 

@@ -54,8 +54,18 @@ def list_images(folder: str) -> tuple[list[str], dict[str, str]]:
     return names, skipped
 
 
-def annotate(images_dir: str, out: str, *, model: str | None = None, pose: str = "auto", parsing: str = "rough",
-             parsing_scheme: str = "lip20", split: str = "test", device: str = "cpu", progress: bool = True) -> dict:
+def annotate(
+    images_dir: str,
+    out: str,
+    *,
+    model: str | None = None,
+    pose: str = "auto",
+    parsing: str = "rough",
+    parsing_scheme: str = "lip20",
+    split: str = "test",
+    device: str = "cpu",
+    progress: bool = True,
+) -> dict:
     """Annotate every readable photo of ``images_dir``.
 
     Returns ``{"images": written, "pose": front-end, "parsing": front-end, "joints": {name: count},
@@ -72,8 +82,10 @@ def annotate(images_dir: str, out: str, *, model: str | None = None, pose: str =
 
         detector = detector_of(SPTPipeline.from_pretrained(model), device)
         if detector is None:
-            raise FrontEndUnavailable(f"{model} has no pose_detector; pass a pipeline trained with the pose_detector "
-                                      "stage (e.g. pretrained/spt-synthetic)")
+            raise FrontEndUnavailable(
+                f"{model} has no pose_detector; pass a pipeline trained with the pose_detector "
+                "stage (e.g. pretrained/spt-synthetic)"
+            )
     estimator = PersonEstimator(pose, parsing, detector=detector, parsing_scheme=parsing_scheme, device=device)
     if estimator.fallback_reason:
         logger.warning("%s: keypoints from %s's pose detector instead", estimator.fallback_reason, model)
@@ -99,43 +111,72 @@ def annotate(images_dir: str, out: str, *, model: str | None = None, pose: str =
         if estimate.parsing is not None:
             save_parsing(os.path.join(out, "parsing", split, os.path.splitext(name)[0] + ".png"), estimate.parsing)
     write_patn_csv(os.path.join(out, f"custom-annotation-{split}.csv"), annotations)
-    return {"images": len(annotations), "pose": estimator.pose_front_end,
-            "parsing": estimator.parsing_front_end or "none", "joints": joints, "incomplete": incomplete,
-            "skipped": skipped}
+    return {
+        "images": len(annotations),
+        "pose": estimator.pose_front_end,
+        "parsing": estimator.parsing_front_end or "none",
+        "joints": joints,
+        "incomplete": incomplete,
+        "skipped": skipped,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m spt.annotate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m spt.annotate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("images_dir", help="folder of photos (png, jpg, jpeg, bmp, webp)")
     parser.add_argument("--out", required=True, help="output folder, PATN layout")
-    parser.add_argument("--pose", default="auto", choices=POSE_FRONT_ENDS,
-                        help="keypoint front-end: mediapipe (BlazePose, offline), detector (the --model's pose "
-                             "detector) or auto (mediapipe when installed, else the detector)")
-    parser.add_argument("--model", default="pretrained/spt-synthetic",
-                        help="SPT pipeline whose pose detector the detector front-end uses")
-    parser.add_argument("--parsing", default="rough",
-                        help="'rough' (offline, body parts inside the person mask), 'hub:<repo id>' or 'none'")
+    parser.add_argument(
+        "--pose",
+        default="auto",
+        choices=POSE_FRONT_ENDS,
+        help="keypoint front-end: mediapipe (BlazePose, offline), detector (the --model's pose "
+        "detector) or auto (mediapipe when installed, else the detector)",
+    )
+    parser.add_argument(
+        "--model",
+        default="pretrained/spt-synthetic",
+        help="SPT pipeline whose pose detector the detector front-end uses",
+    )
+    parser.add_argument(
+        "--parsing",
+        default="rough",
+        help="'rough' (offline, body parts inside the person mask), 'hub:<repo id>' or 'none'",
+    )
     parser.add_argument("--parsing-scheme", default="lip20", help="label scheme of a hub parser: lip20 or atr18")
     parser.add_argument("--split", default="test", help="split name of the output (its folder and CSV)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                        help="device of the detector front-end and of a hub parser")
+    parser.add_argument(
+        "--device",
+        default="cuda" if torch.cuda.is_available() else "cpu",
+        help="device of the detector front-end and of a hub parser",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
-        summary = annotate(args.images_dir, args.out, model=args.model, pose=args.pose, parsing=args.parsing,
-                           parsing_scheme=args.parsing_scheme, split=args.split, device=args.device)
+        summary = annotate(
+            args.images_dir,
+            args.out,
+            model=args.model,
+            pose=args.pose,
+            parsing=args.parsing,
+            parsing_scheme=args.parsing_scheme,
+            split=args.split,
+            device=args.device,
+        )
     except (FrontEndUnavailable, FileNotFoundError, ValueError) as err:
         raise SystemExit(f"error: {err}") from None
     for name, count in summary["joints"].items():
         print(f"{name}: {count}/18 joints" + (" (essential joints missing)" if name in summary["incomplete"] else ""))
     for name, reason in summary["skipped"].items():
         print(f"{name}: skipped, {reason}")
-    print(f"annotated {summary['images']} of {len(summary['joints']) + len(summary['skipped'])} images in {args.out}: "
-          f"keypoints by {summary['pose']}, parsing by {summary['parsing']}"
-          + (" (rough: body parts inside the person, not the real clothes)" if summary["parsing"] == "rough" else "")
-          + (f"; {len(summary['incomplete'])} without a usable person" if summary["incomplete"] else "")
-          + (f"; {len(summary['skipped'])} skipped" if summary["skipped"] else ""))
+    print(
+        f"annotated {summary['images']} of {len(summary['joints']) + len(summary['skipped'])} images in {args.out}: "
+        f"keypoints by {summary['pose']}, parsing by {summary['parsing']}"
+        + (" (rough: body parts inside the person, not the real clothes)" if summary["parsing"] == "rough" else "")
+        + (f"; {len(summary['incomplete'])} without a usable person" if summary["incomplete"] else "")
+        + (f"; {len(summary['skipped'])} skipped" if summary["skipped"] else "")
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ raises ``PersonNotFound`` naming what was found and what is missing.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 
@@ -37,7 +36,15 @@ from PIL import Image
 from scipy import ndimage
 
 from .parsing import (
-    FACE, HAIR, LEFT_ARM, LEFT_LEG, PANTS, RIGHT_ARM, RIGHT_LEG, UPPER_CLOTHES, merge_to_spt10,
+    FACE,
+    HAIR,
+    LEFT_ARM,
+    LEFT_LEG,
+    PANTS,
+    RIGHT_ARM,
+    RIGHT_LEG,
+    UPPER_CLOTHES,
+    merge_to_spt10,
 )
 from .pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS, part_masks, pose_mask, rescale_keypoints
 from .processor import resize_labels, uint8_to_tensor
@@ -47,8 +54,18 @@ BLAZEPOSE_TO_COCO18 = (0, None, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 
 # Alternatives, any one of which must be found: the neck, a shoulder, a hip.
 ESSENTIAL_JOINTS = (("neck",), ("right_shoulder", "left_shoulder"), ("right_hip", "left_hip"))
 # SPT-10 label of each rigid part (spt.pose.PART_NAMES order); the head's is split into face and hair.
-PART_LABELS = (UPPER_CLOTHES, FACE, UPPER_CLOTHES, RIGHT_ARM, UPPER_CLOTHES, LEFT_ARM, PANTS, RIGHT_LEG, PANTS,
-               LEFT_LEG)
+PART_LABELS = (
+    UPPER_CLOTHES,
+    FACE,
+    UPPER_CLOTHES,
+    RIGHT_ARM,
+    UPPER_CLOTHES,
+    LEFT_ARM,
+    PANTS,
+    RIGHT_LEG,
+    PANTS,
+    LEFT_LEG,
+)
 POSE_FRONT_ENDS = ("auto", "mediapipe", "detector")
 
 
@@ -109,10 +126,12 @@ class PersonEstimate:
         missing = self.missing_essentials
         if missing:
             found = ", ".join(self.found) or "none"
-            raise PersonNotFound(f"no usable person in {what}: {self.summary()} (found: {found}); a person needs "
-                                 f"the neck, a shoulder and a hip. Give the keypoints yourself (source_pose, or the "
-                                 "Space's joint editor).",
-                                 self)
+            raise PersonNotFound(
+                f"no usable person in {what}: {self.summary()} (found: {found}); a person needs "
+                f"the neck, a shoulder and a hip. Give the keypoints yourself (source_pose, or the "
+                "Space's joint editor).",
+                self,
+            )
         return self
 
     def bounding_box_centre(self) -> tuple[float, float] | None:
@@ -130,6 +149,7 @@ class PersonEstimate:
 # --------------------------------------------------------------------------------------------------
 # Pose front-ends
 # --------------------------------------------------------------------------------------------------
+
 
 def mediapipe_available() -> str | None:
     """None when mediapipe's legacy pose solution imports here, else why not."""
@@ -172,8 +192,12 @@ class MediaPipePose:
             raise FrontEndUnavailable(reason)
         import mediapipe as mp
 
-        self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True,
-                                            min_detection_confidence=min_detection_confidence)
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=True,
+            model_complexity=1,
+            enable_segmentation=True,
+            min_detection_confidence=min_detection_confidence,
+        )
         self._lock = threading.Lock()  # one graph, not re-entrant; the Space calls from worker threads
         self.min_visibility = min_visibility
 
@@ -222,6 +246,7 @@ def detector_of(pipeline, device: str | torch.device | None = None) -> DetectorP
 # Parsing front-ends
 # --------------------------------------------------------------------------------------------------
 
+
 def rough_parsing(keypoints: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """SPT-10 labels inside ``mask`` (H, W): each person pixel takes the label of its nearest body part.
 
@@ -238,8 +263,9 @@ def rough_parsing(keypoints: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # Distances are computed at most 256 px high: nearest-part borders need no more.
     scale = min(1.0, 256 / size[0])
     small = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
-    distances = np.stack([_resize_float(ndimage.distance_transform_edt(~(resize_labels(parts[j], small) > 0)), size)
-                          for j in present])
+    distances = np.stack(
+        [_resize_float(ndimage.distance_transform_edt(~(resize_labels(parts[j], small) > 0)), size) for j in present]
+    )
     nearest = np.asarray(present)[distances.argmin(0)]
     labels[mask] = np.asarray(PART_LABELS, np.uint8)[nearest[mask]]
     head = mask & (nearest == 1)
@@ -251,7 +277,7 @@ def rough_parsing(keypoints: np.ndarray, mask: np.ndarray) -> np.ndarray:
         spread = np.ptp(np.concatenate([face_joints, ears]), 0).max() if len(face_joints) + len(ears) > 1 else 0
         neck = keypoints[1]
         radius = max(spread * 0.75, 0.35 * np.hypot(*(neck - (cx, cy))) if neck[0] >= 0 else 0, 2.0)
-        ys, xs = np.mgrid[:size[0], :size[1]]
+        ys, xs = np.mgrid[: size[0], : size[1]]
         eyes = keypoints[[14, 15]][keypoints[[14, 15], 0] >= 0]
         brow = (eyes[:, 1].min() if len(eyes) else cy) - 0.35 * radius
         face = (np.hypot(xs - cx, ys - cy) <= radius) & (ys >= brow)
@@ -276,14 +302,17 @@ class HubParsing:
         try:
             from transformers import AutoImageProcessor, AutoModelForSemanticSegmentation
         except ImportError:
-            raise FrontEndUnavailable("the hub parsing front-end needs `pip install transformers`; "
-                                      "or pass --parsing rough (offline)") from None
+            raise FrontEndUnavailable(
+                "the hub parsing front-end needs `pip install transformers`; or pass --parsing rough (offline)"
+            ) from None
         try:
             self.processor = AutoImageProcessor.from_pretrained(repo_id)
             self.model = AutoModelForSemanticSegmentation.from_pretrained(repo_id).to(device).eval()
         except Exception as err:
-            raise FrontEndUnavailable(f"could not load the human parser {repo_id!r} from the Hub ({type(err).__name__}); "
-                                      "pass --parsing rough (offline) or upload parsing maps yourself") from None
+            raise FrontEndUnavailable(
+                f"could not load the human parser {repo_id!r} from the Hub ({type(err).__name__}); "
+                "pass --parsing rough (offline) or upload parsing maps yourself"
+            ) from None
         self.scheme, self.device = scheme, device
 
     @torch.no_grad()
@@ -298,6 +327,7 @@ class HubParsing:
 # The estimator
 # --------------------------------------------------------------------------------------------------
 
+
 class PersonEstimator:
     """Pose, person mask and parsing of photos: ``PersonEstimator(pose="auto", parsing="rough", detector=...)``.
 
@@ -306,8 +336,15 @@ class PersonEstimator:
     Call it on an (H, W, 3) uint8 array or a PIL image; it returns a ``PersonEstimate`` in that image's pixels.
     """
 
-    def __init__(self, pose: str = "auto", parsing: str = "rough", *, detector: DetectorPose | None = None,
-                 parsing_scheme: str = "lip20", device: str | None = None):
+    def __init__(
+        self,
+        pose: str = "auto",
+        parsing: str = "rough",
+        *,
+        detector: DetectorPose | None = None,
+        parsing_scheme: str = "lip20",
+        device: str | None = None,
+    ):
         if pose not in POSE_FRONT_ENDS:
             raise ValueError(f"unknown pose front-end {pose!r}: use one of {POSE_FRONT_ENDS}")
         self.fallback_reason = None
@@ -317,8 +354,10 @@ class PersonEstimator:
                 raise FrontEndUnavailable(self.fallback_reason)
         if pose == "detector" or self.fallback_reason:
             if detector is None:
-                raise FrontEndUnavailable((self.fallback_reason + "; " if self.fallback_reason else "")
-                                          + "the detector front-end needs an SPT pipeline with a pose detector")
+                raise FrontEndUnavailable(
+                    (self.fallback_reason + "; " if self.fallback_reason else "")
+                    + "the detector front-end needs an SPT pipeline with a pose detector"
+                )
             self.pose = detector
         else:
             self.pose = MediaPipePose()

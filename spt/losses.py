@@ -36,6 +36,7 @@ class LossWeights:
 # Adversarial (LSGAN) and the semantic network's cross-entropy
 # --------------------------------------------------------------------------------------------------
 
+
 def lsgan_loss(scores: torch.Tensor, real: bool) -> torch.Tensor:
     """LSGAN: ``mean((D(x) - c)^2)`` with c = 1 for real, 0 for fake."""
     return ((scores.float() - (1.0 if real else 0.0)) ** 2).mean()
@@ -67,6 +68,7 @@ def weighted_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, target_ma
 # Pose and content
 # --------------------------------------------------------------------------------------------------
 
+
 def heatmap_loss(predicted: torch.Tensor, target: torch.Tensor, foreground: float = 0.0) -> torch.Tensor:
     """The pose detector Φ's training loss: ``mean((1 + foreground * P) (Φ(I) - P)^2)``. Plain MSE
     (``foreground=0``) has all-zero heatmaps as an attractor: a joint's Gaussian covers ~0.3% of a 128x64 map,
@@ -94,6 +96,7 @@ def content_loss(features: torch.Tensor, reference: torch.Tensor) -> torch.Tenso
 # --------------------------------------------------------------------------------------------------
 # Style: Gram matrices of VGG features inside regions
 # --------------------------------------------------------------------------------------------------
+
 
 def masked_gram(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """Per-region Gram matrices ``G_r = Σ_p m_r(p) φ_p φ_p^T / (C · Σ_p m_r(p))``: (B, C, h, w), (B, R, h, w) ->
@@ -141,8 +144,9 @@ def region_grams(features: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Ten
     return masked_gram(features, masks), masks.float().sum((-2, -1))
 
 
-def gram_distance(grams_a: tuple[torch.Tensor, torch.Tensor], grams_b: tuple[torch.Tensor, torch.Tensor],
-                  min_area: float = 4.0) -> torch.Tensor:
+def gram_distance(
+    grams_a: tuple[torch.Tensor, torch.Tensor], grams_b: tuple[torch.Tensor, torch.Tensor], min_area: float = 4.0
+) -> torch.Tensor:
     """``region_style_loss`` from two ``region_grams`` results (so that one image's can serve twice)."""
     (gram_a, area_a), (gram_b, area_b) = grams_a, grams_b
     shared = (area_a >= min_area) & (area_b >= min_area)
@@ -231,6 +235,7 @@ def appearance_style_loss(
 # --------------------------------------------------------------------------------------------------
 # Face crops for D_F
 # --------------------------------------------------------------------------------------------------
+
 
 def face_boxes(keypoints: torch.Tensor, half_size: float = 0.4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Face squares from keypoints: centre = mean of the visible nose/eyes/ears, half-side ``half_size`` x

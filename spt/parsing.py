@@ -22,20 +22,61 @@ from PIL import Image
 from scipy import ndimage
 
 SPT10_LABELS = (
-    "background", "face", "hair", "upper_clothes", "pants", "skirt",
-    "left_arm", "right_arm", "left_leg", "right_leg",
+    "background",
+    "face",
+    "hair",
+    "upper_clothes",
+    "pants",
+    "skirt",
+    "left_arm",
+    "right_arm",
+    "left_leg",
+    "right_leg",
 )
 NUM_LABELS = len(SPT10_LABELS)
 BACKGROUND, FACE, HAIR, UPPER_CLOTHES, PANTS, SKIRT, LEFT_ARM, RIGHT_ARM, LEFT_LEG, RIGHT_LEG = range(NUM_LABELS)
 
 LIP20_LABELS = (
-    "background", "hat", "hair", "glove", "sunglasses", "upper_clothes", "dress", "coat", "socks", "pants",
-    "jumpsuits", "scarf", "skirt", "face", "left_arm", "right_arm", "left_leg", "right_leg", "left_shoe",
+    "background",
+    "hat",
+    "hair",
+    "glove",
+    "sunglasses",
+    "upper_clothes",
+    "dress",
+    "coat",
+    "socks",
+    "pants",
+    "jumpsuits",
+    "scarf",
+    "skirt",
+    "face",
+    "left_arm",
+    "right_arm",
+    "left_leg",
+    "right_leg",
+    "left_shoe",
     "right_shoe",
 )
 ATR18_LABELS = (
-    "background", "hat", "hair", "sunglasses", "upper_clothes", "skirt", "pants", "dress", "belt",
-    "left_shoe", "right_shoe", "face", "left_leg", "right_leg", "left_arm", "right_arm", "bag", "scarf",
+    "background",
+    "hat",
+    "hair",
+    "sunglasses",
+    "upper_clothes",
+    "skirt",
+    "pants",
+    "dress",
+    "belt",
+    "left_shoe",
+    "right_shoe",
+    "face",
+    "left_leg",
+    "right_leg",
+    "left_arm",
+    "right_arm",
+    "bag",
+    "scarf",
 )
 
 # Sided labels resolved by the nearest pixels of a pair of SPT-10 labels (see the module docstring).
@@ -44,18 +85,47 @@ _LEG_SIDE = (LEFT_LEG, RIGHT_LEG)
 
 # Each source label -> an SPT-10 label, or a (left, right) pair to be resolved by proximity.
 LIP20_TO_SPT10 = {
-    "background": BACKGROUND, "hat": HAIR, "hair": HAIR, "glove": _ARM_SIDE, "sunglasses": FACE,
-    "upper_clothes": UPPER_CLOTHES, "dress": UPPER_CLOTHES, "coat": UPPER_CLOTHES, "socks": _LEG_SIDE,
-    "pants": PANTS, "jumpsuits": PANTS, "scarf": UPPER_CLOTHES, "skirt": SKIRT, "face": FACE,
-    "left_arm": LEFT_ARM, "right_arm": RIGHT_ARM, "left_leg": LEFT_LEG, "right_leg": RIGHT_LEG,
-    "left_shoe": LEFT_LEG, "right_shoe": RIGHT_LEG,
+    "background": BACKGROUND,
+    "hat": HAIR,
+    "hair": HAIR,
+    "glove": _ARM_SIDE,
+    "sunglasses": FACE,
+    "upper_clothes": UPPER_CLOTHES,
+    "dress": UPPER_CLOTHES,
+    "coat": UPPER_CLOTHES,
+    "socks": _LEG_SIDE,
+    "pants": PANTS,
+    "jumpsuits": PANTS,
+    "scarf": UPPER_CLOTHES,
+    "skirt": SKIRT,
+    "face": FACE,
+    "left_arm": LEFT_ARM,
+    "right_arm": RIGHT_ARM,
+    "left_leg": LEFT_LEG,
+    "right_leg": RIGHT_LEG,
+    "left_shoe": LEFT_LEG,
+    "right_shoe": RIGHT_LEG,
 }
 # ATR's belt sits on the waistband: pants. Its bag does not move with any body part: background.
 ATR18_TO_SPT10 = {
-    "background": BACKGROUND, "hat": HAIR, "hair": HAIR, "sunglasses": FACE, "upper_clothes": UPPER_CLOTHES,
-    "skirt": SKIRT, "pants": PANTS, "dress": UPPER_CLOTHES, "belt": PANTS, "left_shoe": LEFT_LEG,
-    "right_shoe": RIGHT_LEG, "face": FACE, "left_leg": LEFT_LEG, "right_leg": RIGHT_LEG, "left_arm": LEFT_ARM,
-    "right_arm": RIGHT_ARM, "bag": BACKGROUND, "scarf": UPPER_CLOTHES,
+    "background": BACKGROUND,
+    "hat": HAIR,
+    "hair": HAIR,
+    "sunglasses": FACE,
+    "upper_clothes": UPPER_CLOTHES,
+    "skirt": SKIRT,
+    "pants": PANTS,
+    "dress": UPPER_CLOTHES,
+    "belt": PANTS,
+    "left_shoe": LEFT_LEG,
+    "right_shoe": RIGHT_LEG,
+    "face": FACE,
+    "left_leg": LEFT_LEG,
+    "right_leg": RIGHT_LEG,
+    "left_arm": LEFT_ARM,
+    "right_arm": RIGHT_ARM,
+    "bag": BACKGROUND,
+    "scarf": UPPER_CLOTHES,
 }
 
 
@@ -79,8 +149,16 @@ SCHEMES = {
 # SPT-10 colours: distinct, readable on white and on the person; the index is the label.
 PALETTE = np.array(
     [
-        (0, 0, 0), (255, 200, 150), (120, 60, 20), (230, 40, 40), (40, 80, 220),
-        (200, 60, 200), (255, 160, 0), (255, 230, 0), (0, 180, 120), (0, 220, 220),
+        (0, 0, 0),
+        (255, 200, 150),
+        (120, 60, 20),
+        (230, 40, 40),
+        (40, 80, 220),
+        (200, 60, 200),
+        (255, 160, 0),
+        (255, 230, 0),
+        (0, 180, 120),
+        (0, 220, 220),
     ],
     dtype=np.uint8,
 )
@@ -246,7 +324,9 @@ def torso_wear_share(labels, scheme: str, keypoints) -> float | None:
         return None
     steps = np.linspace(0.15, 0.85, 32)[:, None]
     points = np.round(kp[1] + steps * (np.mean(hips, 0) - kp[1])).astype(int)
-    inside = (points[:, 0] >= 0) & (points[:, 0] < labels.shape[1]) & (points[:, 1] >= 0) & (points[:, 1] < labels.shape[0])
+    inside = (
+        (points[:, 0] >= 0) & (points[:, 0] < labels.shape[1]) & (points[:, 1] >= 0) & (points[:, 1] < labels.shape[0])
+    )
     merged = merge_to_spt10(labels, src.name)[points[inside, 1], points[inside, 0]]
     person = merged[merged != BACKGROUND]
     if person.size < 8:
@@ -262,10 +342,15 @@ def scheme_mismatch(labels, scheme: str, keypoints) -> str | None:
     share = torso_wear_share(labels, scheme, keypoints)
     if share is None or share >= 0.5:
         return None
-    fits = [name for name in SCHEMES if name != get_scheme(scheme).name
-            and (torso_wear_share(labels, name, keypoints) or 0) >= max(0.5, share + 0.3)]
+    fits = [
+        name
+        for name in SCHEMES
+        if name != get_scheme(scheme).name and (torso_wear_share(labels, name, keypoints) or 0) >= max(0.5, share + 0.3)
+    ]
     if not fits:
         return None
-    return (f"The parsing does not look like {get_scheme(scheme).name} labels: read so, only {share:.0%} of the "
-            f"torso (neck to hips) is clothes, while it reads well as {' or '.join(fits)}: choose that under "
-            "'Parsing labels' if that is how it was drawn.")
+    return (
+        f"The parsing does not look like {get_scheme(scheme).name} labels: read so, only {share:.0%} of the "
+        f"torso (neck to hips) is clothes, while it reads well as {' or '.join(fits)}: choose that under "
+        "'Parsing labels' if that is how it was drawn."
+    )

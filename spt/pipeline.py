@@ -39,7 +39,14 @@ from .models.semantic import SemanticGenerator, predict_parsing_logits
 from .parsing import PALETTE, to_onehot
 from .pose import rescale_keypoints, validate_keypoints
 from .processor import (
-    as_list, broadcast, image_to_tensor, postprocess, read_keypoints, read_labels, resize_labels, tensor_to_uint8,
+    as_list,
+    broadcast,
+    image_to_tensor,
+    postprocess,
+    read_keypoints,
+    read_labels,
+    resize_labels,
+    tensor_to_uint8,
 )
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -75,8 +82,10 @@ def _check_pipeline_folder(path: str, class_name: str) -> None:
 
     index = os.path.join(path, "model_index.json")
     if not os.path.isfile(index):
-        raise ValueError(f"{path} is not an SPT pipeline folder: it has no model_index.json "
-                         "(write one with SPTPipeline.save_pretrained)")
+        raise ValueError(
+            f"{path} is not an SPT pipeline folder: it has no model_index.json "
+            "(write one with SPTPipeline.save_pretrained)"
+        )
     with open(index, encoding="utf-8") as handle:
         try:
             spec = json.load(handle)
@@ -90,39 +99,54 @@ def _check_pipeline_folder(path: str, class_name: str) -> None:
         size = spec.get(key)
         if key == "semantic_size" and size is None:
             continue
-        if (not isinstance(size, list) or len(size) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+        if (
+            not isinstance(size, list)
+            or len(size) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+        ):
             raise ValueError(f"{index}: {key} must be [height, width] in positive whole pixels, got {size!r}")
-    known = {"semantic_generator": SemanticGenerator, "appearance_generator": AppearanceGenerator,
-             "pose_detector": PoseDetector}
-    unknown = sorted(k for k in spec if not k.startswith("_") and k not in known and k not in ("image_size", "semantic_size"))
+    known = {
+        "semantic_generator": SemanticGenerator,
+        "appearance_generator": AppearanceGenerator,
+        "pose_detector": PoseDetector,
+    }
+    unknown = sorted(
+        k for k in spec if not k.startswith("_") and k not in known and k not in ("image_size", "semantic_size")
+    )
     if unknown:
         raise ValueError(f"{index}: unknown entries {unknown}; an SPT pipeline has {sorted(known)} (and image sizes)")
     root = os.path.realpath(path)
     for component, model_cls in known.items():
         entry = spec.get(component)
         if entry is not None and (not isinstance(entry, list) or len(entry) != 2):
-            raise ValueError(f"{index}: {component} must be [library, class] as save_pretrained writes it, "
-                             f"got {entry!r}")
+            raise ValueError(
+                f"{index}: {component} must be [library, class] as save_pretrained writes it, got {entry!r}"
+            )
         if entry is None or entry[0] is None:
             if component != "pose_detector":
                 raise ValueError(f"{path} is not a complete SPT pipeline: model_index.json lacks {component}")
             continue
         if entry != [model_cls.__module__, model_cls.__name__]:
             # Only our own classes load: an entry naming another module would be imported and called by diffusers.
-            raise ValueError(f"{index}: {component} must be {[model_cls.__module__, model_cls.__name__]}, got {entry!r}")
+            raise ValueError(
+                f"{index}: {component} must be {[model_cls.__module__, model_cls.__name__]}, got {entry!r}"
+            )
         folder = os.path.join(path, component)
         weights = os.path.join(folder, "diffusion_pytorch_model.safetensors")
         for needed in (os.path.join(folder, "config.json"), weights):
             if not os.path.isfile(needed):
                 raise ValueError(f"{path} is not a complete SPT pipeline: {os.path.relpath(needed, path)} is missing")
             if os.path.commonpath([root, os.path.realpath(needed)]) != root:
-                raise ValueError(f"{os.path.relpath(needed, path)} of {path} resolves outside the model folder (to "
-                                 f"{os.path.realpath(needed)}); a pipeline folder must hold its own files")
+                raise ValueError(
+                    f"{os.path.relpath(needed, path)} of {path} resolves outside the model folder (to "
+                    f"{os.path.realpath(needed)}); a pipeline folder must hold its own files"
+                )
         config = os.path.join(folder, "config.json")
         try:
             settings = model_cls.load_config(folder)
-            strange = sorted(k for k in settings if not k.startswith("_") and k not in inspect.signature(model_cls).parameters)
+            strange = sorted(
+                k for k in settings if not k.startswith("_") and k not in inspect.signature(model_cls).parameters
+            )
             if strange:
                 raise ValueError(f"unknown fields {strange}")
             if settings.get("_class_name", model_cls.__name__) != model_cls.__name__:
@@ -130,7 +154,9 @@ def _check_pipeline_folder(path: str, class_name: str) -> None:
             with torch.device("meta"):
                 network = model_cls.from_config(settings)
         except Exception as err:  # a negative width, an unknown option, a config that is not JSON...
-            raise ValueError(f"{config} does not describe a {model_cls.__name__}: {type(err).__name__}: {err}") from None
+            raise ValueError(
+                f"{config} does not describe a {model_cls.__name__}: {type(err).__name__}: {err}"
+            ) from None
         expected = network.state_dict()
         try:
             with safe_open(weights, framework="pt") as handle:
@@ -140,22 +166,30 @@ def _check_pipeline_folder(path: str, class_name: str) -> None:
                 stored = {k: handle.get_slice(k) for k in have & set(expected)}
                 shapes = {k: (tuple(v.get_shape()), v.get_dtype()) for k, v in stored.items()}
         except Exception as err:
-            raise ValueError(f"{weights} is not a readable safetensors file ({err}); the checkpoint is corrupt") from None
+            raise ValueError(
+                f"{weights} is not a readable safetensors file ({err}); the checkpoint is corrupt"
+            ) from None
         if broken:
-            raise ValueError(f"{weights} holds NaN or inf in {broken[:3]}{'…' if len(broken) > 3 else ''}: the "
-                             "checkpoint is corrupt (or was saved from a diverged run)")
+            raise ValueError(
+                f"{weights} holds NaN or inf in {broken[:3]}{'…' if len(broken) > 3 else ''}: the "
+                "checkpoint is corrupt (or was saved from a diverged run)"
+            )
         missing, unexpected = sorted(set(expected) - have), sorted(have - set(expected))
         if missing or unexpected:
-            raise ValueError(f"{weights} does not match its config: missing {missing[:5]}"
-                             f"{'…' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
-                             f"{'…' if len(unexpected) > 5 else ''}")
+            raise ValueError(
+                f"{weights} does not match its config: missing {missing[:5]}"
+                f"{'…' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
+                f"{'…' if len(unexpected) > 5 else ''}"
+            )
         for name, (shape, dtype) in sorted(shapes.items()):
             want = expected[name]
             if shape != tuple(want.shape):
                 raise ValueError(f"{weights}: tensor {name} is {list(shape)} but {config} needs {list(want.shape)}")
             if want.is_floating_point() != (dtype in _FLOAT_DTYPES):
-                raise ValueError(f"{weights}: tensor {name} is stored as {dtype}, but the network holds "
-                                 f"{str(want.dtype).removeprefix('torch.')} there")
+                raise ValueError(
+                    f"{weights}: tensor {name} is stored as {dtype}, but the network holds "
+                    f"{str(want.dtype).removeprefix('torch.')} there"
+                )
 
 
 _FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
@@ -164,6 +198,7 @@ _FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 # --------------------------------------------------------------------------------------------------
 # The pipeline
 # --------------------------------------------------------------------------------------------------
+
 
 class SPTPipeline(DiffusionPipeline):
     """Pose-guided person generation with semantic parsing transformation (Song et al., CVPR 2019).
@@ -190,8 +225,11 @@ class SPTPipeline(DiffusionPipeline):
         semantic_size: tuple[int, int] | list[int] | None = None,
     ):
         super().__init__()
-        self.register_modules(semantic_generator=semantic_generator, appearance_generator=appearance_generator,
-                              pose_detector=pose_detector)
+        self.register_modules(
+            semantic_generator=semantic_generator,
+            appearance_generator=appearance_generator,
+            pose_detector=pose_detector,
+        )
         image_size = [int(v) for v in image_size]
         semantic_size = image_size if semantic_size is None else [int(v) for v in semantic_size]
         self.register_to_config(image_size=image_size, semantic_size=semantic_size)
@@ -202,8 +240,13 @@ class SPTPipeline(DiffusionPipeline):
         if preset not in MODEL_PRESETS:
             raise ValueError(f"unknown preset {preset!r}; known: {sorted(MODEL_PRESETS)}")
         cfg = MODEL_PRESETS[preset]
-        return cls(SemanticGenerator(**cfg["semantic"]), AppearanceGenerator(**cfg["appearance"]),
-                   PoseDetector(**cfg["pose"]) if pose_detector else None, image_size, semantic_size)
+        return cls(
+            SemanticGenerator(**cfg["semantic"]),
+            AppearanceGenerator(**cfg["appearance"]),
+            PoseDetector(**cfg["pose"]) if pose_detector else None,
+            image_size,
+            semantic_size,
+        )
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
@@ -215,16 +258,20 @@ class SPTPipeline(DiffusionPipeline):
         """
         path = os.fspath(pretrained_model_name_or_path)
         if kwargs.get("variant") is not None or kwargs.get("use_safetensors") is False:
-            raise ValueError("SPTPipeline loads diffusion_pytorch_model.safetensors only: variant=... and "
-                             "use_safetensors=False would read other weight files (such as pickled .bin), "
-                             "which are never checked or trusted")
+            raise ValueError(
+                "SPTPipeline loads diffusion_pytorch_model.safetensors only: variant=... and "
+                "use_safetensors=False would read other weight files (such as pickled .bin), "
+                "which are never checked or trusted"
+            )
         kwargs["use_safetensors"] = True
         if not os.path.isdir(path):
             if os.path.exists(path) or path.startswith((".", "/", "~")) or path.count("/") != 1:
                 raise ValueError(f"{path} is not an SPT pipeline folder or a Hub repo id ('org/name')")
             if os.path.isdir(path.split("/")[0]):  # 'runs/name' where ./runs exists: a local path, not a repo id
-                raise ValueError(f"no such folder: {path} (the folder {path.split('/')[0]}/ exists here, so this is "
-                                 "read as a local path, not as a Hub repo id)")
+                raise ValueError(
+                    f"no such folder: {path} (the folder {path.split('/')[0]}/ exists here, so this is "
+                    "read as a local path, not as a Hub repo id)"
+                )
             download_keys = ("cache_dir", "revision", "token", "local_files_only", "force_download", "proxies")
             path = cls.download(path, **{k: kwargs[k] for k in download_keys if k in kwargs})
         _check_pipeline_folder(path, cls.__name__)
@@ -251,8 +298,9 @@ class SPTPipeline(DiffusionPipeline):
         parsing inside the person. Built once per front-end."""
         estimators = self.__dict__.setdefault("_estimators", {})
         if pose_front_end not in estimators:
-            estimators[pose_front_end] = PersonEstimator(pose_front_end, "rough" if self.uses_parsing else "none",
-                                                         detector=detector_of(self))
+            estimators[pose_front_end] = PersonEstimator(
+                pose_front_end, "rough" if self.uses_parsing else "none", detector=detector_of(self)
+            )
         return estimators[pose_front_end]
 
     def _estimate(self, image: torch.Tensor, keypoints: np.ndarray | None, pose_front_end: str, index: int):
@@ -268,16 +316,31 @@ class SPTPipeline(DiffusionPipeline):
             estimate.require_person(f"source_image {index}")
         return estimate
 
-    def _prepare(self, source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme,
-                 pose_front_end="auto"):
+    def _prepare(
+        self,
+        source_image,
+        target_pose,
+        source_pose,
+        source_parsing,
+        target_parsing,
+        parsing_scheme,
+        pose_front_end="auto",
+    ):
         size = self.image_size
         images = [image_to_tensor(im, "source_image") for im in as_list(source_image, "source_image", "image")]
         targets = as_list(target_pose, "target_pose", "pose")
         sources = as_list(source_pose, "source_pose", "pose")
         parsings = as_list(source_parsing, "source_parsing", "parsing")
         edits = as_list(target_parsing, "target_parsing", "parsing")
-        batch = broadcast({"source_image": images, "target_pose": targets, "source_pose": sources,
-                            "source_parsing": parsings, "target_parsing": edits})
+        batch = broadcast(
+            {
+                "source_image": images,
+                "target_pose": targets,
+                "source_pose": sources,
+                "source_parsing": parsings,
+                "target_parsing": edits,
+            }
+        )
         pick = lambda items, i: items[0] if len(items) == 1 else items[i]  # noqa: E731
 
         out_images, kp_s, kp_t, labels_s, labels_t, resized, estimated = [], [], [], [], [], set(), set()
@@ -306,13 +369,17 @@ class SPTPipeline(DiffusionPipeline):
             out_images.append(image)
             if not self.uses_parsing:
                 if edit is not None:
-                    raise ValueError("target_parsing cannot be used: this pipeline's H_A takes no parsing (the "
-                                     "Baseline ablation, appearance_generator.config.use_parsing=False)")
+                    raise ValueError(
+                        "target_parsing cannot be used: this pipeline's H_A takes no parsing (the "
+                        "Baseline ablation, appearance_generator.config.use_parsing=False)"
+                    )
                 continue
             labels = read_labels(parsing, "source_parsing", parsing_scheme)
             if labels.shape != frame:
-                raise ValueError(f"source_parsing is {labels.shape[0]}x{labels.shape[1]} but source_image is "
-                                 f"{frame[0]}x{frame[1]}; they must describe the same pixels")
+                raise ValueError(
+                    f"source_parsing is {labels.shape[0]}x{labels.shape[1]} but source_image is "
+                    f"{frame[0]}x{frame[1]}; they must describe the same pixels"
+                )
             labels_s.append(resize_labels(labels, size) if frame != size else labels)
             if edit is not None:
                 edit = read_labels(edit, "target_parsing", parsing_scheme)
@@ -321,8 +388,11 @@ class SPTPipeline(DiffusionPipeline):
                     edit = resize_labels(edit, size)
                 labels_t.append(edit)
         if resized:
-            warnings.warn(f"resized {', '.join(sorted(resized))} to the model's {size[0]}x{size[1]} "
-                          "(keypoints rescaled with them)", stacklevel=3)
+            warnings.warn(
+                f"resized {', '.join(sorted(resized))} to the model's {size[0]}x{size[1]} "
+                "(keypoints rescaled with them)",
+                stacklevel=3,
+            )
         if estimated:
             warnings.warn(f"estimated {', '.join(sorted(estimated))}", stacklevel=3)
 
@@ -375,13 +445,19 @@ class SPTPipeline(DiffusionPipeline):
         if output_type not in ("pil", "np", "pt"):
             raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
         image, kp_s, kp_t, labels_s, labels_t = self._prepare(
-            source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme, pose_front_end)
+            source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme, pose_front_end
+        )
         outputs, layouts = [], []
         with self.precision_context(precision):
             for start in range(0, len(image), self.max_batch_size):  # chunks: memory stays flat with many poses
                 part = slice(start, start + self.max_batch_size)
-                generated, layout = self._generate(image[part], kp_s[part], kp_t[part], labels_s[part] if labels_s is not None else None,
-                                                   labels_t[part] if labels_t is not None else None)
+                generated, layout = self._generate(
+                    image[part],
+                    kp_s[part],
+                    kp_t[part],
+                    labels_s[part] if labels_s is not None else None,
+                    labels_t[part] if labels_t is not None else None,
+                )
                 outputs.append(generated.float().clamp(-1, 1))
                 layouts.append(layout)
         generated = torch.cat(outputs)
@@ -410,8 +486,9 @@ class SPTPipeline(DiffusionPipeline):
         # 2. H_A: the source's appearance on that parsing.
         return render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, onehot_t), labels_t
 
-    def transfer_texture(self, appearance_image, appearance_pose, appearance_parsing, layout_pose, layout_parsing,
-                         **kwargs) -> SPTPipelineOutput | tuple:
+    def transfer_texture(
+        self, appearance_image, appearance_pose, appearance_parsing, layout_pose, layout_parsing, **kwargs
+    ) -> SPTPipelineOutput | tuple:
         """Clothing texture transfer (paper Fig. 9): person A's appearance rendered on person B's pose and
         parsing. All keypoints/parsings in their own image's pixels; B's parsing is used as is (no H_S)."""
         layout_frame = read_labels(layout_parsing, "layout_parsing", kwargs.get("parsing_scheme", "spt10")).shape
@@ -419,5 +496,11 @@ class SPTPipeline(DiffusionPipeline):
         if layout_frame != frame:
             # B's pose lives in B's frame; bring it to A's so that both are read in one frame.
             layout_pose = rescale_keypoints(read_keypoints(layout_pose, "layout_pose"), layout_frame, frame)
-        return self(appearance_image, layout_pose, source_pose=appearance_pose, source_parsing=appearance_parsing,
-                    target_parsing=layout_parsing, **kwargs)
+        return self(
+            appearance_image,
+            layout_pose,
+            source_pose=appearance_pose,
+            source_parsing=appearance_parsing,
+            target_parsing=layout_parsing,
+            **kwargs,
+        )

@@ -41,7 +41,6 @@ def postprocess(generated: torch.Tensor, output_type: str):
     return [Image.fromarray((a * 255).round().astype(np.uint8)) for a in array]
 
 
-
 _CONVERTIBLE_MODES = {"L", "LA", "P", "RGBA", "CMYK", "YCbCr"}
 MAX_PHOTO_PIXELS = 16_000_000  # larger photos are downscaled on opening, before any model sees them
 
@@ -58,6 +57,7 @@ def open_photo(path, max_pixels: int = MAX_PHOTO_PIXELS) -> np.ndarray:
     """A photo file as upright RGB uint8 (H, W, 3), downscaled (aspect kept) when above ``max_pixels``, so
     no request decodes more than that into the models. PIL's errors (``OSError``, ``DecompressionBombError``)
     pass through for the caller to name the file."""
+
     def within(im):  # the image's size scaled down to max_pixels, aspect kept
         scale = (max_pixels / (im.width * im.height)) ** 0.5
         return max(1, int(im.width * scale)), max(1, int(im.height * scale))
@@ -78,8 +78,10 @@ def image_to_tensor(image, name: str) -> torch.Tensor:
     """One image -> (3, H, W) float in [-1, 1], at least ``MIN_IMAGE_SIDE`` pixels each way."""
     tensor = _any_to_tensor(image, name)
     if min(tensor.shape[-2:]) < MIN_IMAGE_SIDE:
-        raise ValueError(f"{name} is {tensor.shape[-2]}x{tensor.shape[-1]} pixels; it must be at least "
-                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} to hold a person")
+        raise ValueError(
+            f"{name} is {tensor.shape[-2]}x{tensor.shape[-1]} pixels; it must be at least "
+            f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} to hold a person"
+        )
     return tensor
 
 
@@ -98,8 +100,10 @@ def _any_to_tensor(image, name: str) -> torch.Tensor:
         if image.dtype == np.uint8:
             return uint8_to_tensor(image)
         if image.dtype.kind != "f" or not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
-            raise ValueError(f"{name}: a non-uint8 array image must be float in [0, 1], got {image.dtype} "
-                             f"in [{image.min()}, {image.max()}]")
+            raise ValueError(
+                f"{name}: a non-uint8 array image must be float in [0, 1], got {image.dtype} "
+                f"in [{image.min()}, {image.max()}]"
+            )
         return torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1) * 2 - 1
     if isinstance(image, torch.Tensor):
         if image.is_meta:
@@ -107,7 +111,9 @@ def _any_to_tensor(image, name: str) -> torch.Tensor:
         if image.dtype == torch.bool or image.is_complex():
             raise ValueError(f"{name}: a tensor image must be real numbers in [-1, 1], got {image.dtype}")
         if image.dim() != 3 or image.shape[0] != 3:
-            raise ValueError(f"{name}: a tensor image must be (3, H, W) (or a (B, 3, H, W) batch), got {tuple(image.shape)}")
+            raise ValueError(
+                f"{name}: a tensor image must be (3, H, W) (or a (B, 3, H, W) batch), got {tuple(image.shape)}"
+            )
         image = image.detach().float().cpu()
         if not torch.isfinite(image).all() or image.min() < -1.001 or image.max() > 1.001:
             raise ValueError(f"{name}: tensor images must be in [-1, 1], got [{image.min():.3g}, {image.max():.3g}]")
@@ -129,7 +135,9 @@ def as_list(value, name: str, kind: str) -> list:
             try:
                 arr = np.asarray(value, dtype=object if _ragged(value) else np.float32)
             except (OverflowError, TypeError, ValueError) as err:
-                raise ValueError(f"{name}: keypoints must be pixel coordinates of shape (18, 2) or (B, 18, 2) ({err})") from None
+                raise ValueError(
+                    f"{name}: keypoints must be pixel coordinates of shape (18, 2) or (B, 18, 2) ({err})"
+                ) from None
             if arr.dtype == object:
                 raise ValueError(f"{name}: keypoints must be (18, 2) or (B, 18, 2)")
         if arr is not None:
@@ -189,8 +197,10 @@ def read_labels(value, name: str, scheme: str) -> np.ndarray:
         raise ValueError(f"{name} must hold integer labels (0..{NUM_LABELS - 1} in SPT-10), got a bool mask")
     if isinstance(value, Image.Image):
         if value.mode not in ("L", "P"):
-            raise ValueError(f"{name}: a parsing image must be a label map (mode 'L' or 'P' whose values are "
-                             f"labels), got mode {value.mode!r}; colour images do not identify labels")
+            raise ValueError(
+                f"{name}: a parsing image must be a label map (mode 'L' or 'P' whose values are "
+                f"labels), got mode {value.mode!r}; colour images do not identify labels"
+            )
         value = np.asarray(value)
     arr = validate_labels(value, 256, name=name)
     if arr.ndim != 2:

@@ -35,8 +35,16 @@ import torch.nn.functional as F
 
 from .parsing import NUM_LABELS, to_onehot, validate_labels
 from .pose import (
-    MIRROR_PARTS, NUM_PARTS, is_present, part_geometry, part_masks, part_transforms, pose_mask, torso_scale,
-    validate_keypoints, warp_parts,
+    MIRROR_PARTS,
+    NUM_PARTS,
+    is_present,
+    part_geometry,
+    part_masks,
+    part_transforms,
+    pose_mask,
+    torso_scale,
+    validate_keypoints,
+    warp_parts,
 )
 
 INDEX_FORMAT = "spt-search-index-v1"
@@ -45,6 +53,7 @@ INDEX_FORMAT = "spt-search-index-v1"
 # --------------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------------
+
 
 def _as_set(keypoints, parsings, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 18, 2) float keypoints and (N, H, W) long labels, validated."""
@@ -56,8 +65,10 @@ def _as_set(keypoints, parsings, name: str) -> tuple[torch.Tensor, torch.Tensor]
     else:
         labels = torch.from_numpy(validate_labels(np.asarray(parsings), name=f"{name} parsings"))
     if kp.dim() != 3 or labels.dim() != 3:
-        raise ValueError(f"{name}: expected keypoints (N, 18, 2) and parsings (N, H, W), "
-                         f"got {tuple(kp.shape)} and {tuple(labels.shape)}")
+        raise ValueError(
+            f"{name}: expected keypoints (N, 18, 2) and parsings (N, H, W), "
+            f"got {tuple(kp.shape)} and {tuple(labels.shape)}"
+        )
     if kp.shape[0] != labels.shape[0]:
         raise ValueError(f"{name}: {kp.shape[0]} keypoint sets but {labels.shape[0]} parsings")
     if kp.shape[0] == 0:
@@ -87,7 +98,11 @@ def pose_distances(a: torch.Tensor, b: torch.Tensor, min_common: int = 4) -> tor
     # Σ_k ma mb |xa - xb|² = Σ ma sq_a mb + Σ ma mb sq_b - 2 Σ (ma xa)(mb xb); distances are mean of |·|,
     # approximated by the root of the mean squared distance (same ranking for rigid offsets).
     common = ma @ mb.T
-    total = (ma * sq_a) @ mb.T + ma @ (mb * sq_b).T - 2 * (xa * ma[..., None]).flatten(1) @ (xb * mb[..., None]).flatten(1).T
+    total = (
+        (ma * sq_a) @ mb.T
+        + ma @ (mb * sq_b).T
+        - 2 * (xa * ma[..., None]).flatten(1) @ (xb * mb[..., None]).flatten(1).T
+    )
     dist = (total.clamp_min(0) / common.clamp_min(1)).sqrt()
     return torch.where(common >= min_common, dist, torch.full_like(dist, float("inf")))
 
@@ -96,8 +111,20 @@ def pose_distances(a: torch.Tensor, b: torch.Tensor, min_common: int = 4) -> tor
 # The exact reference
 # --------------------------------------------------------------------------------------------------
 
-def _pair_costs(kp_s, lab_s, kp_c, lab_c, si: torch.Tensor, ci: torch.Tensor, *, normalize: bool,
-                batch_size: int, progress: bool = False, device=None) -> torch.Tensor:
+
+def _pair_costs(
+    kp_s,
+    lab_s,
+    kp_c,
+    lab_c,
+    si: torch.Tensor,
+    ci: torch.Tensor,
+    *,
+    normalize: bool,
+    batch_size: int,
+    progress: bool = False,
+    device=None,
+) -> torch.Tensor:
     """Exact C for the pairs (si[k], ci[k]): warp the source parts by f_j, compare with the candidate's parts.
 
     Over one-hot parsings and binary part masks, a pixel of part j costs ``m_c + m_s - 2 m_c m_s [l_c = l_s]``
@@ -109,7 +136,7 @@ def _pair_costs(kp_s, lab_s, kp_c, lab_c, si: torch.Tensor, ci: torch.Tensor, *,
     size = tuple(lab_s.shape[-2:])
     out = torch.empty(len(si))
     for start in tqdm(range(0, len(si), batch_size), desc="exact search", disable=not progress):
-        s, c = si[start:start + batch_size], ci[start:start + batch_size]
+        s, c = si[start : start + batch_size], ci[start : start + batch_size]
         k_s, k_c = kp_s[s].to(device), kp_c[c].to(device)
         transforms = part_transforms(k_s, k_c)
         code = (lab_s[s].to(device).float() + 1)[:, None]  # (b, 1, H, W): label + 1
@@ -118,12 +145,20 @@ def _pair_costs(kp_s, lab_s, kp_c, lab_c, si: torch.Tensor, ci: torch.Tensor, *,
         m_c = part_masks(k_c, size) > 0.5  # (b, 10, H, W)
         same = m_c & m_s & (moved == lab_c[c].to(device)[:, None].float() + 1)
         cost = (m_c.sum((1, 2, 3)) + m_s.sum((1, 2, 3)) - 2 * same.sum((1, 2, 3))).float()
-        out[start:start + batch_size] = (cost / m_c.sum((1, 2, 3)).clamp_min(1) if normalize else cost).cpu()
+        out[start : start + batch_size] = (cost / m_c.sum((1, 2, 3)).clamp_min(1) if normalize else cost).cpu()
     return out
 
 
-def exact_costs(source_keypoints, source_parsings, candidate_keypoints, candidate_parsings, *,
-                batch_size: int = 64, normalize: bool = False, progress: bool = False) -> torch.Tensor:
+def exact_costs(
+    source_keypoints,
+    source_parsings,
+    candidate_keypoints,
+    candidate_parsings,
+    *,
+    batch_size: int = 64,
+    normalize: bool = False,
+    progress: bool = False,
+) -> torch.Tensor:
     """C(s, p) for every pair by warping the source parts with f_j (N x M warps): the reference, (N, M).
 
     ``normalize`` divides each pair's cost by the candidate's total part area (mismatch per pixel).
@@ -134,14 +169,14 @@ def exact_costs(source_keypoints, source_parsings, candidate_keypoints, candidat
         raise ValueError(f"sources are {tuple(lab_s.shape[-2:])} but candidates are {tuple(lab_c.shape[-2:])}")
     n, m = kp_s.shape[0], kp_c.shape[0]
     si, ci = torch.arange(n).repeat_interleave(m), torch.arange(m).repeat(n)
-    costs = _pair_costs(kp_s, lab_s, kp_c, lab_c, si, ci, normalize=normalize,
-                        batch_size=batch_size, progress=progress)
+    costs = _pair_costs(kp_s, lab_s, kp_c, lab_c, si, ci, normalize=normalize, batch_size=batch_size, progress=progress)
     return costs.view(n, m)
 
 
 # --------------------------------------------------------------------------------------------------
 # The index and the fast costs
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class SearchIndex:
@@ -163,8 +198,9 @@ class SearchIndex:
         return self.parts.shape[0]
 
     @classmethod
-    def build(cls, keypoints, parsings, *, canonical: int = 12, batch_size: int = 512, device=None,
-              progress: bool = False) -> "SearchIndex":
+    def build(
+        cls, keypoints, parsings, *, canonical: int = 12, batch_size: int = 512, device=None, progress: bool = False
+    ) -> "SearchIndex":
         kp, labels = _as_set(keypoints, parsings, "index")
         size = tuple(labels.shape[-2:])
         device = torch.device(device or "cpu")
@@ -172,8 +208,8 @@ class SearchIndex:
         from tqdm.auto import tqdm
 
         for start in tqdm(range(0, kp.shape[0], batch_size), desc="search index", disable=not progress):
-            k = kp[start:start + batch_size].to(device)
-            chunks.append(_encode_parts(k, to_onehot(labels[start:start + batch_size].to(device)), canonical))
+            k = kp[start : start + batch_size].to(device)
+            chunks.append(_encode_parts(k, to_onehot(labels[start : start + batch_size].to(device)), canonical))
         parts = torch.cat([c[0] for c in chunks]).cpu()
         areas = torch.cat([c[1] for c in chunks]).cpu()
         present = torch.cat([c[2] for c in chunks]).cpu()
@@ -183,9 +219,16 @@ class SearchIndex:
         from safetensors.torch import save_file
 
         meta = {"format": INDEX_FORMAT, "size": json.dumps(list(self.size)), "canonical": str(self.canonical)}
-        save_file({"parts": self.parts.contiguous(), "areas": self.areas.contiguous(),
-                   "present": self.present.to(torch.uint8).contiguous(), "keypoints": self.keypoints.contiguous()},
-                  os.fspath(path), metadata=meta)
+        save_file(
+            {
+                "parts": self.parts.contiguous(),
+                "areas": self.areas.contiguous(),
+                "present": self.present.to(torch.uint8).contiguous(),
+                "keypoints": self.keypoints.contiguous(),
+            },
+            os.fspath(path),
+            metadata=meta,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SearchIndex":
@@ -202,8 +245,14 @@ class SearchIndex:
             raise ValueError(f"{path} is not a readable safetensors file ({err})") from None
         if meta.get("format") != INDEX_FORMAT or set(tensors) != {"parts", "areas", "present", "keypoints"}:
             raise ValueError(f"{path} is not an SPT search index ({INDEX_FORMAT})")
-        return cls(tensors["parts"], tensors["areas"], tensors["present"].bool(), tensors["keypoints"],
-                   tuple(json.loads(meta["size"])), int(meta["canonical"]))
+        return cls(
+            tensors["parts"],
+            tensors["areas"],
+            tensors["present"].bool(),
+            tensors["keypoints"],
+            tuple(json.loads(meta["size"])),
+            int(meta["canonical"]),
+        )
 
 
 def _canonical_grid(polygons: torch.Tensor, c: int) -> torch.Tensor:
@@ -222,8 +271,9 @@ def _encode_parts(kp: torch.Tensor, onehot: torch.Tensor, c: int):
     grid = _canonical_grid(geo.polygons, c)  # (B, 10, c, c, 2) pixels
     norm = torch.stack([(2 * grid[..., 0] + 1) / width - 1, (2 * grid[..., 1] + 1) / height - 1], -1)
     # Nearest, like the exact search's warp of the one-hot parsing (agrees with it more often than bilinear).
-    sampled = F.grid_sample(onehot, norm.reshape(b, NUM_PARTS * c, c, 2), mode="nearest",
-                            padding_mode="zeros", align_corners=False)  # (B, L, 10*c, c)
+    sampled = F.grid_sample(
+        onehot, norm.reshape(b, NUM_PARTS * c, c, 2), mode="nearest", padding_mode="zeros", align_corners=False
+    )  # (B, L, 10*c, c)
     parts = sampled.reshape(b, num_labels, NUM_PARTS, c, c).permute(0, 2, 1, 3, 4).reshape(b, NUM_PARTS, -1)
     parts = parts * geo.present[..., None]
     areas = _polygon_areas(geo.polygons) * geo.present
@@ -244,8 +294,15 @@ def _source_parts(index: SearchIndex, rows: torch.Tensor, device) -> torch.Tenso
     return torch.where(use_mirror[..., None], parts[:, mirror], parts)
 
 
-def match_costs(sources: SearchIndex, candidates: SearchIndex, source_rows=None, *, device=None,
-                normalize: bool = False, candidate_chunk: int = 8192) -> torch.Tensor:
+def match_costs(
+    sources: SearchIndex,
+    candidates: SearchIndex,
+    source_rows=None,
+    *,
+    device=None,
+    normalize: bool = False,
+    candidate_chunk: int = 8192,
+) -> torch.Tensor:
     """The fast C(s, p) (see the module docstring) for ``source_rows`` (default all) x all candidates."""
     _check_compatible(sources, candidates)
     device = torch.device(device or "cpu")
@@ -255,13 +312,13 @@ def match_costs(sources: SearchIndex, candidates: SearchIndex, source_rows=None,
     sq_s = (v_s**2).sum(-1)  # (n, 10)
     out = []
     for start in range(0, len(candidates), candidate_chunk):
-        v_c = candidates.parts[start:start + candidate_chunk].to(device).float()
-        w_c = candidates.areas[start:start + candidate_chunk].to(device) / cells  # (m, 10)
+        v_c = candidates.parts[start : start + candidate_chunk].to(device).float()
+        w_c = candidates.areas[start : start + candidate_chunk].to(device) / cells  # (m, 10)
         cross = v_s.flatten(1) @ (v_c * w_c[..., None]).flatten(1).T
         cost = sq_s @ w_c.T + (w_c * (v_c**2).sum(-1)).sum(-1)[None] - 2 * cross
         # Parts the target lacks are sent off-image by f_j: they cost nothing, as in the exact search.
         if normalize:
-            cost = cost / candidates.areas[start:start + candidate_chunk].to(device).sum(-1).clamp_min(1)[None]
+            cost = cost / candidates.areas[start : start + candidate_chunk].to(device).sum(-1).clamp_min(1)[None]
         out.append(cost.clamp_min(0))
     return torch.cat(out, 1)
 
@@ -274,6 +331,7 @@ def _check_compatible(a: SearchIndex, b: SearchIndex) -> None:
 # --------------------------------------------------------------------------------------------------
 # The search
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class PseudoLabels:
@@ -353,13 +411,14 @@ def find_pseudo_labels(
     chosen = index[:, 0]
     if (chosen < 0).any() and not allow_unmatched:
         missing = torch.nonzero(chosen < 0)[:, 0].tolist()
-        raise ValueError(f"no candidate is allowed for sources {missing[:10]}: every candidate's pose is within "
-                         f"min_pose_distance={min_pose_distance} or shares fewer than 4 joints")
+        raise ValueError(
+            f"no candidate is allowed for sources {missing[:10]}: every candidate's pose is within "
+            f"min_pose_distance={min_pose_distance} or shares fewer than 4 joints"
+        )
     # Unmatched sources (index -1, allow_unmatched) get the first candidate's fields as filler.
     chosen = chosen.clamp_min(0)
     size = tuple(lab_c.shape[-2:])
     return PseudoLabels(index, cost, kp_c[chosen].float(), lab_c[chosen], pose_mask(kp_c[chosen].float(), size))
-
 
 
 def _rerank(cost: torch.Tensor, rows: torch.Tensor, kp_s, lab_s, kp_c, lab_c, k: int, normalize: bool) -> torch.Tensor:
@@ -380,6 +439,7 @@ def _rerank(cost: torch.Tensor, rows: torch.Tensor, kp_s, lab_s, kp_c, lab_c, k:
 # A pass over a datasets.Dataset
 # --------------------------------------------------------------------------------------------------
 
+
 def downsample_set(keypoints: np.ndarray, labels: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """A set (keypoints (N, 18, 2), labels (N, H, W)) at another size: labels nearest, keypoints rescaled."""
     from PIL import Image
@@ -389,13 +449,20 @@ def downsample_set(keypoints: np.ndarray, labels: np.ndarray, size: tuple[int, i
     frame = labels.shape[-2:]
     if tuple(frame) == tuple(size):
         return keypoints, labels
-    small = np.stack([np.asarray(Image.fromarray(m.astype(np.uint8)).resize((size[1], size[0]), Image.NEAREST))
-                      for m in labels])
+    small = np.stack(
+        [np.asarray(Image.fromarray(m.astype(np.uint8)).resize((size[1], size[0]), Image.NEAREST)) for m in labels]
+    )
     return np.stack([rescale_keypoints(k, frame, size) for k in keypoints]), small
 
 
-def dataset_arrays(dataset, *, keypoints_column: str = "keypoints", parsing_column: str = "parsing",
-                   size: tuple[int, int] | None = None, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def dataset_arrays(
+    dataset,
+    *,
+    keypoints_column: str = "keypoints",
+    parsing_column: str = "parsing",
+    size: tuple[int, int] | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Keypoints (N, 18, 2) and label maps (N, H, W) of a ``datasets.Dataset`` (parsing as Image or array),
     optionally downsampled to ``size`` (labels nearest, keypoints rescaled)."""
     from tqdm.auto import tqdm
@@ -406,14 +473,22 @@ def dataset_arrays(dataset, *, keypoints_column: str = "keypoints", parsing_colu
     keypoints = np.asarray(dataset[keypoints_column], dtype=np.float32)
     maps = []
     for start in tqdm(range(0, len(dataset), 1000), desc="reading parsings", disable=not progress):
-        batch = dataset[start:start + 1000][parsing_column]
+        batch = dataset[start : start + 1000][parsing_column]
         maps += [np.asarray(m, dtype=np.uint8) for m in batch]
     labels = np.stack(maps)
     return downsample_set(keypoints, labels, size) if size is not None else (keypoints, labels)
 
 
-def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike | None = None,
-                      search_size: tuple[int, int] = (64, 64), accelerator=None, progress: bool = True, **search_kwargs):
+def add_pseudo_labels(
+    dataset,
+    candidates=None,
+    *,
+    index_path: str | os.PathLike | None = None,
+    search_size: tuple[int, int] = (64, 64),
+    accelerator=None,
+    progress: bool = True,
+    **search_kwargs,
+):
     """The dataset (columns ``keypoints`` and ``parsing``, as ``make_dataset`` writes them) with the search's
     result as columns: ``pseudo_index`` (the candidate row giving S*_t and
     P*_t; -1 where no candidate is allowed), ``pseudo_cost`` and ``target_keypoints`` (P*_t in the dataset's
@@ -425,8 +500,9 @@ def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike
     """
     candidates = dataset if candidates is None else candidates
     cand_kp, cand_lab = dataset_arrays(candidates, size=search_size, progress=progress)
-    src_kp, src_lab = (cand_kp, cand_lab) if candidates is dataset else dataset_arrays(dataset, size=search_size,
-                                                                                      progress=progress)
+    src_kp, src_lab = (
+        (cand_kp, cand_lab) if candidates is dataset else dataset_arrays(dataset, size=search_size, progress=progress)
+    )
     canonical = search_kwargs.pop("canonical", 12)
     index = None
     saved = index_path is not None and os.path.isfile(index_path)
@@ -437,8 +513,10 @@ def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike
     if saved:
         index = SearchIndex.load(index_path)
         if len(index) != len(cand_kp) or tuple(index.size) != tuple(search_size) or index.canonical != canonical:
-            raise ValueError(f"the search index at {index_path} was built for another candidate set "
-                             f"({len(index)} rows at {index.size}, canonical {index.canonical}); delete it to rebuild")
+            raise ValueError(
+                f"the search index at {index_path} was built for another candidate set "
+                f"({len(index)} rows at {index.size}, canonical {index.canonical}); delete it to rebuild"
+            )
     if index is None:
         is_main = accelerator is None or accelerator.is_main_process
         if is_main:
@@ -448,8 +526,11 @@ def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike
         if accelerator is not None:
             accelerator.wait_for_everyone()
             if not is_main:
-                index = SearchIndex.load(index_path) if index_path is not None else SearchIndex.build(
-                    cand_kp, cand_lab, canonical=canonical)
+                index = (
+                    SearchIndex.load(index_path)
+                    if index_path is not None
+                    else SearchIndex.build(cand_kp, cand_lab, canonical=canonical)
+                )
     rows = list(range(len(src_kp)))
     device = accelerator.device if accelerator is not None else search_kwargs.pop("device", None)
     if accelerator is not None and accelerator.num_processes > 1:
@@ -459,12 +540,25 @@ def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike
         mine = rows
     source_index = index if candidates is dataset else None
     if source_index is not None:
-        source_index = SearchIndex(index.parts[mine], index.areas[mine], index.present[mine], index.keypoints[mine],
-                                   index.size, index.canonical)
-    result = find_pseudo_labels((src_kp[mine], src_lab[mine]), (cand_kp, cand_lab), source_index=source_index,
-                                candidate_index=index, canonical=canonical, device=device,
-                                progress=progress and (accelerator is None or accelerator.is_main_process),
-                                allow_unmatched=True, **search_kwargs)
+        source_index = SearchIndex(
+            index.parts[mine],
+            index.areas[mine],
+            index.present[mine],
+            index.keypoints[mine],
+            index.size,
+            index.canonical,
+        )
+    result = find_pseudo_labels(
+        (src_kp[mine], src_lab[mine]),
+        (cand_kp, cand_lab),
+        source_index=source_index,
+        candidate_index=index,
+        canonical=canonical,
+        device=device,
+        progress=progress and (accelerator is None or accelerator.is_main_process),
+        allow_unmatched=True,
+        **search_kwargs,
+    )
     chosen, cost = result.index[:, 0].tolist(), result.cost[:, 0].tolist()
     if accelerator is not None and accelerator.num_processes > 1:
         from accelerate.utils import gather_object
@@ -477,5 +571,4 @@ def add_pseudo_labels(dataset, candidates=None, *, index_path: str | os.PathLike
     full_kp = np.asarray(candidates["keypoints"], dtype=np.float32)
     full_kp = np.concatenate([full_kp, np.full((1, 18, 2), -1.0, dtype=np.float32)])  # row -1: unmatched
     out = dataset.add_column("pseudo_index", chosen).add_column("pseudo_cost", cost)
-    return out.add_column("target_keypoints", full_kp[chosen].tolist(),
-                          feature=Array2D(shape=(18, 2), dtype="float32"))
+    return out.add_column("target_keypoints", full_kp[chosen].tolist(), feature=Array2D(shape=(18, 2), dtype="float32"))

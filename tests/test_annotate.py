@@ -1,4 +1,5 @@
 import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -21,7 +22,9 @@ def folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("photos")
     Image.fromarray(data.astronaut()).save(root / "astronaut.png")
     Image.fromarray(data.camera()).save(root / "camera.png")
-    Image.fromarray(SyntheticPeople((256, 128), seed=0, split="test").render(6, 36)["image"]).save(root / "standing.png")
+    Image.fromarray(SyntheticPeople((256, 128), seed=0, split="test").render(6, 36)["image"]).save(
+        root / "standing.png"
+    )
     (root / "broken.png").write_text("not an image")
     (root / "notes.txt").write_text("not an image either, and not listed")
     model = tmp_path_factory.mktemp("model")
@@ -51,8 +54,9 @@ def test_annotate_reports_joints_warns_skips_and_writes_the_rest(folder, tmp_pat
 
 def test_detector_front_end_and_unavailable_ones_say_what_to_pass(folder, tmp_path):
     images, model = folder
-    summary = annotate(str(images), str(tmp_path / "det"), model=str(model), pose="detector", parsing="none",
-                       progress=False)
+    summary = annotate(
+        str(images), str(tmp_path / "det"), model=str(model), pose="detector", parsing="none", progress=False
+    )
     assert summary["pose"] == "detector" and summary["parsing"] == "none" and summary["images"] == 3
     assert set(summary["skipped"]) == {"broken.png"}
     with pytest.raises(FrontEndUnavailable, match="--parsing rough"):
@@ -75,8 +79,9 @@ def test_only_regular_files_with_csv_safe_names_are_read(folder, tmp_path):
     for name in ("good.png", "a:b.png", "line\nbreak.png"):
         Image.fromarray(photo).save(images / name)
     os.mkfifo(images / "pipe.jpg")
-    summary = annotate(str(images), str(tmp_path / "out"), model=str(model), pose="detector", parsing="rough",
-                       progress=False)
+    summary = annotate(
+        str(images), str(tmp_path / "out"), model=str(model), pose="detector", parsing="rough", progress=False
+    )
     assert summary["images"] == 1
     assert summary["skipped"]["pipe.jpg"] == "not a regular file"
     assert "cannot go into the PATN annotation CSV" in summary["skipped"]["a:b.png"]

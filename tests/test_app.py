@@ -17,8 +17,8 @@ from PIL import Image
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import app  # noqa: E402
-from spt.space import errors, model, sources, views  # noqa: E402
 from spt.pipeline import SPTPipeline  # noqa: E402
+from spt.space import errors, model, sources, views  # noqa: E402
 
 SIZE = (64, 32)
 
@@ -56,6 +56,7 @@ def example(k: int = 0) -> list[str]:
 
 
 # -- callbacks --------------------------------------------------------------------------------------
+
 
 def test_browse_returns_the_views():
     image, skeleton, (base, annotations), others, keypoints_json, info = app.browse(
@@ -173,7 +174,7 @@ def test_pose_transfer_texture_transfer_and_layout_editing():
     assert (views.decode_layout({"composite": edited}, SIZE) == parsing).all()
     edited[: edited.shape[0] // 2] = views.PALETTE[4]
     labels = views.decode_layout({"composite": edited}, SIZE)
-    assert (labels[: SIZE[0] // 2] == 4).all() and (labels[SIZE[0] // 2:] == parsing[SIZE[0] // 2:]).all()
+    assert (labels[: SIZE[0] // 2] == 4).all() and (labels[SIZE[0] // 2 :] == parsing[SIZE[0] // 2 :]).all()
     out, _ = app.regenerate_from_layout(source, app.gallery_pose(1), {"composite": edited})
     assert out.shape == image.shape
 
@@ -205,7 +206,9 @@ def test_animations_are_gifs_with_every_frame(tmp_path):
         assert gif.n_frames == 6 and gif.size == (views.DISPLAY_HEIGHT // 2, views.DISPLAY_HEIGHT)
     sequence = tmp_path / "walk.json"
     sequence.write_text(json.dumps({"frames": [app.gallery_pose(k).tolist() for k in range(5)], "size": list(SIZE)}))
-    with Image.open(app.animate(source, None, "uploaded keypoint sequence", 2, str(sequence), progress=_Progress())) as gif:
+    with Image.open(
+        app.animate(source, None, "uploaded keypoint sequence", 2, str(sequence), progress=_Progress())
+    ) as gif:
         assert gif.n_frames == 5
     sequence.write_text(json.dumps([[[1, 2]] * 18, [[1, 2]] * 17]))
     with pytest.raises(app.gr.Error, match=r"Bad keypoints in the sequence \(pose 1\): .*\(17, 2\)"):
@@ -214,12 +217,14 @@ def test_animations_are_gifs_with_every_frame(tmp_path):
 
 # -- over HTTP --------------------------------------------------------------------------------------
 
+
 def test_generation_from_an_example_over_http(client):
     from gradio_client import handle_file
 
     photo, keypoints, parsing = example(2)
-    path = client.predict(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", "3",
-                          api_name="/generate")
+    path = client.predict(
+        handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", "3", api_name="/generate"
+    )
     with Image.open(path) as image:
         assert image.size == (SIZE[1], SIZE[0]) and image.mode == "RGB"
     target = json.dumps({"keypoints": app.gallery_pose(5).tolist(), "size": list(SIZE)})
@@ -240,8 +245,9 @@ def test_bad_uploads_give_readable_errors_over_http(client, tmp_path):
     with pytest.raises(Exception, match="Bad keypoints: .*18"):
         client.predict(handle_file(photo), handle_file(str(wrong_shape)), None, "spt10", "1", api_name="/generate")
     with pytest.raises(Exception, match="Pose index must be 0-11"):
-        client.predict(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", "99",
-                       api_name="/generate")
+        client.predict(
+            handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", "99", api_name="/generate"
+        )
 
 
 @pytest.mark.slow
@@ -250,8 +256,12 @@ def test_sixteen_concurrent_generations_are_all_served_without_cross_talk(client
 
     photo, keypoints, parsing = example(4)
     poses = [k % sources.NUM_POSES for k in range(16)]
-    jobs = [client.submit(handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", str(k),
-                          api_name="/generate") for k in poses]
+    jobs = [
+        client.submit(
+            handle_file(photo), handle_file(keypoints), handle_file(parsing), "spt10", str(k), api_name="/generate"
+        )
+        for k in poses
+    ]
     with ThreadPoolExecutor(16) as pool:
         paths = list(pool.map(lambda job: job.result(timeout=180), jobs))
     # Each answer is the image of its own pose: the same as one call alone.
@@ -263,7 +273,8 @@ def test_sixteen_concurrent_generations_are_all_served_without_cross_talk(client
 
 def test_browse_api_over_http(client):
     image_path, _, parsing, gallery, keypoints_json, info = client.predict(
-        "test", "128 x 128 (SyntheticPeople)", 0, 4, 9, api_name="/browse")
+        "test", "128 x 128 (SyntheticPeople)", 0, 4, 9, api_name="/browse"
+    )
     assert Image.open(image_path).size == (views.DISPLAY_HEIGHT, views.DISPLAY_HEIGHT)
     assert parsing["annotations"] and len(gallery) == 4 and "pose 9" in info
     with pytest.raises(Exception, match="less than minimum value 0"):
@@ -276,14 +287,31 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it where it can: "
-                                             "apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian's chromium is not installed (.ci/run installs it where it can: apt-get install chromium)",
+)
 def test_headless_chromium_renders_the_main_controls(server):
     dom = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000", "--dump-dom", server],
-        capture_output=True, text=True, timeout=120, check=True).stdout
-    for control in ("Pose transfer", "Texture transfer", "Edit layout", "Animate", "Browse SyntheticPeople",
-                    "Generate", "Use this person", "Mirror", "Reset", "Joint to move", "Predicted target parsing"):
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    for control in (
+        "Pose transfer",
+        "Texture transfer",
+        "Edit layout",
+        "Animate",
+        "Browse SyntheticPeople",
+        "Generate",
+        "Use this person",
+        "Mirror",
+        "Reset",
+        "Joint to move",
+        "Predicted target parsing",
+    ):
         assert control in dom, f"{control!r} is not on the page"
 
 
@@ -335,7 +363,9 @@ def test_in_the_browser_a_bad_paste_is_a_toast_then_the_fix_generates_without_cl
     for bad in ("-4", "2.5"):  # out of range, not whole: both refused by name, not clamped or rounded
         page.locator("input[aria-label='Pose id']").first.fill(bad)
         page.get_by_role("button", name="Use this person").click()
-        page.locator(".toast-body").filter(has_text=f"Pose id must be a whole number from 0 to 99999, got {bad}").wait_for()
+        page.locator(".toast-body").filter(
+            has_text=f"Pose id must be a whole number from 0 to 99999, got {bad}"
+        ).wait_for()
     assert error_boxes(page) == 0
     page.locator("input[aria-label='Pose id']").first.fill("1")
 
@@ -393,8 +423,14 @@ def test_the_output_folder_drops_old_files(tmp_path):
 @pytest.mark.slow
 def test_a_bad_spt_model_stops_the_server_at_start_with_the_reason(tmp_path):
     env = os.environ | {"SPT_MODEL": str(tmp_path / "nonexistent"), "GRADIO_ANALYTICS_ENABLED": "False"}
-    done = subprocess.run([sys.executable, "app.py"], cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0
     assert "cannot serve the model" in done.stderr and "nonexistent" in done.stderr
 
@@ -441,12 +477,17 @@ def test_a_full_queue_answers_in_words_and_asks_to_retry(server):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    busy.launch(prevent_thread_lock=True, server_port=port, quiet=True,
-                app_kwargs={"middleware": [Middleware(errors.BusyAnswer)]})
+    busy.launch(
+        prevent_thread_lock=True,
+        server_port=port,
+        quiet=True,
+        app_kwargs={"middleware": [Middleware(errors.BusyAnswer)]},
+    )
     try:
         join = f"http://127.0.0.1:{port}/gradio_api/queue/join"
-        answers = [httpx.post(join, json={"data": ["x"], "fn_index": 0, "session_hash": f"s{k}"}, timeout=30)
-                   for k in range(4)]  # one runs, one waits, the rest find the queue full
+        answers = [
+            httpx.post(join, json={"data": ["x"], "fn_index": 0, "session_hash": f"s{k}"}, timeout=30) for k in range(4)
+        ]  # one runs, one waits, the rest find the queue full
         assert answers[0].status_code == 200
         full = answers[-1]
         assert full.status_code == 503 and full.json()["detail"] == errors.BUSY and full.headers["retry-after"] == "60"
@@ -473,8 +514,8 @@ def test_upload_leftovers_are_removed_and_nothing_else(tmp_path):
 
 
 def test_generating_from_files_leaves_no_loose_file_in_the_upload_folder(client, server):
-    from gradio_client import handle_file
     from gradio.utils import get_upload_folder
+    from gradio_client import handle_file
 
     def loose():
         folder = get_upload_folder()

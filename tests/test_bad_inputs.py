@@ -37,10 +37,15 @@ def world(tmp_path_factory):
 
 # -- pipeline ------------------------------------------------------------------------------------------
 
+
 def call(world, **change):
     a, b = world["a"], world["b"]
-    args = dict(source_image=a["image"], target_pose=b["keypoints"], source_pose=a["keypoints"],
-                source_parsing=a["parsing"]) | change
+    args = (
+        dict(
+            source_image=a["image"], target_pose=b["keypoints"], source_pose=a["keypoints"], source_parsing=a["parsing"]
+        )
+        | change
+    )
     return world["pipe"](**args)
 
 
@@ -52,12 +57,23 @@ MISSING = np.full((18, 2), -1.0)
 PIPELINE = [
     ("empty target list", lambda w: call(w, target_pose=[]), "target_pose is empty"),
     ("empty target array", lambda w: call(w, target_pose=np.zeros((0, 18, 2))), "target_pose is empty"),
-    ("OpenPose people [1]", lambda w: call(w, target_pose='{"people": [1]}'), "target_pose: OpenPose JSON: each person"),
+    (
+        "OpenPose people [1]",
+        lambda w: call(w, target_pose='{"people": [1]}'),
+        "target_pose: OpenPose JSON: each person",
+    ),
     ("OpenPose people []", lambda w: call(w, target_pose='{"people": []}'), "target_pose: OpenPose JSON has no person"),
-    ("OpenPose short", lambda w: call(w, target_pose='{"people": [{"pose_keypoints_2d": [1, 2, 3]}]}'),
-     "target_pose: OpenPose pose_keypoints_2d must hold 18x3"),
+    (
+        "OpenPose short",
+        lambda w: call(w, target_pose='{"people": [{"pose_keypoints_2d": [1, 2, 3]}]}'),
+        "target_pose: OpenPose pose_keypoints_2d must hold 18x3",
+    ),
     ("JSON size 5", lambda w: call(w, target_pose=pose_json(w, size=5)), "target_pose: keypoints JSON: 'size'"),
-    ("JSON size of 3", lambda w: call(w, target_pose=pose_json(w, size=[1, 2, 3])), "target_pose: keypoints JSON: 'size'"),
+    (
+        "JSON size of 3",
+        lambda w: call(w, target_pose=pose_json(w, size=[1, 2, 3])),
+        "target_pose: keypoints JSON: 'size'",
+    ),
     ("JSON not JSON", lambda w: call(w, target_pose="{not json"), "target_pose: keypoints JSON does not parse"),
     ("0x0 image", lambda w: call(w, source_image=np.zeros((0, 0, 3), np.uint8)), "source_image is 0x0 pixels"),
     ("1x1 image", lambda w: call(w, source_image=np.zeros((1, 1, 3), np.uint8)), "source_image is 1x1 pixels"),
@@ -67,33 +83,77 @@ PIPELINE = [
     ("NaN joint", lambda w: call(w, source_pose=np.full((18, 2), np.nan)), "source_pose contain NaN"),
     ("joint off the frame", lambda w: call(w, target_pose=w["b"]["keypoints"] + 100), "target_pose: joints .* outside"),
     ("unknown label", lambda w: call(w, source_parsing=np.full(SIZE, 12)), r"source_parsing.*unknown labels \[12\]"),
-    ("parsing of another size", lambda w: call(w, source_parsing=w["a"]["parsing"][:32]),
-     "source_parsing is 32x32 but source_image is 64x32"),
-    ("32-bit image", lambda w: call(w, source_image=Image.fromarray(w["a"]["image"]).convert("I")),
-     "source_image: image mode 'I'"),
-    ("float image above 1", lambda w: call(w, source_image=w["a"]["image"].astype(np.float32)),
-     r"source_image: a non-uint8 array image must be float in \[0, 1\]"),
-    ("batch sizes differ", lambda w: call(w, source_image=[w["a"]["image"]] * 2, target_pose=[w["b"]["keypoints"]] * 3),
-     "batch sizes differ: source_image=2, target_pose=3"),
+    (
+        "parsing of another size",
+        lambda w: call(w, source_parsing=w["a"]["parsing"][:32]),
+        "source_parsing is 32x32 but source_image is 64x32",
+    ),
+    (
+        "32-bit image",
+        lambda w: call(w, source_image=Image.fromarray(w["a"]["image"]).convert("I")),
+        "source_image: image mode 'I'",
+    ),
+    (
+        "float image above 1",
+        lambda w: call(w, source_image=w["a"]["image"].astype(np.float32)),
+        r"source_image: a non-uint8 array image must be float in \[0, 1\]",
+    ),
+    (
+        "batch sizes differ",
+        lambda w: call(w, source_image=[w["a"]["image"]] * 2, target_pose=[w["b"]["keypoints"]] * 3),
+        "batch sizes differ: source_image=2, target_pose=3",
+    ),
     ("fractional layout", lambda w: call(w, target_parsing=w["a"]["parsing"] + 0.5), "target_parsing.*integer labels"),
     ("output type", lambda w: call(w, output_type="latent"), "output_type must be"),
-    ("bool keypoints", lambda w: call(w, target_pose=np.ones((18, 2), bool)), "target_pose must be real pixel coordinates"),
+    (
+        "bool keypoints",
+        lambda w: call(w, target_pose=np.ones((18, 2), bool)),
+        "target_pose must be real pixel coordinates",
+    ),
     ("complex keypoints", lambda w: call(w, source_pose=w["a"]["keypoints"] + 0j), "source_pose must be real pixel"),
-    ("meta keypoints", lambda w: call(w, target_pose=torch.empty((18, 2), device="meta")), "target_pose is a meta tensor"),
-    ("10**400 in a pose JSON", lambda w: call(w, target_pose=json.dumps({"keypoints": [[10**400, 1]] + [[-1, -1]] * 17})),
-     "target_pose: keypoints must be numbers"),
-    ("10**400 in a pose list", lambda w: call(w, target_pose=[[10**400, 1]] + [[-1, -1]] * 17),
-     "target_pose: keypoints must be pixel coordinates"),
+    (
+        "meta keypoints",
+        lambda w: call(w, target_pose=torch.empty((18, 2), device="meta")),
+        "target_pose is a meta tensor",
+    ),
+    (
+        "10**400 in a pose JSON",
+        lambda w: call(w, target_pose=json.dumps({"keypoints": [[10**400, 1]] + [[-1, -1]] * 17})),
+        "target_pose: keypoints must be numbers",
+    ),
+    (
+        "10**400 in a pose list",
+        lambda w: call(w, target_pose=[[10**400, 1]] + [[-1, -1]] * 17),
+        "target_pose: keypoints must be pixel coordinates",
+    ),
     ("target pose '³'", lambda w: call(w, target_pose="³"), "target_pose: keypoints JSON does not parse"),
     ("parsing_scheme None", lambda w: call(w, parsing_scheme=None), "parsing_scheme must be one of"),
     ("parsing_scheme 'coco'", lambda w: call(w, parsing_scheme="coco"), "unknown parsing scheme 'coco'"),
-    ("bool parsing", lambda w: call(w, source_parsing=w["a"]["parsing"] > 0), "source_parsing must hold integer labels"),
-    ("meta parsing", lambda w: call(w, source_parsing=torch.empty(SIZE, device="meta")), "source_parsing is a meta tensor"),
-    ("bool tensor image", lambda w: call(w, source_image=torch.zeros((3, *SIZE), dtype=torch.bool)),
-     "source_image: a tensor image must be real numbers"),
-    ("meta image", lambda w: call(w, source_image=torch.empty((3, *SIZE), device="meta")), "source_image is a meta tensor"),
-    ("complex image", lambda w: call(w, source_image=w["a"]["image"].astype(np.complex64)),
-     "source_image: a non-uint8 array image must be float"),
+    (
+        "bool parsing",
+        lambda w: call(w, source_parsing=w["a"]["parsing"] > 0),
+        "source_parsing must hold integer labels",
+    ),
+    (
+        "meta parsing",
+        lambda w: call(w, source_parsing=torch.empty(SIZE, device="meta")),
+        "source_parsing is a meta tensor",
+    ),
+    (
+        "bool tensor image",
+        lambda w: call(w, source_image=torch.zeros((3, *SIZE), dtype=torch.bool)),
+        "source_image: a tensor image must be real numbers",
+    ),
+    (
+        "meta image",
+        lambda w: call(w, source_image=torch.empty((3, *SIZE), device="meta")),
+        "source_image is a meta tensor",
+    ),
+    (
+        "complex image",
+        lambda w: call(w, source_image=w["a"]["image"].astype(np.complex64)),
+        "source_image: a non-uint8 array image must be float",
+    ),
 ]
 
 
@@ -101,8 +161,10 @@ def test_documented_valid_forms_of_odd_inputs(world):
     """Inputs that look odd but mean one thing are taken: bfloat16 keypoints and parsings, an (H, W, 1) map."""
     reference = call(world, output_type="np").images
     a = world["a"]
-    for change in (dict(source_parsing=torch.from_numpy(a["parsing"]).bfloat16()),
-                   dict(source_parsing=a["parsing"][..., None])):
+    for change in (
+        dict(source_parsing=torch.from_numpy(a["parsing"]).bfloat16()),
+        dict(source_parsing=a["parsing"][..., None]),
+    ):
         np.testing.assert_allclose(call(world, **change, output_type="np").images, reference, atol=1e-5)
     # bfloat16 keeps 8 bits of a coordinate (37.4 -> 37.5): the pose moves by a fraction of a pixel
     rough = call(world, source_pose=torch.from_numpy(a["keypoints"]).bfloat16(), output_type="np").images
@@ -115,9 +177,11 @@ def test_pipeline_refuses(world, what, run, message):
         run(world)
 
 
-DEGENERATE = {"every joint at one point": np.full((18, 2), 10.0),
-              "a horizontal line": np.stack([np.linspace(2, 30, 18), np.full(18, 20.0)], 1),
-              "a vertical strip": np.stack([np.full(18, 5.0), np.linspace(2, 60, 18)], 1)}
+DEGENERATE = {
+    "every joint at one point": np.full((18, 2), 10.0),
+    "a horizontal line": np.stack([np.linspace(2, 30, 18), np.full(18, 20.0)], 1),
+    "a vertical strip": np.stack([np.full(18, 5.0), np.linspace(2, 60, 18)], 1),
+}
 
 
 @pytest.mark.parametrize("role", ["target_pose", "source_pose"])
@@ -153,6 +217,7 @@ def test_huge_photos_are_downscaled_on_opening(tmp_path):
 
 # -- from_pretrained -----------------------------------------------------------------------------------
 
+
 def broken_copy(world, name, edit):
     folder = world["root"] / name
     shutil.rmtree(folder, ignore_errors=True)
@@ -176,39 +241,103 @@ def nan_weight(folder):
 
 LOADING = [
     ("no folder", lambda f: shutil.rmtree(f), ValueError, "not an SPT pipeline folder or a Hub repo id"),
-    ("index is a list", lambda f: (f / "model_index.json").write_text("[1, 2]"), ValueError,
-     "model_index.json must be a JSON object"),
-    ("index is not JSON", lambda f: (f / "model_index.json").write_text("{"), ValueError, "model_index.json is not valid JSON"),
-    ("entry is a string", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"semantic_generator": "x"}),
-     ValueError, "model_index.json: semantic_generator must be \\[library, class\\]"),
-    ("image_size [0, -3]", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"image_size": [0, -3]}),
-     ValueError, "model_index.json: image_size must be \\[height, width\\]"),
-    ("negative width", lambda f: rewrite_json(f / "semantic_generator" / "config.json", lambda d: d | {"base_channels": -8}),
-     ValueError, "semantic_generator/config.json does not describe a SemanticGenerator"),
+    (
+        "index is a list",
+        lambda f: (f / "model_index.json").write_text("[1, 2]"),
+        ValueError,
+        "model_index.json must be a JSON object",
+    ),
+    (
+        "index is not JSON",
+        lambda f: (f / "model_index.json").write_text("{"),
+        ValueError,
+        "model_index.json is not valid JSON",
+    ),
+    (
+        "entry is a string",
+        lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"semantic_generator": "x"}),
+        ValueError,
+        "model_index.json: semantic_generator must be \\[library, class\\]",
+    ),
+    (
+        "image_size [0, -3]",
+        lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"image_size": [0, -3]}),
+        ValueError,
+        "model_index.json: image_size must be \\[height, width\\]",
+    ),
+    (
+        "negative width",
+        lambda f: rewrite_json(f / "semantic_generator" / "config.json", lambda d: d | {"base_channels": -8}),
+        ValueError,
+        "semantic_generator/config.json does not describe a SemanticGenerator",
+    ),
     ("NaN weight", nan_weight, ValueError, "diffusion_pytorch_model.safetensors holds NaN or inf"),
-    ("truncated weights", lambda f: (f / "pose_detector" / "diffusion_pytorch_model.safetensors").write_bytes(b"\0" * 10),
-     ValueError, "pose_detector/diffusion_pytorch_model.safetensors is not a readable safetensors file"),
-    ("missing config", lambda f: os.remove(f / "appearance_generator" / "config.json"), ValueError,
-     "appearance_generator/config.json is missing"),
-    ("weights linked from outside", lambda f: link_outside(f, "semantic_generator/diffusion_pytorch_model.safetensors"),
-     ValueError, "semantic_generator/diffusion_pytorch_model.safetensors of .* resolves outside the model folder"),
-    ("component folder linked from outside", lambda f: link_outside(f, "pose_detector"), ValueError,
-     "resolves outside the model folder"),
-    ("float weight stored as int64", lambda f: edit_weights(f, lambda w, k: w[k].long()), ValueError,
-     "tensor .* is stored as I64, but the network holds float32"),
-    ("weight of the wrong shape", lambda f: edit_weights(f, lambda w, k: w[k][..., :1].contiguous()), ValueError,
-     "appearance_generator/diffusion_pytorch_model.safetensors: tensor .* is \\[.*\\] but .*config.json needs"),
-    ("unknown config key", lambda f: rewrite_json(f / "semantic_generator" / "config.json", lambda d: d | {"dropout": 0.5}),
-     ValueError, "semantic_generator/config.json does not describe a SemanticGenerator: .*unknown fields \\['dropout'\\]"),
-    ("wrong _class_name", lambda f: rewrite_json(f / "semantic_generator" / "config.json",
-                                                 lambda d: d | {"_class_name": "UNet2DModel"}),
-     ValueError, "_class_name is 'UNet2DModel'"),
-    ("entry os.system", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"semantic_generator": ["os", "system"]}),
-     ValueError, "semantic_generator must be \\['spt.models.semantic', 'SemanticGenerator'\\], got \\['os', 'system'\\]"),
-    ("entry builtins.eval", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"pose_detector": ["builtins", "eval"]}),
-     ValueError, "pose_detector must be"),
-    ("extra component", lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"text_encoder": ["transformers", "AutoModel"]}),
-     ValueError, "unknown entries \\['text_encoder'\\]"),
+    (
+        "truncated weights",
+        lambda f: (f / "pose_detector" / "diffusion_pytorch_model.safetensors").write_bytes(b"\0" * 10),
+        ValueError,
+        "pose_detector/diffusion_pytorch_model.safetensors is not a readable safetensors file",
+    ),
+    (
+        "missing config",
+        lambda f: os.remove(f / "appearance_generator" / "config.json"),
+        ValueError,
+        "appearance_generator/config.json is missing",
+    ),
+    (
+        "weights linked from outside",
+        lambda f: link_outside(f, "semantic_generator/diffusion_pytorch_model.safetensors"),
+        ValueError,
+        "semantic_generator/diffusion_pytorch_model.safetensors of .* resolves outside the model folder",
+    ),
+    (
+        "component folder linked from outside",
+        lambda f: link_outside(f, "pose_detector"),
+        ValueError,
+        "resolves outside the model folder",
+    ),
+    (
+        "float weight stored as int64",
+        lambda f: edit_weights(f, lambda w, k: w[k].long()),
+        ValueError,
+        "tensor .* is stored as I64, but the network holds float32",
+    ),
+    (
+        "weight of the wrong shape",
+        lambda f: edit_weights(f, lambda w, k: w[k][..., :1].contiguous()),
+        ValueError,
+        "appearance_generator/diffusion_pytorch_model.safetensors: tensor .* is \\[.*\\] but .*config.json needs",
+    ),
+    (
+        "unknown config key",
+        lambda f: rewrite_json(f / "semantic_generator" / "config.json", lambda d: d | {"dropout": 0.5}),
+        ValueError,
+        "semantic_generator/config.json does not describe a SemanticGenerator: .*unknown fields \\['dropout'\\]",
+    ),
+    (
+        "wrong _class_name",
+        lambda f: rewrite_json(f / "semantic_generator" / "config.json", lambda d: d | {"_class_name": "UNet2DModel"}),
+        ValueError,
+        "_class_name is 'UNet2DModel'",
+    ),
+    (
+        "entry os.system",
+        lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"semantic_generator": ["os", "system"]}),
+        ValueError,
+        "semantic_generator must be \\['spt.models.semantic', 'SemanticGenerator'\\], got \\['os', 'system'\\]",
+    ),
+    (
+        "entry builtins.eval",
+        lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"pose_detector": ["builtins", "eval"]}),
+        ValueError,
+        "pose_detector must be",
+    ),
+    (
+        "extra component",
+        lambda f: rewrite_json(f / "model_index.json", lambda d: d | {"text_encoder": ["transformers", "AutoModel"]}),
+        ValueError,
+        "unknown entries \\['text_encoder'\\]",
+    ),
 ]
 
 
@@ -238,7 +367,9 @@ def test_a_missing_local_model_folder_is_named_as_such(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("option", [dict(variant="fp16"), dict(use_safetensors=False)])
 def test_from_pretrained_reads_safetensors_only(world, option):
-    folder = broken_copy(world, "pickle_planted", lambda f: torch.save({}, f / "semantic_generator" / "diffusion_pytorch_model.bin"))
+    folder = broken_copy(
+        world, "pickle_planted", lambda f: torch.save({}, f / "semantic_generator" / "diffusion_pytorch_model.bin")
+    )
     with pytest.raises(ValueError, match="loads diffusion_pytorch_model.safetensors only"):
         SPTPipeline.from_pretrained(str(folder), **option)
     SPTPipeline.from_pretrained(str(folder))  # the planted .bin is never read
@@ -256,14 +387,27 @@ def test_from_pretrained_refuses(world, what, edit, error, message):
 ROW = format_patn_row("a.png", np.arange(36, dtype=np.float32).reshape(18, 2))
 ROW_B = format_patn_row("b.png", np.arange(36, dtype=np.float32).reshape(18, 2))
 PATN = [
-    ("strings in a row", f"{PATN_HEADER}\na.png: [\"1\"{', 2' * 17}]: [{', '.join(['3'] * 18)}]\n",
-     r":2: the y list must hold plain numbers"),
+    (
+        "strings in a row",
+        f'{PATN_HEADER}\na.png: ["1"{", 2" * 17}]: [{", ".join(["3"] * 18)}]\n',
+        r":2: the y list must hold plain numbers",
+    ),
     ("nested value", f"{PATN_HEADER}\na.png: [[1]{', 2' * 17}]: [{', '.join(['3'] * 18)}]\n", r":2: expected 'name"),
-    ("true read as 1", f"{PATN_HEADER}\na.png: [true{', 2' * 17}]: [{', '.join(['3'] * 18)}]\n",
-     r":2: the y list must hold plain numbers"),
-    ("duplicated name", f"{PATN_HEADER}\n{ROW}\n{ROW_B}\n{ROW}\n", r":4: 'a.png' is annotated twice \(first on line 2\)"),
-    ("17 values", f"{PATN_HEADER}\na.png: [{', '.join(['1'] * 17)}]: [{', '.join(['3'] * 18)}]\n",
-     r":2: expected 18 y and 18 x values"),
+    (
+        "true read as 1",
+        f"{PATN_HEADER}\na.png: [true{', 2' * 17}]: [{', '.join(['3'] * 18)}]\n",
+        r":2: the y list must hold plain numbers",
+    ),
+    (
+        "duplicated name",
+        f"{PATN_HEADER}\n{ROW}\n{ROW_B}\n{ROW}\n",
+        r":4: 'a.png' is annotated twice \(first on line 2\)",
+    ),
+    (
+        "17 values",
+        f"{PATN_HEADER}\na.png: [{', '.join(['1'] * 17)}]: [{', '.join(['3'] * 18)}]\n",
+        r":2: expected 18 y and 18 x values",
+    ),
     ("no header", f"{ROW}\n", r": line 1 must be the header"),
     ("not UTF-8", (PATN_HEADER + "\n").encode() + b"\xff\xfe.png: [1]: [2]\n", r":2: not UTF-8 text"),
 ]
@@ -316,7 +460,11 @@ def test_the_evaluation_cli_checks_every_value_first(world, capsys, what, flags,
 
 TRAINING = [
     ("32x16 images", dict(image_size=(32, 16)), "image_size \\(32, 16\\) is too small for the PatchGAN"),
-    ("sizes off the depth", dict(image_size=(100, 64)), "image_size \\(100, 64\\): the small preset's appearance network"),
+    (
+        "sizes off the depth",
+        dict(image_size=(100, 64)),
+        "image_size \\(100, 64\\): the small preset's appearance network",
+    ),
     ("negative checkpoint limit", dict(checkpoints_total_limit=-1), "checkpoints_total_limit must be >= 1"),
     ("negative grad norm", dict(max_grad_norm=-5), "max_grad_norm must be >= 0"),
     ("unknown stage", dict(stage="render"), "stage must be one of"),
@@ -341,8 +489,16 @@ def test_training_config_refuses_before_any_work(what, change, message):
 
 def test_resuming_from_something_that_is_not_a_checkpoint_is_named(tmp_path):
     (tmp_path / "weights").mkdir()
-    trainer = Trainer(TrainConfig(stage="semantic", preset="tiny", image_size=(32, 32), output_dir=str(tmp_path / "run"),
-                                  log_with=None, resume_from_checkpoint=str(tmp_path / "weights")))
+    trainer = Trainer(
+        TrainConfig(
+            stage="semantic",
+            preset="tiny",
+            image_size=(32, 32),
+            output_dir=str(tmp_path / "run"),
+            log_with=None,
+            resume_from_checkpoint=str(tmp_path / "weights"),
+        )
+    )
     with pytest.raises(ValueError, match="resume_from_checkpoint .*weights' is not a checkpoint-<step> folder"):
         trainer.resume()
 
@@ -351,9 +507,19 @@ def test_resuming_from_something_that_is_not_a_checkpoint_is_named(tmp_path):
 def saved_run(tmp_path_factory):
     """A tiny pose-detector run with checkpoints at steps 1 and 2."""
     out = tmp_path_factory.mktemp("run") / "pose"
-    cfg = TrainConfig(stage="pose_detector", preset="tiny", image_size=(32, 32), search_size=(32, 32), num_identities=2,
-                      poses_per_identity=2, max_steps=2, checkpointing_steps=1, output_dir=str(out), log_with=None,
-                      min_detector_pckh=0.0)
+    cfg = TrainConfig(
+        stage="pose_detector",
+        preset="tiny",
+        image_size=(32, 32),
+        search_size=(32, 32),
+        num_identities=2,
+        poses_per_identity=2,
+        max_steps=2,
+        checkpointing_steps=1,
+        output_dir=str(out),
+        log_with=None,
+        min_detector_pckh=0.0,
+    )
     Trainer(cfg).train()
     return cfg
 
@@ -405,6 +571,7 @@ def test_a_full_disk_while_saving_says_so_and_leaves_no_partial_save(saved_run, 
 
 # -- the Space ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def space(world):
     import app
@@ -437,11 +604,22 @@ SPACE = [
     ("pose index 99", dict(target="99"), "Pose index must be 0-11"),
     ("empty pose", dict(target="  "), "Paste keypoints"),
     ("300 poses at once", dict(target=json.dumps([[[10.0, 10.0]] * 18] * 300)), "characters; one pose"),
-    ("3 poses at once", dict(target=json.dumps([[[10.0, 10.0]] * 18] * 3)), "Paste one pose per generation: this text holds 3"),
+    (
+        "3 poses at once",
+        dict(target=json.dumps([[[10.0, 10.0]] * 18] * 3)),
+        "Paste one pose per generation: this text holds 3",
+    ),
     ("JSON nested 100,000 deep", dict(target="[" * 15_000), "nests too deep"),
-    ("1x1 photo", dict(photo=np.zeros((1, 1, 3), np.uint8)), "photo.png is 1x1 pixels: upload a photo of at least 16x16"),
-    ("a PNG as the keypoints file", dict(keypoints=np.zeros((8, 8, 3), np.uint8)),
-     "pose.json is a binary file \\(an image\\?\\), not keypoints"),
+    (
+        "1x1 photo",
+        dict(photo=np.zeros((1, 1, 3), np.uint8)),
+        "photo.png is 1x1 pixels: upload a photo of at least 16x16",
+    ),
+    (
+        "a PNG as the keypoints file",
+        dict(keypoints=np.zeros((8, 8, 3), np.uint8)),
+        "pose.json is a binary file \\(an image\\?\\), not keypoints",
+    ),
 ]
 
 

@@ -7,7 +7,12 @@ from skimage import data
 from spt import estimation
 from spt.data.synthetic import SyntheticPeople
 from spt.estimation import (
-    FrontEndUnavailable, PersonEstimator, PersonNotFound, blazepose_to_coco18, detector_of, rough_parsing,
+    FrontEndUnavailable,
+    PersonEstimator,
+    PersonNotFound,
+    blazepose_to_coco18,
+    detector_of,
+    rough_parsing,
 )
 from spt.parsing import BACKGROUND, FACE, HAIR, UPPER_CLOTHES
 from spt.pipeline import SPTPipeline

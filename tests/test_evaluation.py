@@ -1,12 +1,9 @@
-import importlib.util
 import json
 
 import numpy as np
 import pytest
-import torch
 
-from spt.evaluation.metrics import mask_ssim, mean_iou, pixel_accuracy, psnr, ssim
-from spt.evaluation.metrics import pckh
+from spt.evaluation.metrics import mask_ssim, mean_iou, pckh, pixel_accuracy, psnr, ssim
 from spt.evaluation.runner import main
 from spt.models import AppearanceGenerator
 from spt.pipeline import SPTPipeline
@@ -58,7 +55,9 @@ def test_pckh_counts_joints_within_half_a_head(front_pose):
 
 def test_cli_runs_end_to_end_and_writes_both_tables(tmp_path):
     SPTPipeline.from_preset("tiny", image_size=(32, 32)).save_pretrained(tmp_path / "model")
-    result = main(["--model", str(tmp_path / "model"), "--pairs", "3", "--out", str(tmp_path / "eval"), "--batch_size", "2"])
+    result = main(
+        ["--model", str(tmp_path / "model"), "--pairs", "3", "--out", str(tmp_path / "eval"), "--batch_size", "2"]
+    )
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["pairs"] == 3 and len(metrics["per_pair"]) == 3
     assert 0 <= metrics["ssim"] <= 1 and 0 <= metrics["parsing_miou"] <= 1 and metrics["pckh"] is not None
@@ -82,7 +81,18 @@ def test_cli_runs_end_to_end_and_writes_both_tables(tmp_path):
 
 def test_true_target_parsing_feeds_h_a_and_drops_the_parsing_scores(tmp_path):
     SPTPipeline.from_preset("tiny", image_size=(32, 32)).save_pretrained(tmp_path / "model")
-    common = ["--model", str(tmp_path / "model"), "--pairs", "2", "--batch_size", "2", "--fid", "off", "--checks", "off"]
+    common = [
+        "--model",
+        str(tmp_path / "model"),
+        "--pairs",
+        "2",
+        "--batch_size",
+        "2",
+        "--fid",
+        "off",
+        "--checks",
+        "off",
+    ]
     predicted = main(common + ["--out", str(tmp_path / "pred")])
     truth = main(common + ["--out", str(tmp_path / "gt"), "--target_parsing", "truth"])
     assert truth["parsing_miou"] is None and predicted["parsing_miou"] is not None
@@ -92,8 +102,9 @@ def test_true_target_parsing_feeds_h_a_and_drops_the_parsing_scores(tmp_path):
 
 def test_parsing_free_baseline_is_scored_without_parsing_scores(tmp_path):
     pipe = SPTPipeline.from_preset("tiny", image_size=(32, 32))
-    pipe.register_modules(appearance_generator=AppearanceGenerator.from_config(pipe.appearance_generator.config,
-                                                                               use_parsing=False))
+    pipe.register_modules(
+        appearance_generator=AppearanceGenerator.from_config(pipe.appearance_generator.config, use_parsing=False)
+    )
     pipe.save_pretrained(tmp_path / "baseline")
     common = ["--model", str(tmp_path / "baseline"), "--pairs", "2", "--batch_size", "2", "--fid", "off", "--baselines"]
     result = main(common + ["--out", str(tmp_path / "eval")])
@@ -101,8 +112,6 @@ def test_parsing_free_baseline_is_scored_without_parsing_scores(tmp_path):
     assert "| parsing mIoU | n/a |" in (tmp_path / "eval" / "metrics.md").read_text()
     with pytest.raises(SystemExit, match="parsing-free Baseline"):
         main(common + ["--out", str(tmp_path / "gt"), "--target_parsing", "truth"])
-
-
 
 
 def test_vacated_error_measures_the_region_the_source_person_leaves():

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
+from PIL import Image
 
 from spt.data.fashion import evaluation_pairs, load_split, load_training_dataset, read_pairs_csv, write_split
 from spt.data.synthetic import make_dataset
 from spt.parsing import save_parsing
-from PIL import Image
-
 from spt.pose import read_patn_csv, write_patn_csv
 
 
@@ -102,8 +101,18 @@ def test_evaluation_cli_reads_the_patn_test_pairs(deepfashion, tmp_path):
 
     root, _ = deepfashion
     SPTPipeline.from_preset("tiny", image_size=(64, 44)).save_pretrained(tmp_path / "model")
-    main(["--model", str(tmp_path / "model"), "--dataset", "deepfashion", "--data_dir", str(root),
-          "--out", str(tmp_path / "eval")])
+    main(
+        [
+            "--model",
+            str(tmp_path / "model"),
+            "--dataset",
+            "deepfashion",
+            "--data_dir",
+            str(root),
+            "--out",
+            str(tmp_path / "eval"),
+        ]
+    )
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["pairs"] == 2 and metrics["per_pair"][0]["pair"] == "id000_000___id000_001"
 
@@ -135,8 +144,9 @@ def test_the_pose_detector_check_reads_a_patn_folders_test_split(deepfashion):
     from spt.training.data import held_out_pose_images
 
     root, _ = deepfashion
-    config = TrainConfig(stage="pose_detector", dataset="deepfashion", data_dir=str(root), image_size=(64, 44),
-                         output_dir="unused")
+    config = TrainConfig(
+        stage="pose_detector", dataset="deepfashion", data_dir=str(root), image_size=(64, 44), output_dir="unused"
+    )
     images, keypoints = held_out_pose_images(config, count=4)
     assert images.shape == (4, 64, 44, 3) and images.dtype == np.uint8 and keypoints.shape == (4, 18, 2)
 
@@ -152,8 +162,9 @@ def test_without_a_test_split_the_detector_is_not_measured_unless_a_floor_needs_
     shutil.copytree(root, copy)
     for csv in copy.glob("*-annotation-test.csv"):
         csv.unlink()
-    config = TrainConfig(stage="appearance", dataset="deepfashion", data_dir=str(copy), image_size=(64, 44),
-                         output_dir="unused")
+    config = TrainConfig(
+        stage="appearance", dataset="deepfashion", data_dir=str(copy), image_size=(64, 44), output_dir="unused"
+    )
     detector = PoseDetector(base_channels=4, num_res_blocks=1)
     assert DetectorReport.measure_or_none(detector, config, floor=0.0) is None
     with pytest.raises(DetectorTooWeak, match="test annotation CSV.*--min_detector_pckh 0"):

@@ -33,8 +33,11 @@ def import_graph() -> dict[str, set[str]]:
             if id(node) in skipped:
                 continue
             if isinstance(node, ast.ImportFrom):
-                base = ".".join(package[: len(package) - node.level + 1] + [node.module or ""]).strip(".") \
-                    if node.level else node.module
+                base = (
+                    ".".join(package[: len(package) - node.level + 1] + [node.module or ""]).strip(".")
+                    if node.level
+                    else node.module
+                )
                 for alias in node.names:  # `from . import module` names a module, else the package
                     imported.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
             elif isinstance(node, ast.Import):
@@ -45,6 +48,7 @@ def import_graph() -> dict[str, set[str]]:
 
 def cycles(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
     """Edges a -> b such that b leads back to a."""
+
     def reachable(start):
         seen, stack = set(), [start]
         while stack:

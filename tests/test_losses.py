@@ -65,9 +65,11 @@ def test_masked_gram_over_each_regions_pixels_equals_the_dense_sum(masks):
     blocks = torch.randint(0, 10, (2, 8, 4)).repeat_interleave(4, 1).repeat_interleave(4, 2)
     labels = blocks.roll((1, 1), (1, 2))  # off the 2x2 grid: area-downsampling mixes labels at block edges
     onehot = torch.nn.functional.one_hot(labels, 10).permute(0, 3, 1, 2).float()
-    m = {"hard": onehot[:, :, ::2, ::2],  # disjoint regions: each summed over its own pixels
-         "area": torch.nn.functional.interpolate(onehot, size=(16, 8), mode="area"),  # soft edges, still sparse
-         "soft": torch.rand(2, 10, 16, 8).softmax(1)}[masks]  # probabilities: every region everywhere (dense path)
+    m = {
+        "hard": onehot[:, :, ::2, ::2],  # disjoint regions: each summed over its own pixels
+        "area": torch.nn.functional.interpolate(onehot, size=(16, 8), mode="area"),  # soft edges, still sparse
+        "soft": torch.rand(2, 10, 16, 8).softmax(1),
+    }[masks]  # probabilities: every region everywhere (dense path)
     m[1, 2] = 0  # a region absent from one image
     sparse = 2 * int((m != 0).sum((-2, -1)).max()) <= 16 * 8
     assert sparse == (masks != "soft")  # the pixel-wise path where regions are small, the dense one otherwise
@@ -75,8 +77,12 @@ def test_masked_gram_over_each_regions_pixels_equals_the_dense_sum(masks):
     got, want = losses.masked_gram(features, m), _dense_gram(features, m)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
     upstream = torch.randn_like(want)
-    torch.testing.assert_close(torch.autograd.grad((got * upstream).sum(), features)[0],
-                               torch.autograd.grad((want * upstream).sum(), features)[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        torch.autograd.grad((got * upstream).sum(), features)[0],
+        torch.autograd.grad((want * upstream).sum(), features)[0],
+        atol=1e-5,
+        rtol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("kind", losses.STYLE_KINDS)
@@ -88,7 +94,9 @@ def test_style_loss_is_zero_for_identical_inputs_and_grows_with_texture_change(v
     # Recolour and restripe the upper clothes only: the loss must see it.
     cloth = parsing[:, 3:4]
     stripes = (torch.arange(W) // 3 % 2).float().view(1, 1, 1, W) * 2 - 1
-    changed = image * (1 - cloth) + cloth * torch.stack([stripes[0, 0], -stripes[0, 0], stripes[0, 0]])[None].expand_as(image)
+    changed = image * (1 - cloth) + cloth * torch.stack([stripes[0, 0], -stripes[0, 0], stripes[0, 0]])[None].expand_as(
+        image
+    )
     small = losses.appearance_style_loss(phi, regions, vgg((image * 0.98).clamp(-1, 1))["relu2_1"], regions)
     big = losses.appearance_style_loss(phi, regions, vgg(changed)["relu2_1"], regions)
     assert big > 10 * small > 0

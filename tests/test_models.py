@@ -35,8 +35,15 @@ def _semantic_inputs(b):
 
 
 def _appearance_inputs(b):
-    return (b["image"], b["pose"], b["parsing"], b["pose"].flip(0), b["parsing"].flip(0),
-            b["keypoints"], b["keypoints"].flip(0))
+    return (
+        b["image"],
+        b["pose"],
+        b["parsing"],
+        b["pose"].flip(0),
+        b["parsing"].flip(0),
+        b["keypoints"],
+        b["keypoints"].flip(0),
+    )
 
 
 def test_semantic_logits_follow_the_target_pose_and_only_it(batch):
@@ -86,7 +93,9 @@ def test_deformable_skips_are_identity_for_equal_poses(batch):
     torch.testing.assert_close(full[inside], feats[0][inside], atol=1e-3, rtol=0)
 
 
-@pytest.mark.parametrize("cls, make_inputs", [(SemanticGenerator, _semantic_inputs), (AppearanceGenerator, _appearance_inputs)])
+@pytest.mark.parametrize(
+    "cls, make_inputs", [(SemanticGenerator, _semantic_inputs), (AppearanceGenerator, _appearance_inputs)]
+)
 def test_gradients_reach_every_parameter(cls, make_inputs, batch):
     model = cls(num_res_blocks=1, **TINY)
     out = model(*make_inputs(batch))

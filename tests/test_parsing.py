@@ -19,9 +19,16 @@ def test_lip_merge_follows_the_documented_table():
     lip = {name: i for i, name in enumerate(S.LIP20_LABELS)}
     spt = {name: i for i, name in enumerate(S.SPT10_LABELS)}
     cases = {
-        "hat": "hair", "sunglasses": "face", "coat": "upper_clothes", "scarf": "upper_clothes",
-        "dress": "upper_clothes", "jumpsuits": "pants", "left_shoe": "left_leg", "right_shoe": "right_leg",
-        "skirt": "skirt", "left_arm": "left_arm",
+        "hat": "hair",
+        "sunglasses": "face",
+        "coat": "upper_clothes",
+        "scarf": "upper_clothes",
+        "dress": "upper_clothes",
+        "jumpsuits": "pants",
+        "left_shoe": "left_leg",
+        "right_shoe": "right_leg",
+        "skirt": "skirt",
+        "left_arm": "left_arm",
     }
     labels = np.array([[lip[k] for k in cases]])
     merged = S.merge_to_spt10(labels, "lip20")

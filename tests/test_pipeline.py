@@ -12,11 +12,11 @@ from safetensors.torch import load_file, save_file
 from spt import losses
 from spt.data.synthetic import SyntheticPeople
 from spt.models import AppearanceGenerator, PatchDiscriminator
+from spt.models.appearance import render_appearance
 from spt.models.pose_net import PoseDetector
+from spt.models.semantic import predict_parsing_logits
 from spt.models.vgg import load_vgg
 from spt.parsing import to_onehot
-from spt.models.appearance import render_appearance
-from spt.models.semantic import predict_parsing_logits
 from spt.pipeline import SPTPipeline
 from spt.pose import pose_condition, pose_heatmaps, rescale_keypoints
 
@@ -58,8 +58,13 @@ def test_single_image_gives_pil_image_and_parsing(pipe, pair):
 
 def test_batch_and_broadcast(pipe, pair):
     a, b = pair
-    batch = pipe([a["image"], b["image"]], [b["keypoints"], a["keypoints"]], source_pose=[a["keypoints"], b["keypoints"]],
-                 source_parsing=[a["parsing"], b["parsing"]], output_type="pt")
+    batch = pipe(
+        [a["image"], b["image"]],
+        [b["keypoints"], a["keypoints"]],
+        source_pose=[a["keypoints"], b["keypoints"]],
+        source_parsing=[a["parsing"], b["parsing"]],
+        output_type="pt",
+    )
     assert batch.images.shape == (2, 3, *SIZE) and batch.images.abs().max() <= 1
     single = run(pipe, a, b, output_type="pt")
     torch.testing.assert_close(batch.images[:1], single.images, atol=1e-5, rtol=0)
@@ -77,15 +82,22 @@ def test_inputs_as_tensors_lists_and_json(pipe, pair):
     ref = run(pipe, a, b, output_type="np").images
     tensor = torch.from_numpy(a["image"]).permute(2, 0, 1).float() / 127.5 - 1
     as_json = json.dumps({"keypoints": b["keypoints"].tolist()})
-    out = pipe(tensor, as_json, source_pose=a["keypoints"].tolist(), source_parsing=torch.from_numpy(a["parsing"]),
-               output_type="np").images
+    out = pipe(
+        tensor,
+        as_json,
+        source_pose=a["keypoints"].tolist(),
+        source_parsing=torch.from_numpy(a["parsing"]),
+        output_type="np",
+    ).images
     np.testing.assert_allclose(out, ref, atol=1e-5)
 
 
 def test_target_parsing_skips_the_semantic_network(pipe, pair, monkeypatch):
     a, b = pair
+
     def fail(*args, **kwargs):
         raise AssertionError("H_S must not run when target_parsing is given")
+
     monkeypatch.setattr(pipe.semantic_generator, "forward", fail)
     out = run(pipe, a, b, target_parsing=b["parsing"])
     np.testing.assert_array_equal(out.target_parsing[0], b["parsing"])
@@ -98,13 +110,16 @@ def test_target_parsing_skips_the_semantic_network(pipe, pair, monkeypatch):
 def test_parsing_free_baseline_needs_no_parsing_and_runs_no_semantic_network(pair, tmp_path, monkeypatch):
     a, b = pair
     pipe = SPTPipeline.from_preset("tiny", image_size=SIZE)
-    pipe.register_modules(appearance_generator=AppearanceGenerator.from_config(pipe.appearance_generator.config,
-                                                                               use_parsing=False))
+    pipe.register_modules(
+        appearance_generator=AppearanceGenerator.from_config(pipe.appearance_generator.config, use_parsing=False)
+    )
     pipe.save_pretrained(tmp_path / "baseline")
     pipe = SPTPipeline.from_pretrained(tmp_path / "baseline")
     assert not pipe.uses_parsing
+
     def fail(*args, **kwargs):
         raise AssertionError("the Baseline has no H_S to run")
+
     monkeypatch.setattr(pipe.semantic_generator, "forward", fail)
     out = pipe(a["image"], b["keypoints"], source_pose=a["keypoints"], output_type="np")
     assert out.images.shape == (1, *SIZE, 3) and out.target_parsing is None and out.target_parsing_images is None
@@ -149,12 +164,15 @@ def test_save_and_load_round_trip_is_exact_and_safetensors_only(pipe, pair, save
     a, b = pair
     files = {os.path.relpath(os.path.join(r, f), saved) for r, _, fs in os.walk(saved) for f in fs}
     weights = {f for f in files if not f.endswith(".json")}
-    assert weights == {f"{c}/diffusion_pytorch_model.safetensors"
-                       for c in ("semantic_generator", "appearance_generator", "pose_detector")}
+    assert weights == {
+        f"{c}/diffusion_pytorch_model.safetensors"
+        for c in ("semantic_generator", "appearance_generator", "pose_detector")
+    }
     loaded = SPTPipeline.from_pretrained(saved)
     assert loaded.image_size == SIZE and isinstance(loaded.pose_detector, PoseDetector)
-    torch.testing.assert_close(run(loaded, a, b, output_type="pt").images, run(pipe, a, b, output_type="pt").images,
-                               atol=0, rtol=0)
+    torch.testing.assert_close(
+        run(loaded, a, b, output_type="pt").images, run(pipe, a, b, output_type="pt").images, atol=0, rtol=0
+    )
 
 
 def test_hub_repo_id_loads_through_the_hub_cache(saved, tmp_path, monkeypatch, pair):
@@ -227,8 +245,12 @@ def test_other_sizes_and_modes_are_converted_with_a_warning(pipe, pair):
     parsing = np.asarray(Image.fromarray(a["parsing"]).resize((128, 128), Image.NEAREST))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = pipe(big, rescale_keypoints(b["keypoints"], SIZE, (128, 128)),
-                   source_pose=rescale_keypoints(a["keypoints"], SIZE, (128, 128)), source_parsing=parsing)
+        out = pipe(
+            big,
+            rescale_keypoints(b["keypoints"], SIZE, (128, 128)),
+            source_pose=rescale_keypoints(a["keypoints"], SIZE, (128, 128)),
+            source_parsing=parsing,
+        )
     messages = " ".join(str(w.message) for w in caught)
     assert "converting a 'RGBA' image to RGB" in messages and "resized source_image 128x128" in messages
     assert out.images[0].size == (SIZE[1], SIZE[0])
@@ -237,13 +259,20 @@ def test_other_sizes_and_modes_are_converted_with_a_warning(pipe, pair):
 
 def test_lip20_parsings_are_merged(pipe, pair):
     a, b = pair
-    out = pipe(a["image"], b["keypoints"], source_pose=a["keypoints"], source_parsing=a["parsing_lip"],
-               target_parsing=b["parsing_lip"], parsing_scheme="lip20")
+    out = pipe(
+        a["image"],
+        b["keypoints"],
+        source_pose=a["keypoints"],
+        source_parsing=a["parsing_lip"],
+        target_parsing=b["parsing_lip"],
+        parsing_scheme="lip20",
+    )
     np.testing.assert_array_equal(out.target_parsing[0], b["parsing"])
 
 
 def test_full_objective_reaches_every_generator_parameter(pair):
-    """E2E: CE(1+M) + adversarial (D_S, D_A, D_F) + pose + content + semantic-aware style + face, through H_S and H_A."""
+    """E2E: CE(1+M) + adversarial (D_S, D_A, D_F) + pose + content + semantic-aware style + face, through H_S
+    and H_A."""
     torch.manual_seed(0)
     pipe = SPTPipeline.from_preset("tiny", image_size=SIZE)
     h_s, h_a, phi_pose = pipe.semantic_generator, pipe.appearance_generator, pipe.pose_detector.requires_grad_(False)
@@ -269,8 +298,10 @@ def test_full_objective_reaches_every_generator_parameter(pair):
         + w.adversarial * losses.generator_adversarial_loss(d_a(torch.cat([fake, s_t], 1)))
         + w.pose * losses.pose_loss(phi_pose(fake), pose_heatmaps(kp_t, SIZE))
         + w.content * losses.content_loss(phi_cyc, phi_src)
-        + w.style * losses.appearance_style_loss(phi_src, losses.semantic_regions(s_s), phi_fake,
-                                                 losses.semantic_regions(s_t), phi_cyc)
+        + w.style
+        * losses.appearance_style_loss(
+            phi_src, losses.semantic_regions(s_s), phi_fake, losses.semantic_regions(s_t), phi_cyc
+        )
         + w.face * losses.generator_adversarial_loss(d_f(crops[valid]))
     )
     total.backward()
@@ -329,5 +360,7 @@ def test_keypoints_json_with_a_size_is_rescaled_to_the_frame_it_is_used_in():
     np.testing.assert_array_equal(keypoints_from_json(text), big)  # without a frame: as written
     pipe = SPTPipeline.from_preset("tiny", image_size=(64, 32))
     source = SyntheticPeople((64, 32), seed=0, split="test").render(0, 0)
-    out = pipe(source["image"], text, source_pose=source["keypoints"], source_parsing=source["parsing"], output_type="np")
+    out = pipe(
+        source["image"], text, source_pose=source["keypoints"], source_parsing=source["parsing"], output_type="np"
+    )
     np.testing.assert_allclose(out.target_pose[0][present], small[present], atol=1e-4)

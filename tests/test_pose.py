@@ -167,9 +167,13 @@ def test_patn_csv_round_trip_is_lossless(tmp_path, front_pose):
     text = (
         "name:keypoints_y:keypoints_x\n"
         "fashionWOMENDressesid0000262902_1front.jpg: [28, 54, 54, 93, 130, 56, 98, 136, 137, 204, 253, "
-        "138, 206, 256, -1, -1, 26, 29]: [88, 87, 60, 57, 58, 114, 120, 124, 74, 76, 77, 108, 108, 112, -1, -1, 84, 98]\n"
-        "b.jpg: [" + ", ".join(str(int(v)) for v in front_pose[:, 1]) + "]: ["
-        + ", ".join(str(int(v)) for v in front_pose[:, 0]) + "]\n"
+        "138, 206, 256, -1, -1, 26, 29]: "
+        "[88, 87, 60, 57, 58, 114, 120, 124, 74, 76, 77, 108, 108, 112, -1, -1, 84, 98]\n"
+        "b.jpg: ["
+        + ", ".join(str(int(v)) for v in front_pose[:, 1])
+        + "]: ["
+        + ", ".join(str(int(v)) for v in front_pose[:, 0])
+        + "]\n"
     )
     src = tmp_path / "fasion-annotation-test.csv"
     src.write_text(text)
@@ -295,8 +299,9 @@ def test_cropped_warp_matches_the_frame_warp_in_values_and_gradients(reduce, shi
         # A max's gradient goes to its winner; parts that tie up to rounding may pick another (a few pixels).
         assert differ == 0 if reduce == "sum" else differ < 1e-3, (size, differ)
     with torch.no_grad():  # inference takes the same path
-        torch.testing.assert_close(P.warp_parts(x, transforms, image_size=(128, 64), masks=masks, reduce=reduce),
-                                   outs[1], atol=1e-6, rtol=0)
+        torch.testing.assert_close(
+            P.warp_parts(x, transforms, image_size=(128, 64), masks=masks, reduce=reduce), outs[1], atol=1e-6, rtol=0
+        )
 
 
 def test_the_cropped_warp_samples_only_where_parts_land():

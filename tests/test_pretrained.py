@@ -36,7 +36,9 @@ def test_embedded_checkpoint_beats_the_part_warp_baseline_on_held_out_pairs(pipe
     warps = [part_warp_baseline(p.source, p.target["keypoints"]) for p in pairs]
     warp = {
         "ssim": np.mean([ssim(w, p.target["image"]) for (w, _), p in zip(warps, pairs)]),
-        "mask_ssim": np.mean([mask_ssim(w, p.target["image"], p.target["parsing"] > 0) for (w, _), p in zip(warps, pairs)]),
+        "mask_ssim": np.mean(
+            [mask_ssim(w, p.target["image"], p.target["parsing"] > 0) for (w, _), p in zip(warps, pairs)]
+        ),
         "parsing_miou": np.mean([mean_iou(m, p.target["parsing"]) for (_, m), p in zip(warps, pairs)]),
     }
     for key, value in warp.items():
@@ -58,8 +60,17 @@ def test_texture_transfer_dresses_b_in_as_clothes(pipe):
         colour_a, colour_b = a["image"][in_a].mean(0), b["image"][in_b].mean(0)
         if min(in_a.sum(), in_b.sum()) < 50 or np.linalg.norm(colour_a - colour_b) < 40:
             continue  # too little cloth, or clothes of one colour: nothing to tell apart
-        out = pipe(a["image"], b["keypoints"], source_pose=a["keypoints"], source_parsing=a["parsing"],
-                   target_parsing=b["parsing"], output_type="np").images[0] * 255
+        out = (
+            pipe(
+                a["image"],
+                b["keypoints"],
+                source_pose=a["keypoints"],
+                source_parsing=a["parsing"],
+                target_parsing=b["parsing"],
+                output_type="np",
+            ).images[0]
+            * 255
+        )
         worn = out[in_b].mean(0)
         ratios.append(np.linalg.norm(worn - colour_a) / np.linalg.norm(worn - colour_b))
     assert len(ratios) >= 6

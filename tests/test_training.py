@@ -15,8 +15,17 @@ from spt.training import NonFiniteLossError, TrainConfig, Trainer, parse_args
 from spt.training.data import load_pool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = dict(preset="tiny", image_size=(32, 32), search_size=(32, 32), num_identities=4, poses_per_identity=3, min_detector_pckh=0.0,
-            batch_size=2, log_with=None, num_validation_pairs=2)
+TINY = dict(
+    preset="tiny",
+    image_size=(32, 32),
+    search_size=(32, 32),
+    num_identities=4,
+    poses_per_identity=3,
+    min_detector_pckh=0.0,
+    batch_size=2,
+    log_with=None,
+    num_validation_pairs=2,
+)
 
 
 def config(tmp, stage, **kw):
@@ -33,8 +42,17 @@ def detector(tmp_path_factory):
 
 @pytest.mark.parametrize("stage", ["semantic", "appearance", "e2e"])
 def test_each_stage_trains_and_writes_a_loadable_pipeline(tmp_path, detector, stage):
-    out = Trainer(config(tmp_path, stage, init_from=detector, max_steps=2, checkpointing_steps=1,
-                         validation_steps=2, checkpoints_total_limit=1)).train()
+    out = Trainer(
+        config(
+            tmp_path,
+            stage,
+            init_from=detector,
+            max_steps=2,
+            checkpointing_steps=1,
+            validation_steps=2,
+            checkpoints_total_limit=1,
+        )
+    ).train()
     pipe = SPTPipeline.from_pretrained(out)
     assert pipe.image_size == (32, 32)
     checkpoints = sorted(n for n in os.listdir(out) if n.startswith("checkpoint-"))
@@ -47,8 +65,16 @@ def test_each_stage_trains_and_writes_a_loadable_pipeline(tmp_path, detector, st
 
 def test_baseline_trains_an_appearance_generator_without_parsing(tmp_path, detector):
     """The paper's Baseline: a fresh H_A without parsing inputs, D_A and mask-style on the pose masks."""
-    cfg = config(tmp_path, "appearance", init_from=detector, max_steps=2, use_parsing=False, style_kind="mask",
-                 checkpointing_steps=10, validation_steps=2)
+    cfg = config(
+        tmp_path,
+        "appearance",
+        init_from=detector,
+        max_steps=2,
+        use_parsing=False,
+        style_kind="mask",
+        checkpointing_steps=10,
+        validation_steps=2,
+    )
     trainer = Trainer(cfg)
     assert not trainer.pipe.uses_parsing
     assert trainer.discriminators["D_A"].config.in_channels == 3 + 2  # image + background/person pose mask
@@ -74,9 +100,20 @@ def test_pose_detector_stage_trains_the_detector(detector):
 
 
 def _overfit(tmp_path, detector, stage, key, steps):
-    cfg = config(tmp_path, stage, init_from=detector if stage != "semantic" else None, max_steps=steps,
-                 batch_size=2, learning_rate=2e-3, adversarial=False, face_loss=False, checkpointing_steps=10_000,
-                 validation_steps=10_000, num_identities=2, poses_per_identity=3)
+    cfg = config(
+        tmp_path,
+        stage,
+        init_from=detector if stage != "semantic" else None,
+        max_steps=steps,
+        batch_size=2,
+        learning_rate=2e-3,
+        adversarial=False,
+        face_loss=False,
+        checkpointing_steps=10_000,
+        validation_steps=10_000,
+        num_identities=2,
+        poses_per_identity=3,
+    )
     if stage == "appearance":
         cfg.weights.pose = cfg.weights.style = cfg.weights.content = 0.0
     trainer = Trainer(cfg)
@@ -123,7 +160,9 @@ def test_a_run_killed_while_saving_resumes_from_the_last_complete_checkpoint(tmp
 
 
 def test_resume_restores_step_and_optimizer_state(tmp_path, detector):
-    kw = dict(init_from=detector, max_steps=3, checkpointing_steps=2, validation_steps=100, checkpoints_total_limit=None)
+    kw = dict(
+        init_from=detector, max_steps=3, checkpointing_steps=2, validation_steps=100, checkpoints_total_limit=None
+    )
     Trainer(config(tmp_path, "semantic", **kw)).train()
     uninterrupted = SPTPipeline.from_pretrained(tmp_path / "semantic").semantic_generator.state_dict()
     # A run "killed" after step 2 resumes from checkpoint-2: same step, same optimizer state ...
@@ -155,8 +194,15 @@ def test_non_finite_loss_is_reported_with_its_step(tmp_path, detector):
 
 @pytest.mark.slow
 def test_the_3d_world_trains_and_keeps_its_own_pool(tmp_path, detector):
-    cfg = config(tmp_path, "semantic", init_from=detector, max_steps=1, world="3d", validation_steps=1,
-                 cache_dir=str(tmp_path / "cache"))
+    cfg = config(
+        tmp_path,
+        "semantic",
+        init_from=detector,
+        max_steps=1,
+        world="3d",
+        validation_steps=1,
+        cache_dir=str(tmp_path / "cache"),
+    )
     out = Trainer(cfg).train()
     assert TrainConfig.from_file(os.path.join(out, "train_config.json")).world == "3d"
     pools = os.listdir(tmp_path / "cache")
@@ -188,19 +234,61 @@ def test_bad_config_is_refused_before_training(tmp_path):
 @pytest.mark.slow
 def test_two_process_training_finishes(tmp_path, detector):
     out = tmp_path / "ddp"
-    args = ["--stage", "semantic", "--init_from", detector, "--output_dir", str(out), "--preset", "tiny",
-            "--image_size", "32", "32", "--search_size", "32", "32", "--num_identities", "4",
-            "--poses_per_identity", "3", "--batch_size", "2", "--max_steps", "2", "--checkpointing_steps", "2",
-            "--validation_steps", "2", "--num_validation_pairs", "1", "--log_with", "none"]
+    args = [
+        "--stage",
+        "semantic",
+        "--init_from",
+        detector,
+        "--output_dir",
+        str(out),
+        "--preset",
+        "tiny",
+        "--image_size",
+        "32",
+        "32",
+        "--search_size",
+        "32",
+        "32",
+        "--num_identities",
+        "4",
+        "--poses_per_identity",
+        "3",
+        "--batch_size",
+        "2",
+        "--max_steps",
+        "2",
+        "--checkpointing_steps",
+        "2",
+        "--validation_steps",
+        "2",
+        "--num_validation_pairs",
+        "1",
+        "--log_with",
+        "none",
+    ]
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT}
     with socket.socket() as s:  # a free port: a fixed one could meet a stale run's workers
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     # Its own session, so that a timeout kills the workers with the launcher instead of orphaning them.
-    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                                 "--master_port", str(port), os.path.join(ROOT, "train_accelerate.py"), *args],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            str(port),
+            os.path.join(ROOT, "train_accelerate.py"),
+            *args,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = launcher.communicate(timeout=600)
     except subprocess.TimeoutExpired:
@@ -308,8 +396,9 @@ def test_linear_schedule_holds_then_decays_to_zero(tmp_path, detector):
 def test_paired_ceiling_sees_the_true_target(tmp_path, detector):
     """supervision='paired' (the ablation's ceiling, not SPT): targets are the same person in another pose,
     and H_A gets an L1 term to that true image."""
-    cfg = config(tmp_path, "appearance", init_from=detector, max_steps=1, supervision="paired",
-                 cache_dir=str(tmp_path / "cache"))
+    cfg = config(
+        tmp_path, "appearance", init_from=detector, max_steps=1, supervision="paired", cache_dir=str(tmp_path / "cache")
+    )
     pool = load_pool(cfg, progress=False)
     assert pool.paired and (pool.pseudo >= 0).all() and (pool.pseudo != np.arange(len(pool))).all()
     poses = TINY["poses_per_identity"]
@@ -334,8 +423,21 @@ def test_every_training_flag_has_help_a_default_and_the_launcher_does_not_warn()
     for action in actions:
         assert action.help and "(default: " in action.help, action.dest
     assert next(a for a in actions if a.dest == "stage").choices == ("pose_detector", "semantic", "appearance", "e2e")
-    run = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--config_file", "accelerate_config.yaml",
-                          "train_accelerate.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--config_file",
+            "accelerate_config.yaml",
+            "train_accelerate.py",
+            "--help",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0 and "--weights.style" in run.stdout
     assert "were not passed" not in run.stderr and "accelerate config" not in run.stderr
 
@@ -358,8 +460,17 @@ def test_model_cards_carry_the_evaluation_as_model_index(tmp_path):
 
 
 def test_global_step_counts_optimizer_steps_under_gradient_accumulation(tmp_path, detector):
-    trainer = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=2, gradient_accumulation_steps=2,
-                             checkpointing_steps=100, validation_steps=100))
+    trainer = Trainer(
+        config(
+            tmp_path,
+            "semantic",
+            init_from=detector,
+            max_steps=2,
+            gradient_accumulation_steps=2,
+            checkpointing_steps=100,
+            validation_steps=100,
+        )
+    )
     calls = []
     step = trainer.step
     trainer.step = lambda batch: calls.append(1) or step(batch)
@@ -401,5 +512,13 @@ def test_a_detector_below_the_floor_is_stopped_and_refused(tmp_path, detector):
     assert "Pose detector Φ" in (tmp_path / "pose_detector" / "README.md").read_text()
     with pytest.raises(DetectorTooWeak, match="pose loss of stage appearance"):
         Trainer(config(tmp_path, "appearance", init_from=detector, max_steps=1, min_detector_pckh=0.9))
-    Trainer(config(tmp_path, "appearance", init_from=detector, max_steps=1, min_detector_pckh=0.9,
-                   weights=LossWeights(pose=0.0)))  # no pose loss: no floor
+    Trainer(
+        config(
+            tmp_path,
+            "appearance",
+            init_from=detector,
+            max_steps=1,
+            min_detector_pckh=0.9,
+            weights=LossWeights(pose=0.0),
+        )
+    )  # no pose loss: no floor

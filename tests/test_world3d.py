@@ -61,8 +61,15 @@ def test_left_and_right_in_front_and_back_views(world):
     person = dataclasses.replace(person, upper_kind="shirt", sleeves=0.0, fill=0.8)  # bare arms, full body
     pose = world.pose(7)
     for yaw, left_on_image_right in ((0.0, True), (180.0, False)):
-        view = dataclasses.replace(pose, yaw=yaw, shoulder_abduct=np.array([40.0, 40.0]), shoulder_flex=np.zeros(2),
-                                   elbow=np.zeros(2), head_yaw=0.0, offset=np.zeros(2))
+        view = dataclasses.replace(
+            pose,
+            yaw=yaw,
+            shoulder_abduct=np.array([40.0, 40.0]),
+            shoulder_flex=np.zeros(2),
+            elbow=np.zeros(2),
+            head_yaw=0.0,
+            offset=np.zeros(2),
+        )
         s = world.render(person, view)
         kp = s["keypoints"]
         assert (kp[5, 0] > kp[2, 0]) == left_on_image_right  # left shoulder vs right shoulder
@@ -95,15 +102,28 @@ def test_a_pair_is_one_person_in_one_shoot(world):
 
 
 def test_a_known_texture_lands_on_its_region(world):
-    green = Texture("solid", np.array([0.1, 0.8, 0.2], np.float32), np.zeros(3, np.float32), 0.05, 0, 0,
-                    np.zeros((3, 3)))
-    person = dataclasses.replace(world.identity(1), upper=green, upper_kind="shirt", ambient=1.0, key=0.0, grey=False,
-                                 noise=0.0, jpeg=95, background="plain", scene=np.array([0.5, 0.5, 0.5], np.float32))
+    green = Texture(
+        "solid", np.array([0.1, 0.8, 0.2], np.float32), np.zeros(3, np.float32), 0.05, 0, 0, np.zeros((3, 3))
+    )
+    person = dataclasses.replace(
+        world.identity(1),
+        upper=green,
+        upper_kind="shirt",
+        ambient=1.0,
+        key=0.0,
+        grey=False,
+        noise=0.0,
+        jpeg=95,
+        background="plain",
+        scene=np.array([0.5, 0.5, 0.5], np.float32),
+    )
     s = world.render(person, 4)
     inner = ndimage.binary_erosion(s["parsing"] == UPPER_CLOTHES, iterations=2)
     assert inner.sum() > 20
     np.testing.assert_allclose(s["image"][inner].mean(0), np.array([0.1, 0.8, 0.2]) * 0.95 * 255, atol=12)
-    greenish = (s["image"][..., 1].astype(int) - s["image"][..., 0] > 80) & (s["image"][..., 1].astype(int) - s["image"][..., 2] > 80)
+    greenish = (s["image"][..., 1].astype(int) - s["image"][..., 0] > 80) & (
+        s["image"][..., 1].astype(int) - s["image"][..., 2] > 80
+    )
     outside = ndimage.binary_dilation(s["parsing"] == UPPER_CLOTHES, iterations=2)
     assert not (greenish & ~outside).any()
 

@@ -51,8 +51,9 @@ def _find_dir(root: str, patterns: tuple[str, ...], split: str, what: str, requi
         if os.path.isdir(path):
             return path
     if required:
-        raise FileNotFoundError(f"no {what} folder for split {split!r} in {root} (looked for "
-                                f"{[p.format(split=split) for p in patterns]})")
+        raise FileNotFoundError(
+            f"no {what} folder for split {split!r} in {root} (looked for {[p.format(split=split) for p in patterns]})"
+        )
     return None
 
 
@@ -82,8 +83,16 @@ def _stem(name: str) -> str:
     return os.path.splitext(name)[0]
 
 
-def load_sample(root: str, split: str, name: str, keypoints: np.ndarray, size: tuple[int, int] | None,
-                scheme: str = "spt10", image_dir: str | None = None, parsing_dir: str | None = None) -> dict:
+def load_sample(
+    root: str,
+    split: str,
+    name: str,
+    keypoints: np.ndarray,
+    size: tuple[int, int] | None,
+    scheme: str = "spt10",
+    image_dir: str | None = None,
+    parsing_dir: str | None = None,
+) -> dict:
     """One image with its keypoints and SPT-10 parsing, resized to ``size`` (keypoints and parsing with it)."""
     image_dir = image_dir or _find_dir(root, IMAGE_DIRS, split, "image")
     path = os.path.join(image_dir, name)
@@ -93,7 +102,9 @@ def load_sample(root: str, split: str, name: str, keypoints: np.ndarray, size: t
     frame = (image.height, image.width)
     keypoints = validate_keypoints(keypoints, frame, name=f"keypoints of {name}")
     parsing = None
-    parsing_dir = parsing_dir if parsing_dir is not None else _find_dir(root, PARSING_DIRS, split, "parsing", required=False)
+    parsing_dir = (
+        parsing_dir if parsing_dir is not None else _find_dir(root, PARSING_DIRS, split, "parsing", required=False)
+    )
     if parsing_dir is not None:
         for ext in (".png", ".npy"):
             candidate = os.path.join(parsing_dir, _stem(name) + ext)
@@ -108,8 +119,13 @@ def load_sample(root: str, split: str, name: str, keypoints: np.ndarray, size: t
     return {"name": name, "image": image, "keypoints": keypoints, "parsing": parsing}
 
 
-def crop_to_aspect(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.ndarray | None,
-                   size: tuple[int, int], centre: tuple[float, float] | None = None):
+def crop_to_aspect(
+    image: np.ndarray,
+    keypoints: np.ndarray | None,
+    parsing: np.ndarray | None,
+    size: tuple[int, int],
+    centre: tuple[float, float] | None = None,
+):
     """The largest window of ``size``'s aspect ratio, cut from ``image`` (with its keypoints and parsing), so
     that resizing afterwards does not squash the person: a white-padded 256x256 DeepFashion photo gives its
     central 256x176, as the community crops it. ``centre`` (x, y) places the window (clamped to the image),
@@ -121,19 +137,26 @@ def crop_to_aspect(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.
     top = int(np.clip(round(cy - ch / 2), 0, h - ch))
     if (cw, ch) == (w, h):
         return image, keypoints, parsing
-    image = image[top:top + ch, left:left + cw]
-    parsing = parsing[top:top + ch, left:left + cw] if parsing is not None else None
+    image = image[top : top + ch, left : left + cw]
+    parsing = parsing[top : top + ch, left : left + cw] if parsing is not None else None
     if keypoints is not None:
         keypoints = np.asarray(keypoints, np.float32).copy()
         present = keypoints[:, 0] >= 0
         keypoints[present] -= (left, top)
-        inside = (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= cw - 1) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= ch - 1)
+        inside = (
+            (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= cw - 1) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= ch - 1)
+        )
         keypoints[~(present & inside)] = -1
     return image, keypoints, parsing
 
 
-def resize_sample(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.ndarray | None,
-                  size: tuple[int, int] | None, centre: tuple[float, float] | None = None):
+def resize_sample(
+    image: np.ndarray,
+    keypoints: np.ndarray | None,
+    parsing: np.ndarray | None,
+    size: tuple[int, int] | None,
+    centre: tuple[float, float] | None = None,
+):
     """An (H, W, 3) uint8 image brought to ``size``: cut to its aspect ratio (``crop_to_aspect``), then resized
     (bicubic), with its keypoints moved and rescaled and its parsing cut and resized nearest (either may be
     None); unchanged when ``size`` is None or already the image's."""
@@ -149,10 +172,17 @@ def resize_sample(image: np.ndarray, keypoints: np.ndarray | None, parsing: np.n
     return image, keypoints, parsing
 
 
-def load_split(root: str, split: str = "train", size: tuple[int, int] | None = None, *, scheme: str = "spt10",
-               progress: bool = True):
+def load_split(
+    root: str,
+    split: str = "train",
+    size: tuple[int, int] | None = None,
+    *,
+    scheme: str = "spt10",
+    progress: bool = True,
+):
     """A PATN-layout split as a ``datasets.Dataset`` (image, keypoints, parsing, name)."""
-    from datasets import Array2D, Dataset, Features, Image as ImageFeature, Value
+    from datasets import Array2D, Dataset, Features, Value
+    from datasets import Image as ImageFeature
     from tqdm.auto import tqdm
 
     if not os.path.isdir(root):
@@ -161,17 +191,29 @@ def load_split(root: str, split: str = "train", size: tuple[int, int] | None = N
     image_dir = _find_dir(root, IMAGE_DIRS, split, "image")
     parsing_dir = _find_dir(root, PARSING_DIRS, split, "parsing", required=False)
     if parsing_dir is None:
-        raise FileNotFoundError(f"no parsing folder for split {split!r} in {root}: SPT needs parsing maps "
-                                f"(parsing/{split}/<name>.png); `python -m spt.annotate` makes them")
+        raise FileNotFoundError(
+            f"no parsing folder for split {split!r} in {root}: SPT needs parsing maps "
+            f"(parsing/{split}/<name>.png); `python -m spt.annotate` makes them"
+        )
 
     def rows():
         for name, kp in tqdm(annotations.items(), desc=f"{os.path.basename(root)} {split}", disable=not progress):
             s = load_sample(root, split, name, kp, size, scheme, image_dir, parsing_dir)
-            yield {"name": name, "image": Image.fromarray(s["image"]), "parsing": Image.fromarray(s["parsing"]),
-                   "keypoints": s["keypoints"].astype(np.float32)}
+            yield {
+                "name": name,
+                "image": Image.fromarray(s["image"]),
+                "parsing": Image.fromarray(s["parsing"]),
+                "keypoints": s["keypoints"].astype(np.float32),
+            }
 
-    features = Features({"name": Value("string"), "image": ImageFeature(), "parsing": ImageFeature(),
-                         "keypoints": Array2D(shape=(NUM_KEYPOINTS, 2), dtype="float32")})
+    features = Features(
+        {
+            "name": Value("string"),
+            "image": ImageFeature(),
+            "parsing": ImageFeature(),
+            "keypoints": Array2D(shape=(NUM_KEYPOINTS, 2), dtype="float32"),
+        }
+    )
     return Dataset.from_list(list(rows()), features=features)
 
 
@@ -208,8 +250,10 @@ def load_training_dataset(name: str, data_dir: str, image_size: tuple[int, int])
         else:
             ds = datasets.load_dataset(data_dir, split="train")
     except Exception as err:
-        raise ValueError(f"could not load {name} from {data_dir!r}: not a PATN folder (no *-annotation-train.csv), "
-                         f"and datasets could not load it ({type(err).__name__}: {err})") from err
+        raise ValueError(
+            f"could not load {name} from {data_dir!r}: not a PATN folder (no *-annotation-train.csv), "
+            f"and datasets could not load it ({type(err).__name__}: {err})"
+        ) from err
     missing = {"image", "parsing", "keypoints"} - set(ds.column_names)
     if missing:
         raise ValueError(f"{data_dir} lacks the columns {sorted(missing)} (have {ds.column_names})")
@@ -225,7 +269,9 @@ def held_out_samples(root: str, size: tuple[int, int], count: int) -> tuple[np.n
 
 def evaluation_pairs(root: str, pairs_csv: str | None, size: tuple[int, int]) -> list[tuple[str, dict, dict]]:
     """The test pairs ``(name, source, target)`` of a PATN folder, each sample at ``size``."""
-    pairs_path = pairs_csv if pairs_csv and os.path.isfile(pairs_csv) else _find_one(root, "*-pairs-test.csv", "test pairs CSV")
+    pairs_path = (
+        pairs_csv if pairs_csv and os.path.isfile(pairs_csv) else _find_one(root, "*-pairs-test.csv", "test pairs CSV")
+    )
     annotations = read_patn_csv(_find_one(root, "*-annotation-test.csv", "test annotation CSV"))
     out = []
     for a, b in read_pairs_csv(pairs_path):
@@ -239,8 +285,9 @@ def evaluation_pairs(root: str, pairs_csv: str | None, size: tuple[int, int]) ->
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m spt.data.fashion",
-                                     description="Convert a PATN-layout folder to a datasets folder, or back.")
+    parser = argparse.ArgumentParser(
+        prog="python -m spt.data.fashion", description="Convert a PATN-layout folder to a datasets folder, or back."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     to_ds = sub.add_parser("to-datasets")
     to_ds.add_argument("root")
@@ -255,7 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     back.add_argument("--prefix", default="fasion-resize")
     args = parser.parse_args(argv)
     if args.command == "to-datasets":
-        load_split(args.root, args.split, tuple(args.size) if args.size else None, scheme=args.scheme).save_to_disk(args.out)
+        load_split(args.root, args.split, tuple(args.size) if args.size else None, scheme=args.scheme).save_to_disk(
+            args.out
+        )
     else:
         from datasets import load_from_disk
 

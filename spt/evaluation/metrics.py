@@ -22,8 +22,11 @@ def ssim(a: np.ndarray, b: np.ndarray, win_size: int | None = None) -> float:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
     if win_size is not None:
         return float(structural_similarity(a, b, win_size=win_size, channel_axis=-1, data_range=255))
-    return float(structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-                                       channel_axis=-1, data_range=255))
+    return float(
+        structural_similarity(
+            a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, channel_axis=-1, data_range=255
+        )
+    )
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

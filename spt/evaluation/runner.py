@@ -55,13 +55,15 @@ def synthetic_pairs(size: tuple[int, int], num_pairs: int, seed: int = 0, world:
 
 
 def synthetic_training_images(size: tuple[int, int], count: int, seed: int = 0, world: str = "2d") -> np.ndarray:
-    """FID's real set on SyntheticPeople: ``count`` training-split people (as GFLA/PIDM/CFLD use the training images)."""
+    """FID's real set on SyntheticPeople: ``count`` training-split people (as GFLA/PIDM/CFLD use the training
+    images)."""
     people = make_people(world, size, seed=seed, split="train")
     return np.stack([people.render(i, 0)["image"] for i in range(count)])
 
 
-def photo_pairs(folder: str, size: tuple[int, int], targets: list[np.ndarray], estimator: PersonEstimator,
-                progress: bool = True) -> tuple[list[Pair], dict[str, str]]:
+def photo_pairs(
+    folder: str, size: tuple[int, int], targets: list[np.ndarray], estimator: PersonEstimator, progress: bool = True
+) -> tuple[list[Pair], dict[str, str]]:
     """Every photo of ``folder`` (pose, person mask and rough parsing estimated, cut to the model's aspect around
     the person and resized, as the Space does) with each target pose. Returns the pairs and, per photo that
     could not be used, why."""
@@ -81,8 +83,9 @@ def photo_pairs(folder: str, size: tuple[int, int], targets: list[np.ndarray], e
         if estimate.missing_essentials:
             skipped[name] = estimate.summary()
             continue
-        image, keypoints, parsing = resize_sample(photo, estimate.keypoints, estimate.parsing, size,
-                                                  estimate.bounding_box_centre())
+        image, keypoints, parsing = resize_sample(
+            photo, estimate.keypoints, estimate.parsing, size, estimate.bounding_box_centre()
+        )
         source = {"image": image, "keypoints": keypoints, "parsing": parsing}
         stem = os.path.splitext(name)[0]
         pairs += [Pair(f"{stem}_pose{k:02d}", source, {"keypoints": kp}) for k, kp in enumerate(targets)]
@@ -93,10 +96,15 @@ def answer(method: str, pipe, chunk: list[Pair], true_parsing: bool, precision: 
     """One method's outputs for a chunk of pairs: (B, H, W, 3) uint8 images and (B, H, W) target parsings
     (None for the parsing-free Baseline)."""
     if method == "model":
-        out = pipe([p.source["image"] for p in chunk], [p.target["keypoints"] for p in chunk],
-                   source_pose=[p.source["keypoints"] for p in chunk], source_parsing=[p.source["parsing"] for p in chunk],
-                   target_parsing=[p.target["parsing"] for p in chunk] if true_parsing else None, output_type="np",
-                   precision=precision)
+        out = pipe(
+            [p.source["image"] for p in chunk],
+            [p.target["keypoints"] for p in chunk],
+            source_pose=[p.source["keypoints"] for p in chunk],
+            source_parsing=[p.source["parsing"] for p in chunk],
+            target_parsing=[p.target["parsing"] for p in chunk] if true_parsing else None,
+            output_type="np",
+            precision=precision,
+        )
         return (out.images * 255).round().astype(np.uint8), out.target_parsing
     if method == "copy":
         return np.stack([p.source["image"] for p in chunk]), np.stack([p.source["parsing"] for p in chunk])
@@ -115,7 +123,9 @@ class Scores:
 
     def summary(self) -> dict:
         # pose_pckh is pooled over joints below, as pckh is, not averaged over pairs.
-        keys = dict.fromkeys(k for r in self.rows for k in r if k not in ("pair", "pose_pckh", "pose_correct", "pose_total"))
+        keys = dict.fromkeys(
+            k for r in self.rows for k in r if k not in ("pair", "pose_pckh", "pose_correct", "pose_total")
+        )
         out = {}
         for key in ("ssim", "ssim_51", "mask_ssim", "psnr", "vacated_l1", "parsing_accuracy", "parsing_miou", *keys):
             values = [r[key] for r in self.rows if r.get(key) is not None]
@@ -129,10 +139,21 @@ class Scores:
         return out
 
 
-def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: int = 16, progress: bool = True,
-             true_parsing: bool = False, precision: str = "fp32", baselines: tuple[str, ...] = BASELINES,
-             features: FeatureSets | str | None = None, real_images: np.ndarray | None = None,
-             real_set: str = "", lpips: LPIPS | str | None = None, checks: PhotoChecks | str | None = None) -> dict:
+def evaluate(
+    pipe,
+    pairs: list[Pair],
+    out_dir: str | None = None,
+    batch_size: int = 16,
+    progress: bool = True,
+    true_parsing: bool = False,
+    precision: str = "fp32",
+    baselines: tuple[str, ...] = BASELINES,
+    features: FeatureSets | str | None = None,
+    real_images: np.ndarray | None = None,
+    real_set: str = "",
+    lpips: LPIPS | str | None = None,
+    checks: PhotoChecks | str | None = None,
+) -> dict:
     """Generate and score every pair with the model and ``baselines``; save the model's images and a grid.
 
     Pairs with a known target (image and parsing) get the paired scores (SSIM, mask-SSIM, PSNR, LPIPS to the
@@ -154,7 +175,7 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
     if out_dir:
         os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
     for start in tqdm(range(0, len(pairs), batch_size), desc="evaluating", disable=not progress):
-        chunk = pairs[start:start + batch_size]
+        chunk = pairs[start : start + batch_size]
         for method in methods:
             images, parsing = answer(method, pipe, chunk, true_parsing, precision)
             _score_chunk(scores[method], method, pipe, chunk, images, parsing, paired, true_parsing, lpips, checks)
@@ -181,13 +202,17 @@ def evaluate(pipe, pairs: list[Pair], out_dir: str | None = None, batch_size: in
     for summary in summaries.values():
         summary |= {"is": f"not computed: {NO_LOGITS}", "mask_is": f"not computed: {NO_LOGITS}"}
     if isinstance(lpips, LPIPS):
-        packages = ", ".join(f"{name} {info['version']}" for name, info in lpips.source.items() if isinstance(info, dict))
+        packages = ", ".join(
+            f"{name} {info['version']}" for name, info in lpips.source.items() if isinstance(info, dict)
+        )
         networks["lpips"] = f"LPIPS v0.1 {lpips.net}, converted from {packages}"
     elif paired:
         for summary in summaries.values():
             summary["lpips"] = f"not computed: {lpips}" if lpips else "not computed"
     if isinstance(checks, PhotoChecks):
-        networks["checks"] = "BlazePose (mediapipe 0.10.21, pose_landmark_full) for pose_pckh and shape_iou; LPIPS-alex for lpips_person"
+        networks["checks"] = (
+            "BlazePose (mediapipe 0.10.21, pose_landmark_full) for pose_pckh and shape_iou; LPIPS-alex for lpips_person"
+        )
     result = summaries["model"] | {"per_pair": scores["model"].rows, "methods": summaries, "networks": networks}
     if paired and isinstance(checks, PhotoChecks):
         result["correlations"] = correlations({m: scores[m].rows for m in methods if m != "truth"})
@@ -204,10 +229,13 @@ def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, pair
         row = {"pair": pair.name}
         if paired:
             truth, person = pair.target["image"], pair.target["parsing"] > 0
-            row |= {"ssim": ssim(images[k], truth),
-                    "ssim_51": ssim(images[k], truth, win_size=51) if min(truth.shape[:2]) >= 51 else None,
-                    "mask_ssim": mask_ssim(images[k], truth, person), "psnr": psnr(images[k], truth),
-                    "vacated_l1": vacated_error(images[k], truth, pair.source["parsing"] > 0, person)}
+            row |= {
+                "ssim": ssim(images[k], truth),
+                "ssim_51": ssim(images[k], truth, win_size=51) if min(truth.shape[:2]) >= 51 else None,
+                "mask_ssim": mask_ssim(images[k], truth, person),
+                "psnr": psnr(images[k], truth),
+                "vacated_l1": vacated_error(images[k], truth, pair.source["parsing"] > 0, person),
+            }
             if perceptual is not None:
                 row["lpips"] = float(perceptual[k])
             if parsing is not None and not (true_parsing and method == "model"):
@@ -215,8 +243,12 @@ def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, pair
                 row["parsing_miou"] = mean_iou(parsing[k], pair.target["parsing"])
         if isinstance(checks, PhotoChecks):
             # The parsing-free Baseline predicts no target parsing: its shape and colours are read on the pose mask.
-            out_parsing = parsing[k] if parsing is not None else _pose_region(pair.target["keypoints"], images.shape[1:3])
-            row |= checks(pair.source["image"], pair.source["parsing"], images[k], out_parsing, pair.target["keypoints"])
+            out_parsing = (
+                parsing[k] if parsing is not None else _pose_region(pair.target["keypoints"], images.shape[1:3])
+            )
+            row |= checks(
+                pair.source["image"], pair.source["parsing"], images[k], out_parsing, pair.target["keypoints"]
+            )
         scores.rows.append(row)
         if detected is not None:
             scores.pck.append(pckh(detected[k], pair.target["keypoints"]))
@@ -291,13 +323,28 @@ def _photo_grid(pairs: list[Pair], per_photo: int, out_dir: str) -> Image.Image:
     return grid
 
 
-ROWS = [("SSIM (PATN, sigma 1.5)", "ssim"), ("SSIM (win 51, GFLA/PIDM)", "ssim_51"), ("mask-SSIM", "mask_ssim"),
-        ("L1 where the source person left (ghost)", "vacated_l1"), ("PSNR (dB)", "psnr"), ("LPIPS-alex to the truth", "lpips"), ("FID", "fid"), ("KID x 1000", "kid"),
-        ("IS", "is"), ("mask-IS", "mask_is"), ("parsing accuracy", "parsing_accuracy"), ("parsing mIoU", "parsing_miou"),
-        ("PCKh@0.5, our detector", "pckh"), ("PCKh@0.5, BlazePose (pose kept)", "pose_pckh"),
-        ("shape IoU (BlazePose mask vs target parsing)", "shape_iou"), ("ΔE upper clothes", "delta_e_upper"),
-        ("ΔE pants/skirt", "delta_e_lower"), ("ΔE hair", "delta_e_hair"), ("ΔE skin", "delta_e_skin"),
-        ("LPIPS source person vs output person", "lpips_person")]
+ROWS = [
+    ("SSIM (PATN, sigma 1.5)", "ssim"),
+    ("SSIM (win 51, GFLA/PIDM)", "ssim_51"),
+    ("mask-SSIM", "mask_ssim"),
+    ("L1 where the source person left (ghost)", "vacated_l1"),
+    ("PSNR (dB)", "psnr"),
+    ("LPIPS-alex to the truth", "lpips"),
+    ("FID", "fid"),
+    ("KID x 1000", "kid"),
+    ("IS", "is"),
+    ("mask-IS", "mask_is"),
+    ("parsing accuracy", "parsing_accuracy"),
+    ("parsing mIoU", "parsing_miou"),
+    ("PCKh@0.5, our detector", "pckh"),
+    ("PCKh@0.5, BlazePose (pose kept)", "pose_pckh"),
+    ("shape IoU (BlazePose mask vs target parsing)", "shape_iou"),
+    ("ΔE upper clothes", "delta_e_upper"),
+    ("ΔE pants/skirt", "delta_e_lower"),
+    ("ΔE hair", "delta_e_hair"),
+    ("ΔE skin", "delta_e_skin"),
+    ("LPIPS source person vs output person", "lpips_person"),
+]
 
 
 def markdown_table(result: dict, title: str) -> str:
@@ -325,11 +372,15 @@ def markdown_table(result: dict, title: str) -> str:
     if reasons:
         text += "\n" + "\n".join(f"- {label} not computed: {why}" for label, why in reasons.items()) + "\n"
     if result.get("correlations"):
-        text += ("\nSpearman rank correlation over pairs of each truth-free check with SSIM / LPIPS to the truth "
-                 "(the model's pairs; pooled over the model's and part-warp's):\n\n| check | model: SSIM | model: LPIPS | "
-                 "pooled: SSIM | pooled: LPIPS |\n|---|---|---|---|---|\n")
+        text += (
+            "\nSpearman rank correlation over pairs of each truth-free check with SSIM / LPIPS to the truth "
+            "(the model's pairs; pooled over the model's and part-warp's):\n\n| check | model: SSIM | model: LPIPS | "
+            "pooled: SSIM | pooled: LPIPS |\n|---|---|---|---|---|\n"
+        )
         for check in CHECKS:
-            cells = [result["correlations"][scope][check][t] for scope in ("model", "pooled") for t in ("ssim", "lpips")]
+            cells = [
+                result["correlations"][scope][check][t] for scope in ("model", "pooled") for t in ("ssim", "lpips")
+            ]
             text += f"| {check} | " + " | ".join("n/a" if c is None else f"{c:+.2f}" for c in cells) + " |\n"
     return text
 
@@ -370,30 +421,55 @@ def device_problem(device: str) -> str | None:
 def main(argv: list[str] | None = None) -> dict:
     from ..pipeline import SPTPipeline
 
-    parser = argparse.ArgumentParser(prog="python -m spt.evaluation", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m spt.evaluation", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True, help="a pipeline folder or a Hub repo id")
     parser.add_argument("--dataset", default="synthetic", choices=["synthetic", "deepfashion", "market"])
     parser.add_argument("--data_dir", help="the PATN-layout folder (deepfashion/market)")
     parser.add_argument("--pairs", default="500", help="number of SyntheticPeople pairs, or a PATN pairs CSV")
-    parser.add_argument("--world", default="2d", choices=list(WORLDS),
-                        help="SyntheticPeople's world of the pairs: 2d (the first benchmark), 3d or mixed")
+    parser.add_argument(
+        "--world",
+        default="2d",
+        choices=list(WORLDS),
+        help="SyntheticPeople's world of the pairs: 2d (the first benchmark), 3d or mixed",
+    )
     parser.add_argument("--photos", help="a folder of photos without ground truth: the truth-free checks")
-    parser.add_argument("--targets", default="gallery",
-                        help="with --photos: 'gallery' (the Space's 12 poses) or a JSON list of 18x2 keypoints")
-    parser.add_argument("--baselines", nargs="*", default=list(BASELINES), choices=list(BASELINES),
-                        help="model-free methods scored beside the model (none: --baselines)")
-    parser.add_argument("--checks", default="auto", choices=["auto", "on", "off"],
-                        help="the truth-free checks (BlazePose): auto runs them where mediapipe imports")
+    parser.add_argument(
+        "--targets",
+        default="gallery",
+        help="with --photos: 'gallery' (the Space's 12 poses) or a JSON list of 18x2 keypoints",
+    )
+    parser.add_argument(
+        "--baselines",
+        nargs="*",
+        default=list(BASELINES),
+        choices=list(BASELINES),
+        help="model-free methods scored beside the model (none: --baselines)",
+    )
+    parser.add_argument(
+        "--checks",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="the truth-free checks (BlazePose): auto runs them where mediapipe imports",
+    )
     parser.add_argument("--fid", default="on", choices=["on", "off"], help="FID/KID on the offline Inception")
     parser.add_argument("--out", default="eval")
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--target_parsing", default="predicted", choices=["predicted", "truth"],
-                        help="truth: H_A renders onto the true target parsing (TS-GT); needs known targets")
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
-                        help="the pipeline's precision; fp32 (default) is the reference of every published figure")
+    parser.add_argument(
+        "--target_parsing",
+        default="predicted",
+        choices=["predicted", "truth"],
+        help="truth: H_A renders onto the true target parsing (TS-GT); needs known targets",
+    )
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "bf16", "auto"],
+        help="the pipeline's precision; fp32 (default) is the reference of every published figure",
+    )
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error(f"--batch_size must be >= 1, got {args.batch_size}")
@@ -412,7 +488,9 @@ def main(argv: list[str] | None = None) -> dict:
         targets = _gallery_targets(size) if args.targets == "gallery" else _load_targets(args.targets, size)
         pairs, skipped = photo_pairs(args.photos, size, targets, estimator)
         if not pairs:
-            raise SystemExit(f"no usable person in any photo of {args.photos}: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+            raise SystemExit(
+                f"no usable person in any photo of {args.photos}: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+            )
         if args.target_parsing == "truth":
             raise SystemExit("--target_parsing truth needs known targets; photos have none")
     elif args.dataset == "synthetic":
@@ -451,9 +529,20 @@ def main(argv: list[str] | None = None) -> dict:
         checks = reason if reason else PhotoChecks(lpips if isinstance(lpips, LPIPS) else None)
     else:
         checks = "--checks off"
-    result = evaluate(pipe, pairs, args.out, args.batch_size, true_parsing=args.target_parsing == "truth",
-                      precision=args.precision, baselines=tuple(args.baselines), features=features,
-                      real_images=real_images, real_set=real_set, lpips=lpips, checks=checks)
+    result = evaluate(
+        pipe,
+        pairs,
+        args.out,
+        args.batch_size,
+        true_parsing=args.target_parsing == "truth",
+        precision=args.precision,
+        baselines=tuple(args.baselines),
+        features=features,
+        real_images=real_images,
+        real_set=real_set,
+        lpips=lpips,
+        checks=checks,
+    )
     if skipped:
         result["skipped_photos"] = skipped
     os.makedirs(args.out, exist_ok=True)
@@ -462,8 +551,11 @@ def main(argv: list[str] | None = None) -> dict:
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=2)
     parsing = ", true target parsing" if args.target_parsing == "truth" else ""
-    what = (f"{len(pairs) // max(1, len(targets))} photos of {args.photos} x {len(targets)} target poses" if args.photos
-            else f"{args.dataset} ({result['pairs']} pairs{parsing})")
+    what = (
+        f"{len(pairs) // max(1, len(targets))} photos of {args.photos} x {len(targets)} target poses"
+        if args.photos
+        else f"{args.dataset} ({result['pairs']} pairs{parsing})"
+    )
     table = markdown_table(result, f"{args.model} on {what}")
     if skipped:
         table += "\nPhotos without a usable person: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + "\n"

@@ -38,11 +38,11 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
     the unsupervised losses only have to learn what rigid motion cannot give; without it the cycle term is
     met by images that only encode the source (design notes).
 
-    ``scene="filled"`` (the default) fills the plate's hole from the rest of the scene (``fill_holes``:
-    copied by offset where the scene repeats, else OpenCV's Navier-Stokes inpainting) and composites the blend over that filled plate by the target person mask (1 minus
-    S~_t's background): where the target person is not, the output *is* the scene, so nothing of the source
-    person (no ghost) can remain where it stood. ``scene="hole"`` is the earlier design (the plate with its
-    hole, no composite), kept so checkpoints trained with it load unchanged.
+    ``scene="filled"`` (the default) fills the plate's hole from the rest of the scene (``fill_holes``: copied by
+    offset where the scene repeats, else OpenCV's Navier-Stokes inpainting) and composites the blend over that
+    filled plate by the target person mask (1 minus S~_t's background): where the target person is not, the output
+    *is* the scene, so nothing of the source person (no ghost) can remain where it stood. ``scene="hole"`` is the
+    earlier design (the plate with its hole, no composite), kept so checkpoints trained with it load unchanged.
 
     ``warp_method`` picks how the skips are warped (``spt.pose.warp_parts``'s ``method``): ``"cropped"``, the
     default, or ``"frame"``, the reference that samples the whole frame per part (the same values, several
@@ -79,9 +79,12 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
             raise ValueError(f"scene must be one of {SCENES}, got {scene!r}")
         labels = num_labels if use_parsing else 0
         plate = 4 if output == "blend" else 0  # the scene plate (RGB) and where it is valid
-        self.source_encoder = Encoder(3 + num_keypoints + labels, base_channels, num_downsamples, max_channels, norm=norm)
-        self.target_encoder = Encoder(num_keypoints + labels + plate, base_channels, num_downsamples, max_channels,
-                                      norm=norm)
+        self.source_encoder = Encoder(
+            3 + num_keypoints + labels, base_channels, num_downsamples, max_channels, norm=norm
+        )
+        self.target_encoder = Encoder(
+            num_keypoints + labels + plate, base_channels, num_downsamples, max_channels, norm=norm
+        )
         chans = self.source_encoder.channels
         self.fuse = ConvBlock(2 * chans[-1], chans[-1], kernel=1, norm=norm)
         self.res_blocks = nn.Sequential(*(ResBlock(chans[-1], norm=norm) for _ in range(num_res_blocks)))
@@ -97,7 +100,10 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
             nn.init.zeros_(self.head.bias[3:])
 
     def deformable_skips(
-        self, source_features: list[torch.Tensor], transforms: PartTransforms, image_size: tuple[int, int],
+        self,
+        source_features: list[torch.Tensor],
+        transforms: PartTransforms,
+        image_size: tuple[int, int],
         source_masks: torch.Tensor | None = None,
     ) -> list[torch.Tensor]:
         """E_A's features at every level moved to the target pose by the f_j (the torso's carries the scene).
@@ -105,8 +111,10 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         if source_masks is None:
             source_masks = transforms.source_masks(image_size)
         masks = transforms.skip_masks(source_masks)
-        return [warp_parts(f, transforms, image_size=image_size, masks=masks, method=self.warp_method)
-                for f in source_features]
+        return [
+            warp_parts(f, transforms, image_size=image_size, masks=masks, method=self.warp_method)
+            for f in source_features
+        ]
 
     def forward(
         self,
@@ -172,8 +180,13 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         return pose_mask(keypoints.float(), size)
 
 
-def part_warp(image: torch.Tensor, person: torch.Tensor, transforms: PartTransforms,
-              part_masks: torch.Tensor | None = None, method: str = "cropped") -> tuple[torch.Tensor, torch.Tensor]:
+def part_warp(
+    image: torch.Tensor,
+    person: torch.Tensor,
+    transforms: PartTransforms,
+    part_masks: torch.Tensor | None = None,
+    method: str = "cropped",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The source person moved to the target part by part: ``Σ_j f_j(B^j·M·I) / Σ_j f_j(B^j·M)``.
 
     image (B, 3, H, W) in [-1, 1]; person (B, 1, H, W) the soft person mask M; part_masks the B^j
@@ -183,8 +196,9 @@ def part_warp(image: torch.Tensor, person: torch.Tensor, transforms: PartTransfo
     """
     if part_masks is None:
         part_masks = transforms.source_masks(tuple(image.shape[-2:]))
-    parts = warp_parts(torch.cat([image * person, person], 1), transforms, masks=part_masks, reduce="sum",
-                       method=method)  # (B, 4, H, W): Σ_j f_j(B^j·M·I), Σ_j f_j(B^j·M)
+    parts = warp_parts(
+        torch.cat([image * person, person], 1), transforms, masks=part_masks, reduce="sum", method=method
+    )  # (B, 4, H, W): Σ_j f_j(B^j·M·I), Σ_j f_j(B^j·M)
     weight = parts[:, 3:]
     moved = parts[:, :3] / weight.clamp_min(1e-3)
     coverage = weight.clamp(0, 1)
@@ -231,8 +245,15 @@ def fill_holes(image: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return (image.float() * keep + filled * (1 - keep)).to(image.dtype)
 
 
-def copy_by_offset(pixels: np.ndarray, hole: np.ndarray, band: int = 3, rounds: int = 3, tolerance: float = 0.03,
-                   coverage_cost: float = 0.03, shortlist: int = 16) -> tuple[np.ndarray, np.ndarray]:
+def copy_by_offset(
+    pixels: np.ndarray,
+    hole: np.ndarray,
+    band: int = 3,
+    rounds: int = 3,
+    tolerance: float = 0.03,
+    coverage_cost: float = 0.03,
+    shortlist: int = 16,
+) -> tuple[np.ndarray, np.ndarray]:
     """Fill a hole by copying the scene from one offset (dy, dx), up to ``rounds`` times: the offset whose
     pixels best match the valid ring of width ``band`` around the hole (mean L1 in [0, 1], plus
     ``coverage_cost`` times the share of the hole it cannot fill), accepted only while that mismatch is at
@@ -262,7 +283,7 @@ def copy_by_offset(pixels: np.ndarray, hole: np.ndarray, band: int = 3, rounds: 
         for c in range(3):
             sse -= 2 * over_offsets(ring * image[..., c], valid * image[..., c])
         usable = (seen >= 0.5 * ring.sum()) & (coverage >= 0.3)
-        usable[height - 2:height + 1, width - 2:width + 1] = False  # no copying from next door
+        usable[height - 2 : height + 1, width - 2 : width + 1] = False  # no copying from next door
         if not usable.any():
             break
         rms = np.where(usable, np.sqrt(np.maximum(sse, 0) / np.maximum(seen, 1e-6) / 3), np.inf)
@@ -319,5 +340,6 @@ def render_appearance(
     if heatmaps is None:
         heatmaps = (pose_heatmaps(source_keypoints.float(), size), pose_heatmaps(target_keypoints.float(), size))
     p_s, p_t = heatmaps
-    return appearance_generator(source_image, p_s.to(dtype), source_parsing, p_t.to(dtype), target_parsing,
-                                source_keypoints, target_keypoints)
+    return appearance_generator(
+        source_image, p_s.to(dtype), source_parsing, p_t.to(dtype), target_parsing, source_keypoints, target_keypoints
+    )

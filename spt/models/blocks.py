@@ -20,8 +20,9 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
 class ConvBlock(nn.Sequential):
     """conv -> norm -> activation; ``stride=2`` halves the size (kernel 4, as pix2pix's encoder)."""
 
-    def __init__(self, cin: int, cout: int, *, kernel: int = 3, stride: int = 1, norm: str = "instance",
-                 act: str = "relu"):
+    def __init__(
+        self, cin: int, cout: int, *, kernel: int = 3, stride: int = 1, norm: str = "instance", act: str = "relu"
+    ):
         padding = (kernel - stride + 1) // 2 if stride == 2 else kernel // 2
         acts = {"relu": nn.ReLU(inplace=True), "lrelu": nn.LeakyReLU(0.2, inplace=True), "none": nn.Identity()}
         if act not in acts:
@@ -45,7 +46,9 @@ class ResBlock(nn.Module):
 
     def __init__(self, channels: int, *, norm: str = "instance"):
         super().__init__()
-        self.body = nn.Sequential(ConvBlock(channels, channels, norm=norm), ConvBlock(channels, channels, norm=norm, act="none"))
+        self.body = nn.Sequential(
+            ConvBlock(channels, channels, norm=norm), ConvBlock(channels, channels, norm=norm, act="none")
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)

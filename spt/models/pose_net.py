@@ -23,8 +23,14 @@ class PoseDetector(ModelMixin, ConfigMixin):
     ``spt.pose.pose_heatmaps`` (peak 1 at the joint, 0 for a missing one)."""
 
     @register_to_config
-    def __init__(self, num_keypoints: int = NUM_KEYPOINTS, base_channels: int = 32, num_downsamples: int = 2,
-                 num_res_blocks: int = 6, norm: str = "instance"):
+    def __init__(
+        self,
+        num_keypoints: int = NUM_KEYPOINTS,
+        base_channels: int = 32,
+        num_downsamples: int = 2,
+        num_res_blocks: int = 6,
+        norm: str = "instance",
+    ):
         super().__init__()
         chans = [base_channels * 2**i for i in range(num_downsamples + 1)]
         layers: list[nn.Module] = [ConvBlock(3, chans[0], kernel=7, norm=norm)]

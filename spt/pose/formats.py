@@ -11,7 +11,6 @@ import numpy as np
 
 from .keypoints import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS, rescale_keypoints, validate_keypoints
 
-
 PATN_HEADER = "name:keypoints_y:keypoints_x"
 _PATN_ROW = re.compile(r"^(?P<name>[^:]+):\s*(?P<y>\[[^\]]*\])\s*:\s*(?P<x>\[[^\]]*\])\s*$")
 
@@ -42,8 +41,9 @@ def parse_patn_row(line: str, *, where: str = "row") -> tuple[str, np.ndarray]:
         raise ValueError(f"{where}: keypoint lists are not numbers: {err}") from None
     for axis, values in (("y", ys), ("x", xs)):
         # bool is an int to Python: `true` would silently read as 1.
-        if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                    for v in values):
+        if not isinstance(values, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
             raise ValueError(f"{where}: the {axis} list must hold plain numbers, got {json.dumps(values)[:60]}")
     if len(ys) != NUM_KEYPOINTS or len(xs) != NUM_KEYPOINTS:
         raise ValueError(f"{where}: expected 18 y and 18 x values, got {len(ys)} and {len(xs)}")
@@ -63,7 +63,7 @@ def read_patn_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as err:
-        line = raw[:err.start].count(b"\n") + 1
+        line = raw[: err.start].count(b"\n") + 1
         raise ValueError(f"{path}:{line}: not UTF-8 text (byte {raw[err.start]:#x}); save the CSV as UTF-8") from None
     if not lines or lines[0].strip() != PATN_HEADER:
         raise ValueError(f"{path}: line 1 must be the header {PATN_HEADER!r}")
@@ -72,13 +72,16 @@ def read_patn_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
             continue
         name, kp = parse_patn_row(line, where=f"{path}:{number}")
         if name in out:
-            raise ValueError(f"{path}:{number}: {name!r} is annotated twice (first on line {lines_of[name]}); "
-                             "keep one row per image")
+            raise ValueError(
+                f"{path}:{number}: {name!r} is annotated twice (first on line {lines_of[name]}); keep one row per image"
+            )
         out[name], lines_of[name] = kp, number
     return out
 
 
-def write_patn_csv(path: str | os.PathLike, annotations: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]]) -> None:
+def write_patn_csv(
+    path: str | os.PathLike, annotations: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]]
+) -> None:
     """Write ``{name: keypoints}`` in the PATN annotation format (integers stay integers: lossless)."""
     items = annotations.items() if isinstance(annotations, Mapping) else annotations
     rows = [PATN_HEADER] + [format_patn_row(name, kp) for name, kp in items]
@@ -114,8 +117,10 @@ def keypoints_from_json(data, frame: tuple[int, int] | None = None) -> np.ndarra
         if not isinstance(people, list) or not people:
             raise ValueError("OpenPose JSON has no person in 'people' (a list of {\"pose_keypoints_2d\": [...]})")
         if not isinstance(people[0], dict):
-            raise ValueError(f"OpenPose JSON: each person in 'people' must be an object with pose_keypoints_2d, "
-                             f"got {json.dumps(people[0])[:40]}")
+            raise ValueError(
+                f"OpenPose JSON: each person in 'people' must be an object with pose_keypoints_2d, "
+                f"got {json.dumps(people[0])[:40]}"
+            )
         try:
             flat = np.asarray(people[0].get("pose_keypoints_2d", []), dtype=np.float32)
         except (TypeError, ValueError):
@@ -131,12 +136,19 @@ def keypoints_from_json(data, frame: tuple[int, int] | None = None) -> np.ndarra
             raise ValueError("keypoints JSON needs a 'keypoints' field (18 [x, y] pairs)")
         size = data.get("size")
         if size is not None:
-            if (not isinstance(size, list) or len(size) != 2
-                    or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+            if (
+                not isinstance(size, list)
+                or len(size) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+            ):
                 raise ValueError(f"keypoints JSON: 'size' must be [height, width] in whole pixels, got {size!r}")
             size = tuple(size)
         kp = validate_keypoints(data["keypoints"], size)
-        return rescale_keypoints(kp, size, frame) if size is not None and frame is not None and size != tuple(frame) else kp
+        return (
+            rescale_keypoints(kp, size, frame)
+            if size is not None and frame is not None and size != tuple(frame)
+            else kp
+        )
     return validate_keypoints(data)
 
 

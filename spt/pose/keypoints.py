@@ -5,15 +5,26 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-
 NUM_KEYPOINTS = 18
 KEYPOINT_NAMES = (
-    "nose", "neck",
-    "right_shoulder", "right_elbow", "right_wrist",
-    "left_shoulder", "left_elbow", "left_wrist",
-    "right_hip", "right_knee", "right_ankle",
-    "left_hip", "left_knee", "left_ankle",
-    "right_eye", "left_eye", "right_ear", "left_ear",
+    "nose",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_eye",
+    "left_eye",
+    "right_ear",
+    "left_ear",
 )
 MISSING = -1.0
 FACE_JOINTS = (0, 14, 15, 16, 17)
@@ -22,26 +33,69 @@ MIRROR_KEYPOINTS = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16
 
 # OpenPose's drawing order and colours.
 SKELETON = (
-    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10),
-    (1, 11), (11, 12), (12, 13), (1, 0), (0, 14), (14, 16), (0, 15), (15, 17),
+    (1, 2),
+    (1, 5),
+    (2, 3),
+    (3, 4),
+    (5, 6),
+    (6, 7),
+    (1, 8),
+    (8, 9),
+    (9, 10),
+    (1, 11),
+    (11, 12),
+    (12, 13),
+    (1, 0),
+    (0, 14),
+    (14, 16),
+    (0, 15),
+    (15, 17),
 )
 SKELETON_COLORS = (
-    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0),
-    (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
-    (0, 0, 255), (85, 0, 255), (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
+    (255, 0, 0),
+    (255, 85, 0),
+    (255, 170, 0),
+    (255, 255, 0),
+    (170, 255, 0),
+    (85, 255, 0),
+    (0, 255, 0),
+    (0, 255, 85),
+    (0, 255, 170),
+    (0, 255, 255),
+    (0, 170, 255),
+    (0, 85, 255),
+    (0, 0, 255),
+    (85, 0, 255),
+    (170, 0, 255),
+    (255, 0, 255),
+    (255, 0, 170),
+    (255, 0, 85),
 )
 
 PART_NAMES = (
-    "torso", "head",
-    "right_upper_arm", "right_forearm", "left_upper_arm", "left_forearm",
-    "right_thigh", "right_shin", "left_thigh", "left_shin",
+    "torso",
+    "head",
+    "right_upper_arm",
+    "right_forearm",
+    "left_upper_arm",
+    "left_forearm",
+    "right_thigh",
+    "right_shin",
+    "left_thigh",
+    "left_shin",
 )
 NUM_PARTS = len(PART_NAMES)
 MIRROR_PARTS = (0, 1, 4, 5, 2, 3, 8, 9, 6, 7)
 # Limb parts: part index -> (proximal joint, distal joint).
 LIMB_JOINTS = {
-    2: (2, 3), 3: (3, 4), 4: (5, 6), 5: (6, 7),
-    6: (8, 9), 7: (9, 10), 8: (11, 12), 9: (12, 13),
+    2: (2, 3),
+    3: (3, 4),
+    4: (5, 6),
+    5: (6, 7),
+    6: (8, 9),
+    7: (9, 10),
+    8: (11, 12),
+    9: (12, 13),
 }
 TORSO_JOINTS = (2, 5, 11, 8)  # a cycle: r-shoulder, l-shoulder, l-hip, r-hip
 HEAD_JOINTS = (1, 2, 5) + FACE_JOINTS
@@ -65,7 +119,11 @@ def validate_keypoints(keypoints, size: tuple[int, int] | None = None, *, name: 
     if isinstance(keypoints, torch.Tensor):
         if keypoints.is_meta:
             raise ValueError(f"{name} is a meta tensor (no data): pass real keypoints")
-        keypoints = keypoints.detach().cpu().float().numpy() if keypoints.dtype == torch.bfloat16 else keypoints.detach().cpu().numpy()
+        keypoints = (
+            keypoints.detach().cpu().float().numpy()
+            if keypoints.dtype == torch.bfloat16
+            else keypoints.detach().cpu().numpy()
+        )
     kind = getattr(getattr(keypoints, "dtype", None), "kind", None)
     if kind in ("b", "c"):
         raise ValueError(f"{name} must be real pixel coordinates, got a {'bool' if kind == 'b' else 'complex'} array")
@@ -87,8 +145,7 @@ def validate_keypoints(keypoints, size: tuple[int, int] | None = None, *, name: 
         bad = sorted({int(i) for i in np.argwhere(outside)[:, -1]})
         frame = f" the {size[0]}x{size[1]} (HxW) frame" if size is not None else " the frame (negative)"
         raise ValueError(
-            f"{name}: joints {[KEYPOINT_NAMES[i] for i in bad]} lie outside{frame}; "
-            "mark a missing joint as (-1, -1)"
+            f"{name}: joints {[KEYPOINT_NAMES[i] for i in bad]} lie outside{frame}; mark a missing joint as (-1, -1)"
         )
     return arr
 

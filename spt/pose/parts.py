@@ -7,8 +7,19 @@ from dataclasses import dataclass
 import torch
 
 from .keypoints import (
-    FACE_JOINTS, FRAME_WEIGHT, HEAD_JOINTS, LIMB_END_EXTENSION, LIMB_HALF_WIDTH, LIMB_JOINTS, MIRROR_PARTS, NUM_PARTS, TORSO_JOINTS,
-    _as_batch, _back_to_input, _pixel_grid, is_present,
+    FACE_JOINTS,
+    FRAME_WEIGHT,
+    HEAD_JOINTS,
+    LIMB_END_EXTENSION,
+    LIMB_HALF_WIDTH,
+    LIMB_JOINTS,
+    MIRROR_PARTS,
+    NUM_PARTS,
+    TORSO_JOINTS,
+    _as_batch,
+    _back_to_input,
+    _pixel_grid,
+    is_present,
 )
 from .maps import _polygon_inside
 
@@ -36,7 +47,7 @@ def torso_scale(keypoints: torch.Tensor) -> torch.Tensor:
     shoulders = present[:, 2] & present[:, 5]
     span = 2.0 * (kp[:, 2] - kp[:, 5]).norm(dim=-1)
     big = torch.where(present[..., None], kp, torch.full_like(kp, float("nan")))
-    extent = (torch.nan_to_num(big[..., 1], nan=-1e9).amax(1) - torch.nan_to_num(big[..., 1], nan=1e9).amin(1))
+    extent = torch.nan_to_num(big[..., 1], nan=-1e9).amax(1) - torch.nan_to_num(big[..., 1], nan=1e9).amin(1)
     extent = torch.where(present.sum(1) >= 2, extent, torch.full_like(extent, 40.0)).clamp_min(4.0) / 4
     scale = torch.where(count > 0, scale, torch.where(shoulders, span, extent))
     return scale.clamp_min(2.0)

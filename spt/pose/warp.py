@@ -64,8 +64,13 @@ def warp_parts(
         theta = (to_norm @ inv @ torch.linalg.inv(to_norm))[..., :2, :]  # normalized target -> normalized source
         grid = F.affine_grid(theta.reshape(bsz * k, 2, 3), [bsz * k, channels, height, width], align_corners=False)
     parts = x[:, None] * masks[:, :, None]  # (B, K, C, H, W)
-    warped = F.grid_sample(parts.reshape(bsz * k, channels, height, width).float(), grid, mode=mode,
-                           padding_mode="zeros", align_corners=False)
+    warped = F.grid_sample(
+        parts.reshape(bsz * k, channels, height, width).float(),
+        grid,
+        mode=mode,
+        padding_mode="zeros",
+        align_corners=False,
+    )
     warped = warped.view(bsz, k, channels, height, width).to(x.dtype)
     if reduce is None:
         return warped
@@ -102,9 +107,20 @@ def _warp_cropped(x: torch.Tensor, masks: torch.Tensor, affines: torch.Tensor, m
         extent = box[:, 1::2] - box[:, 0::2]  # (N, 4): source h, w, target h, w
         large = (extent[:, 0] * extent[:, 1] > area // 2) | (extent[:, 2] * extent[:, 3] > area // 2)
         key = torch.where(large, -1, pairs[:, 1])
-        landed = [_sample_group(table, mask_table, masks.shape[1], pairs[group], box[group], extent[group], inverse,
-                                (height, width), mode)
-                  for group in (key == value for value in key.unique().tolist())]
+        landed = [
+            _sample_group(
+                table,
+                mask_table,
+                masks.shape[1],
+                pairs[group],
+                box[group],
+                extent[group],
+                inverse,
+                (height, width),
+                mode,
+            )
+            for group in (key == value for value in key.unique().tolist())
+        ]
         targets, values = (torch.cat(column) for column in zip(*landed))
         # One scatter for all groups: a max's backward (ties found against the result) is then frame-sized once.
         if reduce == "sum":
@@ -159,8 +175,15 @@ def _target_boxes(rows: torch.Tensor, cols: torch.Tensor, affines: torch.Tensor,
     sy1 = torch.where(rows, ys, -1).amax(-1) + 1
     sx0 = torch.where(cols, xs, big).amin(-1)
     sx1 = torch.where(cols, xs, -1).amax(-1) + 1
-    corners = torch.stack([torch.stack([sx0 - 0.5, sy0 - 0.5], -1), torch.stack([sx1 - 0.5, sy0 - 0.5], -1),
-                           torch.stack([sx0 - 0.5, sy1 - 0.5], -1), torch.stack([sx1 - 0.5, sy1 - 0.5], -1)], -2)
+    corners = torch.stack(
+        [
+            torch.stack([sx0 - 0.5, sy0 - 0.5], -1),
+            torch.stack([sx1 - 0.5, sy0 - 0.5], -1),
+            torch.stack([sx0 - 0.5, sy1 - 0.5], -1),
+            torch.stack([sx1 - 0.5, sy1 - 0.5], -1),
+        ],
+        -2,
+    )
     moved = apply_affine(affines.float(), corners.float())  # (B, K, 4, 2) target pixels
     tx0 = (moved[..., 0].amin(-1).floor() - 2).clamp(0, width).long()
     tx1 = (moved[..., 0].amax(-1).ceil() + 3).clamp(0, width).long()

@@ -17,13 +17,21 @@ from .errors import user_errors
 from .model import model_size, run_pipeline
 from .motions import motion_poses, render_animation
 from .sources import (
-    Person, browse_views, describe_upload, gallery_pose, read_keypoints_text, synthetic_person, target_from_text,
+    Person,
+    browse_views,
+    describe_upload,
+    gallery_pose,
+    read_keypoints_text,
+    synthetic_person,
+    target_from_text,
     uploaded_person,
 )
 from .views import clicked_joint, decode_layout, enlarge, parsing_view, source_views, target_view
 
+
 class SourceUpdate(NamedTuple):
     """The selected source person and its two views."""
+
     source: Person
     source_skeleton: np.ndarray
     source_parsing: tuple
@@ -32,6 +40,7 @@ class SourceUpdate(NamedTuple):
 class UploadUpdate(NamedTuple):
     """An uploaded (or edited) source, its views, what was estimated or is missing, and the id boxes, which
     follow the source shown (empty for an upload: it is no SyntheticPeople person)."""
+
     source: Person
     source_skeleton: np.ndarray
     source_parsing: tuple
@@ -42,6 +51,7 @@ class UploadUpdate(NamedTuple):
 
 class TargetUpdate(NamedTuple):
     """The edited target pose and its views."""
+
     target: list
     target_skeleton: np.ndarray
     target_json: str
@@ -49,6 +59,7 @@ class TargetUpdate(NamedTuple):
 
 class NewTarget(NamedTuple):
     """A newly chosen target pose (also kept as the one Reset returns to) and its views."""
+
     target: list
     target_original: list
     target_skeleton: np.ndarray
@@ -57,6 +68,7 @@ class NewTarget(NamedTuple):
 
 class Generation(NamedTuple):
     """One pose transfer: the predicted parsing (annotated and as labels), the image, the time it took."""
+
     out_parsing: tuple
     out_image: np.ndarray
     last_parsing: np.ndarray
@@ -84,7 +96,11 @@ class BrowseViews(NamedTuple):
 
 
 BROWSE_WORLDS = {"3D (clothed bodies, photo textures)": "3d", "2D (flat people)": "2d"}
-SIZES = {"128 x 128 (SyntheticPeople)": (128, 128), "256 x 176 (DeepFashion)": (256, 176), "128 x 64 (Market-1501)": (128, 64)}
+SIZES = {
+    "128 x 128 (SyntheticPeople)": (128, 128),
+    "256 x 176 (DeepFashion)": (256, 176),
+    "128 x 64 (Market-1501)": (128, 64),
+}
 
 
 @user_errors
@@ -157,8 +173,13 @@ def place_source_joint(source: Person, joint: str, evt: gr.SelectData):
     if source is None:
         raise gr.Error("Choose a source person first")
     source = source.with_keypoints(clicked_joint(source.keypoints, joint, evt))
-    return UploadUpdate(source, *source_views(source), describe_upload(source, f"{joint.capitalize()} placed by hand."),
-                        source.person_id, source.pose_id)
+    return UploadUpdate(
+        source,
+        *source_views(source),
+        describe_upload(source, f"{joint.capitalize()} placed by hand."),
+        source.person_id,
+        source.pose_id,
+    )
 
 
 @user_errors

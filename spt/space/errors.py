@@ -39,10 +39,13 @@ def user_errors(handler):
         except gr.Error as err:
             raise gr.Error(without_paths(str(err.message))) from None
         except Image.DecompressionBombError:
-            raise gr.Error(f"The image is too large: upload one under {Image.MAX_IMAGE_PIXELS // 1_000_000} "
-                           "megapixels") from None
+            raise gr.Error(
+                f"The image is too large: upload one under {Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels"
+            ) from None
         except (ValueError, OSError, KeyError, IndexError, TypeError) as err:
-            raise gr.Error(without_paths(f"{err}" if isinstance(err, ValueError) else f"{type(err).__name__}: {err}")) from None
+            raise gr.Error(
+                without_paths(f"{err}" if isinstance(err, ValueError) else f"{type(err).__name__}: {err}")
+            ) from None
         finally:
             remove_upload_leftovers()
 
@@ -102,8 +105,11 @@ def remove_upload_leftovers(folder: str | None = None, now: float | None = None)
     if not loose:
         return 0
     try:
-        open_now = {os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
-                    if os.path.islink(f"/proc/self/fd/{fd}")}
+        open_now = {
+            os.readlink(f"/proc/self/fd/{fd}")
+            for fd in os.listdir("/proc/self/fd")
+            if os.path.islink(f"/proc/self/fd/{fd}")
+        }
         min_age = STALE_UPLOAD_S
     except OSError:
         open_now, min_age = set(), 3600
@@ -136,8 +142,10 @@ def output_path(name: str) -> str:
     return path
 
 
-BUSY = ("The Space is busy: every place in its queue is taken. Try again in a minute; nothing you sent was "
-        "kept, so send the same request again.")
+BUSY = (
+    "The Space is busy: every place in its queue is taken. Try again in a minute; nothing you sent was "
+    "kept, so send the same request again."
+)
 
 
 class BusyAnswer:
@@ -159,9 +167,17 @@ class BusyAnswer:
             if message["type"] == "http.response.start" and message["status"] == 503:
                 replaced = True
                 body = json.dumps({"detail": BUSY}).encode()
-                await send({"type": "http.response.start", "status": 503, "headers": [
-                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(self.retry_after_s).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 503,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"retry-after", str(self.retry_after_s).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
             elif not replaced:  # the refused answer's own body is dropped
                 await send(message)

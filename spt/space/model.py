@@ -28,8 +28,10 @@ def load_pipeline(model: str | None = None):
     except (ValueError, OSError) as err:
         raise gr.Error(f"Could not load the model {model!r}: {err}") from None
     if not pipe.uses_parsing:
-        raise gr.Error(f"{model!r} is the parsing-free Baseline ablation; the Space shows and edits the predicted "
-                       "parsing, so it needs an SPT model with H_S")
+        raise gr.Error(
+            f"{model!r} is the parsing-free Baseline ablation; the Space shows and edits the predicted "
+            "parsing, so it needs an SPT model with H_S"
+        )
     return pipe
 
 
@@ -63,9 +65,11 @@ def synthetic_model_note() -> str:
     """What the embedded model learned from, for the note under an upload."""
     from spt.data.synthetic import WORLD_DESCRIPTIONS
 
-    return (f"The default model was trained on {WORLD_DESCRIPTIONS[served_world()]} only, never on a real photo: on a "
-            "photo expect a rough likeness (smooth faces, simplified clothes). Photo-real results need a model "
-            "trained on real data (README, Training; load it with `SPT_MODEL=<folder or Hub id>`).")
+    return (
+        f"The default model was trained on {WORLD_DESCRIPTIONS[served_world()]} only, never on a real photo: on a "
+        "photo expect a rough likeness (smooth faces, simplified clothes). Photo-real results need a model "
+        "trained on real data (README, Training; load it with `SPT_MODEL=<folder or Hub id>`)."
+    )
 
 
 def run_pipeline(source: Person, target_keypoints: np.ndarray, target_parsing: np.ndarray | None = None):
@@ -76,8 +80,13 @@ def run_pipeline(source: Person, target_keypoints: np.ndarray, target_parsing: n
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            out = pipe(source.image, target_keypoints, source_pose=source.keypoints,
-                       source_parsing=source.parsing, target_parsing=target_parsing)
+            out = pipe(
+                source.image,
+                target_keypoints,
+                source_pose=source.keypoints,
+                source_parsing=source.parsing,
+                target_parsing=target_parsing,
+            )
         except ValueError as err:
             raise gr.Error(str(err)) from None
     return np.asarray(out.images[0]), out.target_parsing[0]

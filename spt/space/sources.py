@@ -49,15 +49,19 @@ class Person:
         if not missing:
             return None
         found = found_joints(self.keypoints)
-        return (f"No usable person: {len(found)}/18 joints found ({', '.join(found) or 'none'}); missing: "
-                f"{', '.join(missing)}. Place them by hand: choose a joint under the source image and click where "
-                "it is on the photo, or upload the keypoints (JSON).")
+        return (
+            f"No usable person: {len(found)}/18 joints found ({', '.join(found) or 'none'}); missing: "
+            f"{', '.join(missing)}. Place them by hand: choose a joint under the source image and click where "
+            "it is on the photo, or upload the keypoints (JSON)."
+        )
 
     def with_keypoints(self, kp: np.ndarray) -> "Person":
         """A copy with edited keypoints; a rough parsing is redrawn for the new pose."""
         parsing = self.parsing
         if self.rough:
-            mask = self.mask if self.mask is not None and self.mask.any() else pose_mask(kp, self.image.shape[:2])[0] > 0.5
+            mask = (
+                self.mask if self.mask is not None and self.mask.any() else pose_mask(kp, self.image.shape[:2])[0] > 0.5
+            )
             parsing = rough_parsing(kp, mask)
         return Person(self.image, kp, parsing, self.mask, self.rough, self.person_id, self.pose_id)
 
@@ -108,10 +112,12 @@ def read_keypoints_text(text: str, size: tuple[int, int]) -> np.ndarray:
     """Keypoints from our JSON, OpenPose JSON, an 18x2 list, or one PATN CSV row; checked against the frame."""
     text = (text or "").strip()
     if not text:
-        raise gr.Error("Paste keypoints: JSON ({\"keypoints\": [[x, y], ...]}) or a PATN CSV row (name: [ys]: [xs])")
+        raise gr.Error('Paste keypoints: JSON ({"keypoints": [[x, y], ...]}) or a PATN CSV row (name: [ys]: [xs])')
     if len(text) > MAX_POSE_TEXT:
-        raise gr.Error(f"The pasted pose is {len(text):,} characters; one pose (18 joints) takes well under "
-                       f"{MAX_POSE_TEXT:,}. Paste one pose per generation.")
+        raise gr.Error(
+            f"The pasted pose is {len(text):,} characters; one pose (18 joints) takes well under "
+            f"{MAX_POSE_TEXT:,}. Paste one pose per generation."
+        )
     try:
         kp = keypoints_from_json(text, size) if text[0] in "{[" else parse_patn_row(text, where="pasted row")[1]
         kp = validate_keypoints(kp, size, name="keypoints")
@@ -146,18 +152,24 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
     except OSError:
         raise gr.Error(f"{os.path.basename(image_path)} is not an image: upload a PNG or JPEG photo") from None
     except Image.DecompressionBombError:
-        raise gr.Error(f"{os.path.basename(image_path)} is too large: upload a photo under "
-                       f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels") from None
+        raise gr.Error(
+            f"{os.path.basename(image_path)} is too large: upload a photo under "
+            f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels"
+        ) from None
     if min(image.shape[:2]) < MIN_IMAGE_SIDE:
-        raise gr.Error(f"{os.path.basename(image_path)} is {image.shape[0]}x{image.shape[1]} pixels: upload a photo of "
-                       f"at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} that shows a person")
+        raise gr.Error(
+            f"{os.path.basename(image_path)} is {image.shape[0]}x{image.shape[1]} pixels: upload a photo of "
+            f"at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} that shows a person"
+        )
     keypoints = parsing = None
     if keypoints_path:
         with open(keypoints_path, "rb") as handle:
             raw = handle.read(MAX_POSE_TEXT + 1)
         if b"\0" in raw[:1024] or raw.startswith((b"\x89PNG", b"\xff\xd8", b"GIF8", b"RIFF")):
-            raise gr.Error(f"{os.path.basename(keypoints_path)} is a binary file (an image?), not keypoints: upload "
-                           "them as JSON or a PATN CSV row")
+            raise gr.Error(
+                f"{os.path.basename(keypoints_path)} is a binary file (an image?), not keypoints: upload "
+                "them as JSON or a PATN CSV row"
+            )
         keypoints = read_keypoints_text(raw.decode("utf-8", errors="replace"), image.shape[:2])
     if parsing_path:
         try:
@@ -165,8 +177,10 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
         except (ValueError, OSError) as err:
             raise gr.Error(f"Bad parsing map: {err}") from None
         if parsing.shape != image.shape[:2]:
-            raise gr.Error(f"The parsing is {parsing.shape[0]}x{parsing.shape[1]} but the photo is "
-                           f"{image.shape[0]}x{image.shape[1]}: they must describe the same pixels")
+            raise gr.Error(
+                f"The parsing is {parsing.shape[0]}x{parsing.shape[1]} but the photo is "
+                f"{image.shape[0]}x{image.shape[1]}: they must describe the same pixels"
+            )
     notes, mask, rough, centre = [], None, False, None
     if keypoints is None or parsing is None:
         try:
@@ -192,8 +206,11 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
     image, keypoints, parsing = resize_sample(image, keypoints, parsing, size, centre)
     if mask is not None:
         mask = resize_labels(crop_to_aspect(mask.astype(np.uint8), None, None, size, centre)[0], size) > 0
-    note = "\n\n".join(line for line in (f"Estimated: {'; '.join(notes)}." if notes else "",
-                                           f"**{caution}**" if caution else "") if line)
+    note = "\n\n".join(
+        line
+        for line in (f"Estimated: {'; '.join(notes)}." if notes else "", f"**{caution}**" if caution else "")
+        if line
+    )
     return Person(image, keypoints, parsing, mask, rough), note
 
 
@@ -201,8 +218,7 @@ def describe_upload(source: Person, note: str) -> str:
     """The upload's note (what was estimated, whether its parsing fits the scheme), what is missing, and, with
     the embedded model, what it was trained on."""
     problem = source.problem()
-    lines = [note, f"**{problem}**" if problem else "",
-             synthetic_model_note() if serves_embedded_model() else ""]
+    lines = [note, f"**{problem}**" if problem else "", synthetic_model_note() if serves_embedded_model() else ""]
     return "\n\n".join(line for line in lines if line)
 
 
@@ -218,8 +234,11 @@ def example_uploads() -> list[list[str]]:
     rows = []
     for name in sorted(os.listdir(EXAMPLES)):
         stem, ext = os.path.splitext(name)
-        files = [os.path.join(EXAMPLES, name), os.path.join(EXAMPLES, stem + ".json"),
-                 os.path.join(EXAMPLES, stem + "_parsing.png")]
+        files = [
+            os.path.join(EXAMPLES, name),
+            os.path.join(EXAMPLES, stem + ".json"),
+            os.path.join(EXAMPLES, stem + "_parsing.png"),
+        ]
         if ext == ".png" and not stem.endswith("_parsing") and all(map(os.path.exists, files)):
             rows.append(files + ["spt10"])
     return rows

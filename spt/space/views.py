@@ -35,7 +35,11 @@ def skeleton_view(keypoints: np.ndarray, size: tuple[int, int], image: np.ndarra
 def parsing_view(labels: np.ndarray, image: np.ndarray | None = None):
     """(base image, [(mask, label name)]) for gr.AnnotatedImage, enlarged."""
     base = enlarge(image if image is not None else PALETTE[labels])
-    return base, [(enlarge(labels == k).astype(np.float32), name) for k, name in enumerate(SPT10_LABELS) if k and (labels == k).any()]
+    return base, [
+        (enlarge(labels == k).astype(np.float32), name)
+        for k, name in enumerate(SPT10_LABELS)
+        if k and (labels == k).any()
+    ]
 
 
 def source_views(source):
@@ -58,8 +62,10 @@ def clicked_joint(keypoints, joint: str, evt: gr.SelectData) -> np.ndarray:
     k = factor(size[0])
     kp = np.asarray(keypoints, np.float32).copy()
     x, y = evt.index
-    kp[KEYPOINT_NAMES.index(joint)] = [min(max((x + 0.5) / k - 0.5, 0), size[1] - 1),
-                                       min(max((y + 0.5) / k - 0.5, 0), size[0] - 1)]
+    kp[KEYPOINT_NAMES.index(joint)] = [
+        min(max((x + 0.5) / k - 0.5, 0), size[1] - 1),
+        min(max((y + 0.5) / k - 0.5, 0), size[0] - 1),
+    ]
     return kp
 
 
@@ -84,8 +90,10 @@ def swatch_labels_js() -> str:
     """The page-load script that names the layout editor's colour swatches: Gradio's brush palette takes colours
     only, so each swatch gets its SPT-10 label as tooltip and accessible name, whenever the palette is drawn."""
     names = {f"rgb({r}, {g}, {b})": name for name, (r, g, b) in zip(SPT10_LABELS, PALETTE.tolist())}
-    return ("() => { const names = " + json.dumps(names) + ";"
-            " const label = () => document.querySelectorAll('.swatch button.color').forEach(b => {"
-            " const name = names[b.style.backgroundColor];"
-            " if (name && b.title !== name) { b.title = name; b.setAttribute('aria-label', name); } });"
-            " new MutationObserver(label).observe(document.body, {childList: true, subtree: true}); label(); }")
+    return (
+        "() => { const names = " + json.dumps(names) + ";"
+        " const label = () => document.querySelectorAll('.swatch button.color').forEach(b => {"
+        " const name = names[b.style.backgroundColor];"
+        " if (name && b.title !== name) { b.title = name; b.setAttribute('aria-label', name); } });"
+        " new MutationObserver(label).observe(document.body, {childList: true, subtree: true}); label(); }"
+    )

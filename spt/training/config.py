@@ -9,9 +9,9 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from ..data.synthetic.worlds import WORLDS
 from ..losses import STYLE_KINDS, LossWeights
 from ..models.presets import MODEL_PRESETS
-from ..data.synthetic.worlds import WORLDS
 
 STAGES = ("pose_detector", "semantic", "appearance", "e2e")
 DATASETS = ("synthetic", "deepfashion", "market")
@@ -106,19 +106,25 @@ class TrainConfig:
         cfg = MODEL_PRESETS[self.preset]
         semantic = tuple(self.semantic_size or self.image_size)
         problems = []
-        for name, size, net in (("image_size", self.image_size, "appearance"), ("image_size", self.image_size, "pose"),
-                                ("semantic_size" if self.semantic_size else "image_size", semantic, "semantic")):
+        for name, size, net in (
+            ("image_size", self.image_size, "appearance"),
+            ("image_size", self.image_size, "pose"),
+            ("semantic_size" if self.semantic_size else "image_size", semantic, "semantic"),
+        ):
             multiple = 2 ** cfg[net]["num_downsamples"]
             if size[0] % multiple or size[1] % multiple:
-                problems.append(f"{name} {tuple(size)}: the {self.preset} preset's {net} network needs multiples of "
-                                f"{multiple}")
+                problems.append(
+                    f"{name} {tuple(size)}: the {self.preset} preset's {net} network needs multiples of {multiple}"
+                )
         with torch.device("meta"):
             disc = PatchDiscriminator(3, base_channels=8, num_layers=3)
             try:
                 disc(torch.empty(1, 3, *self.image_size))
             except RuntimeError:
-                problems.append(f"image_size {tuple(self.image_size)} is too small for the PatchGAN discriminators "
-                                "(three halvings and two 4x4 convolutions): use at least 32 pixels each way")
+                problems.append(
+                    f"image_size {tuple(self.image_size)} is too small for the PatchGAN discriminators "
+                    "(three halvings and two 4x4 convolutions): use at least 32 pixels each way"
+                )
         return problems
 
     def _type_problems(self) -> list[str]:
@@ -126,22 +132,28 @@ class TrainConfig:
         (a YAML ``batch_size: "8"`` or ``max_steps: 1e400`` is named, not met later as a traceback)."""
         problems = []
         values = [(f.name, f.type, getattr(self, f.name)) for f in dataclasses.fields(self) if f.type != "LossWeights"]
-        values += [(f"weights.{f.name}", "float", getattr(self.weights, f.name)) for f in dataclasses.fields(self.weights)]
+        values += [
+            (f"weights.{f.name}", "float", getattr(self.weights, f.name)) for f in dataclasses.fields(self.weights)
+        ]
         for name, kind, value in values:
             if value is None and kind.endswith("| None"):
                 continue
             kind = kind.removesuffix(" | None")
             if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
                 problems.append(f"{name} must be a whole number, got {value!r}")
-            elif kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not math.isfinite(value)):
+            elif kind == "float" and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            ):
                 problems.append(f"{name} must be a finite number, got {value!r}")
             elif kind == "bool" and not isinstance(value, bool):
                 problems.append(f"{name} must be true or false, got {value!r}")
             elif kind == "str" and not isinstance(value, str):
                 problems.append(f"{name} must be text, got {value!r}")
-            elif kind == "tuple[int, int]" and (not isinstance(value, (list, tuple)) or len(value) != 2 or any(
-                    isinstance(v, bool) or not isinstance(v, int) for v in value)):
+            elif kind == "tuple[int, int]" and (
+                not isinstance(value, (list, tuple))
+                or len(value) != 2
+                or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
+            ):
                 problems.append(f"{name} must be (height, width) in whole pixels, got {value!r}")
         return problems
 
@@ -163,17 +175,24 @@ class TrainConfig:
         if self.style_kind not in STYLE_KINDS:
             problems.append(f"style_kind must be one of {STYLE_KINDS}, got {self.style_kind!r}")
         if not self.use_parsing and self.stage != "appearance":
-            problems.append(f"use_parsing false (the Baseline: H_A without parsing) trains --stage appearance, "
-                            f"not {self.stage!r}")
+            problems.append(
+                f"use_parsing false (the Baseline: H_A without parsing) trains --stage appearance, not {self.stage!r}"
+            )
         if not self.use_parsing and self.style_kind == "semantic" and self.weights.style > 0:
-            problems.append("use_parsing false has no parsing for the semantic-aware style loss: use --style_kind mask "
-                            "(the paper's Baseline) or patch")
+            problems.append(
+                "use_parsing false has no parsing for the semantic-aware style loss: use --style_kind mask "
+                "(the paper's Baseline) or patch"
+            )
         # Kept so that saved train_config.json files load; nothing reads them, so a value would be ignored.
         if self.lr_warmup_steps:
-            problems.append(f"lr_warmup_steps is not supported (the learning rate is constant), got {self.lr_warmup_steps}")
+            problems.append(
+                f"lr_warmup_steps is not supported (the learning rate is constant), got {self.lr_warmup_steps}"
+            )
         if self.dataloader_num_workers:
-            problems.append("dataloader_num_workers is not supported (batches come from an in-memory pool), got "
-                            f"{self.dataloader_num_workers}")
+            problems.append(
+                "dataloader_num_workers is not supported (batches come from an in-memory pool), got "
+                f"{self.dataloader_num_workers}"
+            )
         if self.supervision not in SUPERVISIONS:
             problems.append(f"supervision must be one of {SUPERVISIONS}, got {self.supervision!r}")
         elif self.supervision == "paired" and self.dataset != "synthetic":
@@ -182,8 +201,16 @@ class TrainConfig:
             problems.append(f"lr_scheduler must be one of {LR_SCHEDULERS}, got {self.lr_scheduler!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             problems.append(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
-        for name in ("max_steps", "batch_size", "gradient_accumulation_steps", "checkpointing_steps",
-                     "validation_steps", "logging_steps", "num_identities", "poses_per_identity"):
+        for name in (
+            "max_steps",
+            "batch_size",
+            "gradient_accumulation_steps",
+            "checkpointing_steps",
+            "validation_steps",
+            "logging_steps",
+            "num_identities",
+            "poses_per_identity",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("learning_rate", "discriminator_learning_rate"):
@@ -199,10 +226,14 @@ class TrainConfig:
         if not problems:
             problems += self._size_problems()
         if self.checkpoints_total_limit is not None and self.checkpoints_total_limit < 1:
-            problems.append(f"checkpoints_total_limit must be >= 1 (or unset to keep all), got {self.checkpoints_total_limit}")
+            problems.append(
+                f"checkpoints_total_limit must be >= 1 (or unset to keep all), got {self.checkpoints_total_limit}"
+            )
         if self.heatmap_foreground < 0 or not 0 <= self.min_detector_pckh <= 1:
-            problems.append(f"heatmap_foreground must be >= 0 and min_detector_pckh in [0, 1], got "
-                            f"{self.heatmap_foreground} and {self.min_detector_pckh}")
+            problems.append(
+                f"heatmap_foreground must be >= 0 and min_detector_pckh in [0, 1], got "
+                f"{self.heatmap_foreground} and {self.min_detector_pckh}"
+            )
         if self.max_grad_norm < 0:
             problems.append(f"max_grad_norm must be >= 0 (0 turns clipping off), got {self.max_grad_norm}")
         if self.poses_per_identity < 2 and self.stage != "pose_detector":
@@ -214,8 +245,10 @@ class TrainConfig:
         if os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
             problems.append(f"output_dir {self.output_dir!r} is a file, not a folder")
         if self.stage in ("appearance", "e2e") and self.weights.pose > 0 and not self.init_from:
-            problems.append(f"stage {self.stage!r} needs init_from: a pipeline folder with a trained pose_detector "
-                            "(run --stage pose_detector first), or set --weights.pose 0")
+            problems.append(
+                f"stage {self.stage!r} needs init_from: a pipeline folder with a trained pose_detector "
+                "(run --stage pose_detector first), or set --weights.pose 0"
+            )
         if problems:
             raise ValueError("bad training config:\n  " + "\n  ".join(problems))
         self.image_size = tuple(self.image_size)
@@ -274,7 +307,7 @@ HELP = {
     "dataset": "synthetic (SyntheticPeople, rendered here), deepfashion or market (PATN folders, --data_dir)",
     "data_dir": "the PATN-layout folder or a datasets Hub id of a real dataset",
     "world": "SyntheticPeople's world: 2d (flat painted people), 3d (clothed Anny bodies in perspective, light, "
-             "real-photo textures and backgrounds) or mixed (half each)",
+    "real-photo textures and backgrounds) or mixed (half each)",
     "image_size": "(height, width) H_A and the pose detector work at",
     "semantic_size": "(height, width) H_S works at (default: image_size; the paper uses half)",
     "num_identities": "SyntheticPeople: people in the training pool",
@@ -294,9 +327,9 @@ HELP = {
     "gradient_accumulation_steps": "micro-batches per optimizer step",
     "max_grad_norm": "clip the generators' gradient norm to this (0: no clipping)",
     "heatmap_foreground": "pose_detector stage: weight of the pixels near joints in the heatmap MSE, (1 + w P) "
-                          "(0: plain MSE, which can collapse to empty heatmaps)",
+    "(0: plain MSE, which can collapse to empty heatmaps)",
     "min_detector_pckh": "floor on the pose detector's PCKh@0.5 on held-out images: the pose_detector stage stops "
-                         "with an error below it and appearance/e2e refuse such a detector (0: no floor)",
+    "with an error below it and appearance/e2e refuse such a detector (0: no floor)",
     "mixed_precision": "no, fp16 or bf16 autocast (bf16 pays on CPUs with AVX512-BF16 and on recent GPUs)",
     "seed": "seed of the networks' initialisation and of the batches",
     "style_kind": "regions of the style loss: semantic (per parsing label, the paper's), mask or patch",
@@ -321,23 +354,39 @@ HELP = {
     "weights.style": "weight of the semantic-aware style loss",
     "weights.face": "weight of the face adversarial term (D_F)",
 }
-CHOICES = {"stage": STAGES, "dataset": DATASETS, "world": WORLDS, "preset": tuple(MODEL_PRESETS), "lr_scheduler": LR_SCHEDULERS,
-           "mixed_precision": ("no", "fp16", "bf16"), "style_kind": STYLE_KINDS, "supervision": SUPERVISIONS}
+CHOICES = {
+    "stage": STAGES,
+    "dataset": DATASETS,
+    "world": WORLDS,
+    "preset": tuple(MODEL_PRESETS),
+    "lr_scheduler": LR_SCHEDULERS,
+    "mixed_precision": ("no", "fp16", "bf16"),
+    "style_kind": STYLE_KINDS,
+    "supervision": SUPERVISIONS,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """One ``--flag`` per field (``--weights.pose 700`` for loss weights), plus ``--config FILE``; each with
     its help text, default and choices."""
-    parser = argparse.ArgumentParser(prog="train_accelerate.py",
-                                     description="Train SPT: accelerate launch train_accelerate.py --stage ... "
-                                                 "(flags override --config, which overrides the defaults)")
+    parser = argparse.ArgumentParser(
+        prog="train_accelerate.py",
+        description="Train SPT: accelerate launch train_accelerate.py --stage ... "
+        "(flags override --config, which overrides the defaults)",
+    )
     parser.add_argument("--config", help="a JSON/YAML file of fields; flags given on the command line win")
     defaults = TrainConfig()
 
     def add(name, value, **kwargs):
         shown = "none" if value is None else " ".join(map(str, value)) if isinstance(value, tuple) else value
-        parser.add_argument(f"--{name}", default=None, dest=name, choices=CHOICES.get(name),
-                            help=f"{HELP[name]} (default: {shown})", **kwargs)
+        parser.add_argument(
+            f"--{name}",
+            default=None,
+            dest=name,
+            choices=CHOICES.get(name),
+            help=f"{HELP[name]} (default: {shown})",
+            **kwargs,
+        )
 
     for f in dataclasses.fields(TrainConfig):
         value = getattr(defaults, f.name)

@@ -39,8 +39,10 @@ class Pool:
         """Rows a stage can train on: all, or those whose search found a pseudo label."""
         rows = np.arange(len(self)) if not needs_target else np.nonzero(self.pseudo >= 0)[0]
         if len(rows) == 0:
-            raise ValueError("no sample of the pool has a pseudo label: the search found no allowed candidate "
-                             "(a dataset of too few or too similar poses)")
+            raise ValueError(
+                "no sample of the pool has a pseudo label: the search found no allowed candidate "
+                "(a dataset of too few or too similar poses)"
+            )
         return rows
 
     def batch(self, rows: np.ndarray, device) -> dict[str, torch.Tensor]:
@@ -70,8 +72,11 @@ def pool_cache_path(config: TrainConfig) -> str | None:
     """Where ``config.cache_dir`` keeps the pool with its pseudo labels (None without a cache_dir)."""
     if not config.cache_dir:
         return None
-    source = (f"{config.world}-{config.num_identities}x{config.poses_per_identity}-seed{config.data_seed}"
-              if config.dataset == "synthetic" else hashlib.sha1(os.path.abspath(config.data_dir).encode()).hexdigest()[:10])
+    source = (
+        f"{config.world}-{config.num_identities}x{config.poses_per_identity}-seed{config.data_seed}"
+        if config.dataset == "synthetic"
+        else hashlib.sha1(os.path.abspath(config.data_dir).encode()).hexdigest()[:10]
+    )
     h, w = config.image_size
     sh, sw = config.search_size
     return os.path.join(config.cache_dir, f"pool-v2-{config.dataset}-{source}-{h}x{w}-search{sh}x{sw}.npz")
@@ -112,21 +117,28 @@ def _build_pool(config: TrainConfig, cache: str | None, accelerator, progress: b
 
         dataset = fashion.load_training_dataset(config.dataset, config.data_dir, config.image_size)
     else:
-        dataset = make_dataset(config.num_identities, config.poses_per_identity, size=config.image_size,
-                               seed=config.data_seed, split="train", progress=progress, world=config.world)
+        dataset = make_dataset(
+            config.num_identities,
+            config.poses_per_identity,
+            size=config.image_size,
+            seed=config.data_seed,
+            split="train",
+            progress=progress,
+            world=config.world,
+        )
     if config.stage != "pose_detector" or cache:
         folder = config.cache_dir or config.output_dir
         os.makedirs(folder, exist_ok=True)
         name = f"{config.dataset}-{config.world}" if config.dataset == "synthetic" else config.dataset
         index_path = os.path.join(folder, f"search_index_{name}_{len(dataset)}.safetensors")
-        dataset = add_pseudo_labels(dataset, index_path=index_path, search_size=config.search_size,
-                                    accelerator=accelerator, progress=progress)
+        dataset = add_pseudo_labels(
+            dataset, index_path=index_path, search_size=config.search_size, accelerator=accelerator, progress=progress
+        )
     images = np.stack([np.asarray(im, dtype=np.uint8) for im in dataset["image"]])
     parsings = np.stack([np.asarray(p, dtype=np.uint8) for p in dataset["parsing"]])
     keypoints = np.asarray(dataset["keypoints"], dtype=np.float32)
     pseudo = np.asarray(dataset["pseudo_index"]) if "pseudo_index" in dataset.column_names else np.full(len(images), -1)
-    identities = (np.asarray(dataset["identity_id"]) if "identity_id" in dataset.column_names
-                  else np.arange(len(images)))
+    identities = np.asarray(dataset["identity_id"]) if "identity_id" in dataset.column_names else np.arange(len(images))
     if cache and (accelerator is None or accelerator.is_main_process):
         partial = cache + f".{os.getpid()}.tmp.npz"
         np.savez(partial, images=images, keypoints=keypoints, parsings=parsings, pseudo=pseudo, identities=identities)

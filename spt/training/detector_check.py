@@ -40,10 +40,17 @@ class DetectorReport:
 
         images, keypoints = held_out_pose_images(config, count)
         scores = detector_scores(detector, images, keypoints)
-        where = (f"SyntheticPeople {config.world}-world validation people, never trained on," if config.dataset == "synthetic"
-                 else f"the test split of {config.data_dir}")
-        return cls(scores["pckh"], scores["per_joint"], scores["images"], f"{where} at {config.image_size[0]}x"
-                   f"{config.image_size[1]}")
+        where = (
+            f"SyntheticPeople {config.world}-world validation people, never trained on,"
+            if config.dataset == "synthetic"
+            else f"the test split of {config.data_dir}"
+        )
+        return cls(
+            scores["pckh"],
+            scores["per_joint"],
+            scores["images"],
+            f"{where} at {config.image_size[0]}x{config.image_size[1]}",
+        )
 
     @classmethod
     def measure_or_none(cls, detector, config: TrainConfig, floor: float) -> "DetectorReport | None":
@@ -53,8 +60,10 @@ class DetectorReport:
             return cls.measure(detector, config)
         except FileNotFoundError as err:
             if floor > 0:
-                raise DetectorTooWeak(f"the pose detector cannot be checked against --min_detector_pckh {floor:g}: "
-                                      f"{err}. Add the test split, or pass --min_detector_pckh 0") from None
+                raise DetectorTooWeak(
+                    f"the pose detector cannot be checked against --min_detector_pckh {floor:g}: "
+                    f"{err}. Add the test split, or pass --min_detector_pckh 0"
+                ) from None
             logger.warning("the pose detector is not measured: %s", err)
             return None
 
@@ -67,7 +76,8 @@ class DetectorReport:
                 f"the pose detector finds {self.summary()}, below the floor --min_detector_pckh {floor:g}: "
                 f"{user} would steer H_A with a detector that does not see the pose. Train the pose_detector stage "
                 "longer (--max_steps) with the foreground-weighted loss (--heatmap_foreground 10, the default), or "
-                "pass --min_detector_pckh 0 to go on anyway")
+                "pass --min_detector_pckh 0 to go on anyway"
+            )
 
     @classmethod
     def load(cls, folder: str) -> "DetectorReport | None":

@@ -39,7 +39,7 @@ def fill_model_card(values: dict[str, str], template: Path = TEMPLATE) -> str:
         text = text.replace("{{" + key + "}}", str(value))
     if "{{" in text:
         start = text.index("{{")
-        raise ValueError(f"model card placeholder left unfilled: {text[start:text.index('}}', start) + 2]}")
+        raise ValueError(f"model card placeholder left unfilled: {text[start : text.index('}}', start) + 2]}")
     return text
 
 
@@ -52,30 +52,53 @@ def departures(folder: str, config: TrainConfig) -> str:
         with open(h_a, encoding="utf-8") as handle:
             settings = json.load(handle)
     if settings.get("output", "blend") == "blend":
-        items.append("H_A's output blends its own rendering with the source person moved part by part by the rigid-part "
-                     "affines and with the source scene (person cut out), through a learned per-pixel softmax that "
-                     "starts at that model-free composite: the deformable skip taken down to the pixels. The paper's "
-                     "head (tanh RGB) is `output=\"render\"`.")
+        items.append(
+            "H_A's output blends its own rendering with the source person moved part by part by the rigid-part "
+            "affines and with the source scene (person cut out), through a learned per-pixel softmax that "
+            "starts at that model-free composite: the deformable skip taken down to the pixels. The paper's "
+            'head (tanh RGB) is `output="render"`.'
+        )
         if settings.get("scene", "filled") == "filled":
-            items.append("The scene behind the source person is filled by inpainting (OpenCV Navier-Stokes), and the "
-                         "output is that filled scene wherever the predicted target parsing has no person: nothing of "
-                         "the source person can remain where it stood.")
-    items.append("As in the official code (not the paper's text), the torso's deformable skip carries the whole image, "
-                 "and the pose loss, D_A and D_F judge the cycle output as well as the forward one.")
+            items.append(
+                "The scene behind the source person is filled by inpainting (OpenCV Navier-Stokes), and the "
+                "output is that filled scene wherever the predicted target parsing has no person: nothing of "
+                "the source person can remain where it stood."
+            )
+    items.append(
+        "As in the official code (not the paper's text), the torso's deformable skip carries the whole image, "
+        "and the pose loss, D_A and D_F judge the cycle output as well as the forward one."
+    )
     if config.weights.cycle > 0:
-        items.append(f"An L1 cycle term at weight {config.weights.cycle:g} besides the official VGG relu2_1 cycle term "
-                     f"(x {config.weights.content:g}).")
-    items.append(f"Style weight {config.weights.style:g} (our Gram normalisation; see the design notes); "
-                 f"learning-rate schedule `{config.lr_scheduler}`.")
+        items.append(
+            f"An L1 cycle term at weight {config.weights.cycle:g} besides the official VGG relu2_1 cycle term "
+            f"(x {config.weights.content:g})."
+        )
+    items.append(
+        f"Style weight {config.weights.style:g} (our Gram normalisation; see the design notes); "
+        f"learning-rate schedule `{config.lr_scheduler}`."
+    )
     if config.supervision == "paired":
         items.append("**Paired supervision (the true target image): this is the ablation ceiling, not SPT.**")
     return "\n".join(f"- {item}" for item in items)
 
 
-METRICS = (("ssim", "SSIM"), ("ssim_51", "SSIM (win 51)"), ("mask_ssim", "mask-SSIM"), ("psnr", "PSNR"),
-           ("lpips", "LPIPS (alex)"), ("fid", "FID"), ("kid", "KID"), ("is", "IS"), ("mask_is", "mask-IS"),
-           ("parsing_accuracy", "parsing accuracy"), ("parsing_miou", "parsing mIoU"), ("pckh", "PCKh@0.5 (own detector)"),
-           ("pose_pckh", "PCKh@0.5 (BlazePose)"), ("shape_iou", "shape IoU (BlazePose)"), ("lpips_person", "LPIPS source vs output person"))
+METRICS = (
+    ("ssim", "SSIM"),
+    ("ssim_51", "SSIM (win 51)"),
+    ("mask_ssim", "mask-SSIM"),
+    ("psnr", "PSNR"),
+    ("lpips", "LPIPS (alex)"),
+    ("fid", "FID"),
+    ("kid", "KID"),
+    ("is", "IS"),
+    ("mask_is", "mask-IS"),
+    ("parsing_accuracy", "parsing accuracy"),
+    ("parsing_miou", "parsing mIoU"),
+    ("pckh", "PCKh@0.5 (own detector)"),
+    ("pose_pckh", "PCKh@0.5 (BlazePose)"),
+    ("shape_iou", "shape IoU (BlazePose)"),
+    ("lpips_person", "LPIPS source vs output person"),
+)
 
 
 def card_data(config: TrainConfig, name: str, metrics: dict | None = None, benchmark: str | None = None) -> str:
@@ -87,13 +110,27 @@ def card_data(config: TrainConfig, name: str, metrics: dict | None = None, bench
     for key, label in METRICS if metrics else ():
         value = metrics.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            results.append(EvalResult(task_type="image-to-image", task_name="Pose-guided person image generation",
-                                      dataset_type=config.dataset, dataset_name=benchmark or config.dataset,
-                                      dataset_split="test", metric_type=key, metric_name=label,
-                                      metric_value=round(float(value), 4)))
-    data = ModelCardData(library_name="diffusers", pipeline_tag="image-to-image", license="mit",
-                         tags=["pose-transfer", "person-image-generation", "semantic-parsing-transformation", "spt"],
-                         datasets=[config.dataset], model_name=name, eval_results=results or None)
+            results.append(
+                EvalResult(
+                    task_type="image-to-image",
+                    task_name="Pose-guided person image generation",
+                    dataset_type=config.dataset,
+                    dataset_name=benchmark or config.dataset,
+                    dataset_split="test",
+                    metric_type=key,
+                    metric_name=label,
+                    metric_value=round(float(value), 4),
+                )
+            )
+    data = ModelCardData(
+        library_name="diffusers",
+        pipeline_tag="image-to-image",
+        license="mit",
+        tags=["pose-transfer", "person-image-generation", "semantic-parsing-transformation", "spt"],
+        datasets=[config.dataset],
+        model_name=name,
+        eval_results=results or None,
+    )
     return data.to_yaml()
 
 
@@ -110,9 +147,17 @@ def dataset_name(config: TrainConfig) -> str:
     return WORLD_DESCRIPTIONS[config.world] if config.dataset == "synthetic" else config.dataset
 
 
-def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str | None = None,
-                     evaluation: str | None = None, metrics: dict | None = None, benchmark: str | None = None,
-                     detector=None) -> None:
+def write_model_card(
+    config: TrainConfig,
+    path: str,
+    *,
+    steps: int,
+    command: str | None = None,
+    evaluation: str | None = None,
+    metrics: dict | None = None,
+    benchmark: str | None = None,
+    detector=None,
+) -> None:
     """README.md of a pipeline folder. ``metrics`` (an evaluation's metrics.json) become the card's
     ``model-index``, on the dataset ``benchmark`` names; ``evaluation`` is the prose section."""
     folder = os.path.dirname(path) or "."
@@ -129,7 +174,10 @@ def write_model_card(config: TrainConfig, path: str, *, steps: int, command: str
         "appearance_params": _params(folder, "appearance_generator"),
         "stage": config.stage,
         "steps": steps,
-        "command": command or "accelerate launch --config_file accelerate_config.yaml --num_cpu_threads_per_process $(nproc) train_accelerate.py --config " + os.path.join(folder, "train_config.json"),
+        "command": command
+        or "accelerate launch --config_file accelerate_config.yaml --num_cpu_threads_per_process $(nproc) "
+        "train_accelerate.py --config "
+        + os.path.join(folder, "train_config.json"),
         "config_json": json.dumps(config.to_dict(), indent=2, default=list),
         "evaluation": evaluation or "Not evaluated yet: run `python -m spt.evaluation --model " + folder + "`.",
         "departures": departures(folder, config),
@@ -146,7 +194,17 @@ def push_to_hub(folder: str, repo_id: str, token: str | None = None) -> str:
     from huggingface_hub import create_repo, upload_folder
 
     create_repo(repo_id, exist_ok=True, token=token)
-    info = upload_folder(repo_id=repo_id, folder_path=folder, token=token,
-                         ignore_patterns=["checkpoint-*", "checkpoint-*/**", "logs/**", "samples/**", "search_index_*",
-                                          "discriminators/**"])
+    info = upload_folder(
+        repo_id=repo_id,
+        folder_path=folder,
+        token=token,
+        ignore_patterns=[
+            "checkpoint-*",
+            "checkpoint-*/**",
+            "logs/**",
+            "samples/**",
+            "search_index_*",
+            "discriminators/**",
+        ],
+    )
     return str(info)

@@ -20,10 +20,10 @@ from tqdm.auto import tqdm
 
 from .. import losses as L
 from ..models import AppearanceGenerator, PatchDiscriminator
-from ..models.vgg import load_vgg
-from ..parsing import NUM_LABELS, PALETTE, from_onehot, to_onehot
 from ..models.appearance import render_appearance
 from ..models.semantic import predict_parsing_logits
+from ..models.vgg import load_vgg
+from ..parsing import NUM_LABELS, PALETTE, from_onehot, to_onehot
 from ..pipeline import SPTPipeline
 from ..pose import NUM_KEYPOINTS, draw_skeleton, pose_condition, pose_heatmaps, pose_mask
 from .config import TrainConfig
@@ -48,8 +48,9 @@ class NonFiniteLossError(FloatingPointError):
 def checkpoint_is_complete(path: str) -> bool:
     """A checkpoint folder holds the models' weights and the optimizers' state (Accelerate's ``save_state``)."""
     names = os.listdir(path) if os.path.isdir(path) else []
-    return (any(n.startswith("model") and n.endswith(".safetensors") for n in names)
-            and any(n.startswith("optimizer") for n in names))
+    return any(n.startswith("model") and n.endswith(".safetensors") for n in names) and any(
+        n.startswith("optimizer") for n in names
+    )
 
 
 def latest_checkpoint(output_dir: str) -> str | None:
@@ -57,8 +58,11 @@ def latest_checkpoint(output_dir: str) -> str | None:
     half-copied folder is passed over), or None."""
     if not os.path.isdir(output_dir):
         return None
-    steps = [(int(m.group(1)), name) for name in os.listdir(output_dir)
-             if (m := CHECKPOINT.match(name)) and checkpoint_is_complete(os.path.join(output_dir, name))]
+    steps = [
+        (int(m.group(1)), name)
+        for name in os.listdir(output_dir)
+        if (m := CHECKPOINT.match(name)) and checkpoint_is_complete(os.path.join(output_dir, name))
+    ]
     return os.path.join(output_dir, max(steps)[1]) if steps else None
 
 
@@ -67,11 +71,16 @@ def _save_failure(err: Exception, path: str) -> OSError:
     is "basic_ios::clear: iostream error"), else the original reason with the path."""
     free = shutil.disk_usage(os.path.dirname(path) or ".").free
     if getattr(err, "errno", None) == errno.ENOSPC or free < 64 * 2**20:
-        return OSError(errno.ENOSPC, f"no space left on the device of {path} ({free / 2**20:.0f} MiB free) while "
-                                     "saving the checkpoint; the partial save was removed, the previous checkpoints "
-                                     "are intact. Free space and resume with --resume_from_checkpoint latest")
-    return OSError(f"saving the checkpoint to {path} failed ({type(err).__name__}: {err}); the partial save was "
-                   "removed, the previous checkpoints are intact")
+        return OSError(
+            errno.ENOSPC,
+            f"no space left on the device of {path} ({free / 2**20:.0f} MiB free) while "
+            "saving the checkpoint; the partial save was removed, the previous checkpoints "
+            "are intact. Free space and resume with --resume_from_checkpoint latest",
+        )
+    return OSError(
+        f"saving the checkpoint to {path} failed ({type(err).__name__}: {err}); the partial save was "
+        "removed, the previous checkpoints are intact"
+    )
 
 
 @dataclass
@@ -98,8 +107,9 @@ class Trainer:
             mixed_precision=config.mixed_precision,
             gradient_accumulation_steps=config.gradient_accumulation_steps,
             log_with=log_with,
-            project_config=ProjectConfiguration(project_dir=config.output_dir,
-                                                logging_dir=os.path.join(config.output_dir, "logs")),
+            project_config=ProjectConfiguration(
+                project_dir=config.output_dir, logging_dir=os.path.join(config.output_dir, "logs")
+            ),
         )
         set_seed(config.seed)
         acc = self.accelerator
@@ -107,32 +117,46 @@ class Trainer:
         if config.init_from:
             pipe = SPTPipeline.from_pretrained(config.init_from)
             if tuple(pipe.image_size) != tuple(config.image_size):
-                raise ValueError(f"init_from {config.init_from} works at {pipe.image_size}, but image_size is "
-                                 f"{config.image_size}")
+                raise ValueError(
+                    f"init_from {config.init_from} works at {pipe.image_size}, but image_size is {config.image_size}"
+                )
         else:
             pipe = SPTPipeline.from_preset(config.preset, config.image_size, config.semantic_size)
         if stage in ("appearance", "e2e") and pipe.uses_parsing != config.use_parsing:
             if not pipe.uses_parsing:
-                raise ValueError(f"init_from {config.init_from}'s H_A takes no parsing (the Baseline); pass "
-                                 "--use_parsing false to go on training it")
+                raise ValueError(
+                    f"init_from {config.init_from}'s H_A takes no parsing (the Baseline); pass "
+                    "--use_parsing false to go on training it"
+                )
             logger.warning("use_parsing false: H_A is built afresh without parsing inputs (the Baseline)")
-            pipe.register_modules(appearance_generator=AppearanceGenerator.from_config(
-                pipe.appearance_generator.config, use_parsing=False))
-        if pipe.pose_detector is None and (stage == "pose_detector" or (stage != "semantic" and config.weights.pose > 0)):
+            pipe.register_modules(
+                appearance_generator=AppearanceGenerator.from_config(
+                    pipe.appearance_generator.config, use_parsing=False
+                )
+            )
+        if pipe.pose_detector is None and (
+            stage == "pose_detector" or (stage != "semantic" and config.weights.pose > 0)
+        ):
             raise ValueError("this stage needs a pose detector, and the init_from pipeline has none")
         floor = config.min_detector_pckh if stage in ("appearance", "e2e") and config.weights.pose > 0 else 0.0
         # A frozen detector is measured once, here, and the figure reused for the card; the pose_detector stage's
         # own is measured when it is saved.
         self.detector_report: DetectorReport | None = (
             DetectorReport.measure_or_none(pipe.pose_detector, config, floor)
-            if pipe.pose_detector is not None and stage != "pose_detector" else None)
+            if pipe.pose_detector is not None and stage != "pose_detector"
+            else None
+        )
         if floor > 0:
             self.detector_report.require(floor, f"the pose loss of stage {stage} (init_from {config.init_from})")
         self.pipe = pipe
         self.size = tuple(config.image_size)
 
-        trained = {"pose_detector": ["pose_detector"], "semantic": ["semantic_generator"],
-                   "appearance": ["appearance_generator"], "e2e": ["semantic_generator", "appearance_generator"]}[stage]
+        trained = {
+            "pose_detector": ["pose_detector"],
+            "semantic": ["semantic_generator"],
+            "appearance": ["appearance_generator"],
+            "e2e": ["semantic_generator", "appearance_generator"],
+        }[stage]
         self.trained = trained
         for name in ("semantic_generator", "appearance_generator", "pose_detector"):
             module = getattr(pipe, name)
@@ -154,22 +178,33 @@ class Trainer:
         self.vgg = load_vgg(config.vgg_weights) if stage in ("appearance", "e2e") else None
 
         betas = (config.adam_beta1, config.adam_beta2)
-        self.opt_g = torch.optim.Adam([p for g in self.generators for p in g.parameters()], lr=config.learning_rate,
-                                      betas=betas)
-        self.opt_d = (torch.optim.Adam([p for d in self.discriminators.values() for p in d.parameters()],
-                                       lr=config.discriminator_learning_rate, betas=betas)
-                      if self.discriminators else None)
-        prepared = acc.prepare(*self.generators, *self.discriminators.values(), self.opt_g,
-                               *([self.opt_d] if self.opt_d else []))
+        self.opt_g = torch.optim.Adam(
+            [p for g in self.generators for p in g.parameters()], lr=config.learning_rate, betas=betas
+        )
+        self.opt_d = (
+            torch.optim.Adam(
+                [p for d in self.discriminators.values() for p in d.parameters()],
+                lr=config.discriminator_learning_rate,
+                betas=betas,
+            )
+            if self.discriminators
+            else None
+        )
+        prepared = acc.prepare(
+            *self.generators, *self.discriminators.values(), self.opt_g, *([self.opt_d] if self.opt_d else [])
+        )
         k, d = len(self.generators), len(self.discriminators)
         self.generators = list(prepared[:k])
-        self.discriminators = dict(zip(self.discriminators, prepared[k:k + d]))
+        self.discriminators = dict(zip(self.discriminators, prepared[k : k + d]))
         self.opt_g = prepared[k + d]
         self.opt_d = prepared[k + d + 1] if self.opt_d else None
         # Not prepared: Accelerate would step a prepared scheduler once per process; these step once per
         # optimizer step, and are saved in the checkpoints.
-        self.schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
-                           for opt in (self.opt_g, self.opt_d) if opt is not None]
+        self.schedulers = [
+            torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
+            for opt in (self.opt_g, self.opt_d)
+            if opt is not None
+        ]
         acc.register_for_checkpointing(*self.schedulers)
         frozen = [m for m in (pipe.pose_detector, self.vgg) if m is not None]
         for module in frozen + [pipe.semantic_generator, pipe.appearance_generator]:
@@ -194,8 +229,10 @@ class Trainer:
             saved = PatchDiscriminator.from_pretrained(path)
             shape = lambda cfg: {k: cfg[k] for k in ("in_channels", "base_channels", "num_layers", "norm")}  # noqa: E731
             if shape(saved.config) != shape(disc.config):
-                raise ValueError(f"{path} is a discriminator of another shape ({shape(saved.config)}) than this stage "
-                                 f"needs ({shape(disc.config)}); delete it to start {name} afresh")
+                raise ValueError(
+                    f"{path} is a discriminator of another shape ({shape(saved.config)}) than this stage "
+                    f"needs ({shape(disc.config)}); delete it to start {name} afresh"
+                )
             disc.load_state_dict(saved.state_dict())
             self.continued_discriminators.append(name)
 
@@ -214,8 +251,13 @@ class Trainer:
     def _unwrapped_pipeline(self) -> SPTPipeline:
         acc = self.accelerator
         parts = {n: acc.unwrap_model(self._module(n)) for n in ("semantic_generator", "appearance_generator")}
-        return SPTPipeline(parts["semantic_generator"], parts["appearance_generator"], self.pipe.pose_detector,
-                           self.pipe.config.image_size, self.pipe.config.semantic_size)
+        return SPTPipeline(
+            parts["semantic_generator"],
+            parts["appearance_generator"],
+            self.pipe.pose_detector,
+            self.pipe.config.image_size,
+            self.pipe.config.semantic_size,
+        )
 
     # -- losses of one step --------------------------------------------------------------------------
 
@@ -227,16 +269,24 @@ class Trainer:
     def _semantic(self, batch, out: StepLosses) -> torch.Tensor:
         """H_S: CE(1 + M_t) on the pseudo label, plus D_S's adversarial term. Returns S~_t (softmax)."""
         onehot_s = to_onehot(batch["source_parsing"]).to(batch["source_image"].dtype)
-        logits = predict_parsing_logits(self._module("semantic_generator"), onehot_s, batch["source_keypoints"],
-                                        batch["target_keypoints"], self.pipe.semantic_size)
+        logits = predict_parsing_logits(
+            self._module("semantic_generator"),
+            onehot_s,
+            batch["source_keypoints"],
+            batch["target_keypoints"],
+            self.pipe.semantic_size,
+        )
         p_t, m_t = pose_condition(batch["target_keypoints"], self.size)
         out.terms["ce"] = L.weighted_cross_entropy(logits, batch["target_parsing"], m_t)
         parsing = logits.float().softmax(1)
         if "D_S" in self.discriminators:
             out.terms["adv_S"] = self.config.weights.adversarial * L.generator_adversarial_loss(
-                self._critic("D_S")(torch.cat([parsing, p_t], 1)))
-            out.judged["D_S"] = (torch.cat([to_onehot(batch["target_parsing"]).float(), p_t], 1),
-                                 torch.cat([parsing.detach(), p_t], 1))
+                self._critic("D_S")(torch.cat([parsing, p_t], 1))
+            )
+            out.judged["D_S"] = (
+                torch.cat([to_onehot(batch["target_parsing"]).float(), p_t], 1),
+                torch.cat([parsing.detach(), p_t], 1),
+            )
         return parsing
 
     def _appearance(self, batch, target_parsing: torch.Tensor, out: StepLosses) -> None:
@@ -253,8 +303,10 @@ class Trainer:
         onehot_s = to_onehot(batch["source_parsing"]).float()
         if not self.pipe.uses_parsing:
             # The Baseline knows no parsing: D_A and the style regions see the pose masks, as background/person.
-            onehot_s, target_parsing = (torch.cat([1 - m, m], 1) for m in (pose_mask(kp_s, self.size).float(),
-                                                                            pose_mask(kp_t, self.size).float()))
+            onehot_s, target_parsing = (
+                torch.cat([1 - m, m], 1)
+                for m in (pose_mask(kp_s, self.size).float(), pose_mask(kp_t, self.size).float())
+            )
         heat_s, heat_t = pose_heatmaps(kp_s, self.size), pose_heatmaps(kp_t, self.size)
         fake = render_appearance(h_a, image, kp_s, onehot_s, kp_t, target_parsing, heatmaps=(heat_s, heat_t))
         cycle = render_appearance(h_a, fake, kp_t, target_parsing, kp_s, onehot_s, heatmaps=(heat_t, heat_s))
@@ -280,8 +332,12 @@ class Trainer:
                 terms["content"] = w.content * L.content_loss(phi["cycle"], phi["source"])
             if w.style > 0:
                 terms["style"] = w.style * L.appearance_style_loss(
-                    phi["source"], L.style_regions(cfg.style_kind, onehot_s, kp_s),
-                    phi["fake"], L.style_regions(cfg.style_kind, target_parsing, kp_t), phi["cycle"])
+                    phi["source"],
+                    L.style_regions(cfg.style_kind, onehot_s, kp_s),
+                    phi["fake"],
+                    L.style_regions(cfg.style_kind, target_parsing, kp_t),
+                    phi["cycle"],
+                )
         if "D_F" in self.discriminators:
             crops, valid = L.face_crops(torch.cat([fake, cycle]), torch.cat([kp_t, kp_s]))
             real, real_valid = L.face_crops(image, kp_s)
@@ -291,8 +347,9 @@ class Trainer:
 
     def _pose_detector(self, batch, out: StepLosses) -> None:
         heatmaps = pose_heatmaps(batch["source_keypoints"], self.size)
-        out.terms["heatmap"] = L.heatmap_loss(self._module("pose_detector")(batch["source_image"]), heatmaps,
-                                              self.config.heatmap_foreground)
+        out.terms["heatmap"] = L.heatmap_loss(
+            self._module("pose_detector")(batch["source_image"]), heatmaps, self.config.heatmap_foreground
+        )
 
     def objective(self, batch) -> StepLosses:
         """The stage's generator loss terms on one batch, and what each discriminator is to judge."""
@@ -377,17 +434,25 @@ class Trainer:
         for module in (pipe.semantic_generator, pipe.appearance_generator):
             module.eval()
         src, tgt = [p[0] for p in pairs], [p[1] for p in pairs]
-        out = pipe([s["image"] for s in src], [t["keypoints"] for t in tgt], source_pose=[s["keypoints"] for s in src],
-                   source_parsing=[s["parsing"] for s in src])
+        out = pipe(
+            [s["image"] for s in src],
+            [t["keypoints"] for t in tgt],
+            source_pose=[s["keypoints"] for s in src],
+            source_parsing=[s["parsing"] for s in src],
+        )
         for name in self.trained:
             self._module(name).train()
         h, w = self.size
         grid = Image.new("RGB", (6 * w, len(pairs) * h))
         for row, (s, t) in enumerate(zip(src, tgt)):
-            tiles = [Image.fromarray(s["image"]), draw_skeleton(None, t["keypoints"], self.size),
-                     out.target_parsing_images[row] if out.target_parsing_images else Image.new("RGB", (w, h)),
-                     out.images[row], Image.fromarray(t["image"]),
-                     Image.fromarray(PALETTE[t["parsing"]])]
+            tiles = [
+                Image.fromarray(s["image"]),
+                draw_skeleton(None, t["keypoints"], self.size),
+                out.target_parsing_images[row] if out.target_parsing_images else Image.new("RGB", (w, h)),
+                out.images[row],
+                Image.fromarray(t["image"]),
+                Image.fromarray(PALETTE[t["parsing"]]),
+            ]
             for col, tile in enumerate(tiles):
                 grid.paste(tile, (col * w, row * h))
         return grid
@@ -423,8 +488,10 @@ class Trainer:
                 shutil.rmtree(path)
             os.replace(partial, path)
             if cfg.checkpoints_total_limit is not None:
-                existing = sorted((int(m.group(1)), n) for n in os.listdir(cfg.output_dir) if (m := CHECKPOINT.match(n)))
-                for _, name in existing[:max(0, len(existing) - cfg.checkpoints_total_limit)]:
+                existing = sorted(
+                    (int(m.group(1)), n) for n in os.listdir(cfg.output_dir) if (m := CHECKPOINT.match(n))
+                )
+                for _, name in existing[: max(0, len(existing) - cfg.checkpoints_total_limit)]:
                     shutil.rmtree(os.path.join(cfg.output_dir, name))
         acc.wait_for_everyone()
         return path
@@ -448,15 +515,21 @@ class Trainer:
         if not os.path.isdir(path) or match is None:
             raise ValueError(f"resume_from_checkpoint {path!r} is not a checkpoint-<step> folder")
         if not checkpoint_is_complete(path):
-            raise ValueError(f"resume_from_checkpoint {path!r} is incomplete (no model weights or optimizer state); "
-                             "resume from an earlier checkpoint or 'latest', which skips incomplete ones")
+            raise ValueError(
+                f"resume_from_checkpoint {path!r} is incomplete (no model weights or optimizer state); "
+                "resume from an earlier checkpoint or 'latest', which skips incomplete ones"
+            )
         try:
             self.accelerator.load_state(path)
         except (RuntimeError, ValueError, OSError, EOFError) as err:
-            hint = (" It was saved by a run with other network sizes (--preset, --image_size, --stage)."
-                    if "size mismatch" in str(err) or "Missing key" in str(err) or "Unexpected key" in str(err)
-                    else " A file of it is truncated or corrupt; resume from an earlier checkpoint.")
-            raise ValueError(f"cannot resume from {path}: {type(err).__name__}: {' '.join(str(err).split())[:300]}.{hint}") from None
+            hint = (
+                " It was saved by a run with other network sizes (--preset, --image_size, --stage)."
+                if "size mismatch" in str(err) or "Missing key" in str(err) or "Unexpected key" in str(err)
+                else " A file of it is truncated or corrupt; resume from an earlier checkpoint."
+            )
+            raise ValueError(
+                f"cannot resume from {path}: {type(err).__name__}: {' '.join(str(err).split())[:300]}.{hint}"
+            ) from None
         self.global_step = int(match.group(1))
         self.accelerator.print(f"resumed from {path} at step {self.global_step}")
 
@@ -471,12 +544,18 @@ class Trainer:
             os.makedirs(cfg.output_dir, exist_ok=True)
         acc.init_trackers("spt", config={k: str(v) for k, v in cfg.to_dict().items()})
         self.resume()
-        acc.print(f"training {cfg.stage} on {acc.num_processes} processes ({acc.device}, "
-                  f"{torch.get_num_threads()} CPU threads each), {len(trainable)} training samples, "
-                  f"steps {self.global_step}..{cfg.max_steps}")
+        acc.print(
+            f"training {cfg.stage} on {acc.num_processes} processes ({acc.device}, "
+            f"{torch.get_num_threads()} CPU threads each), {len(trainable)} training samples, "
+            f"steps {self.global_step}..{cfg.max_steps}"
+        )
         self._warn_idle_cores()
-        bar = tqdm(initial=self.global_step, total=cfg.max_steps, disable=not acc.is_local_main_process,
-                   desc=f"train {cfg.stage}")
+        bar = tqdm(
+            initial=self.global_step,
+            total=cfg.max_steps,
+            disable=not acc.is_local_main_process,
+            desc=f"train {cfg.stage}",
+        )
         logs: dict[str, float] = {}
         # global_step counts optimizer steps; each of its gradient_accumulation_steps micro-batches is drawn
         # from the micro-step index, so a resumed run sees the batches of an uninterrupted one.
@@ -496,7 +575,9 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k in ("total", "ce", "cycle", "heatmap")})
             if self.global_step % cfg.checkpointing_steps == 0:
                 self.save_checkpoint()
-            if acc.is_main_process and (self.global_step % cfg.validation_steps == 0 or self.global_step == cfg.max_steps):
+            if acc.is_main_process and (
+                self.global_step % cfg.validation_steps == 0 or self.global_step == cfg.max_steps
+            ):
                 grid = self.validation_grid(pairs)
                 if grid is not None:
                     self._log_grid(grid)
@@ -517,9 +598,13 @@ class Trainer:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         threads = torch.get_num_threads()
         if acc.device.type == "cpu" and threads * acc.num_processes < cores and acc.is_main_process:
-            logger.warning("training on the CPU with %d thread(s) per process for %d cores: pass "
-                           "--num_cpu_threads_per_process %d to accelerate launch", threads, cores,
-                           cores // acc.num_processes)
+            logger.warning(
+                "training on the CPU with %d thread(s) per process for %d cores: pass "
+                "--num_cpu_threads_per_process %d to accelerate launch",
+                threads,
+                cores,
+                cores // acc.num_processes,
+            )
 
     def save_pipeline(self, final_losses: dict | None = None) -> None:
         """The output folder: a pipeline (model_index.json + components), a model card, the training config, and
@@ -537,8 +622,9 @@ class Trainer:
                 self.detector_report.final_losses = final_losses or {}
         if self.detector_report is not None:
             self.detector_report.save(cfg.output_dir)
-        write_model_card(cfg, os.path.join(cfg.output_dir, "README.md"), steps=self.global_step,
-                         detector=self.detector_report)
+        write_model_card(
+            cfg, os.path.join(cfg.output_dir, "README.md"), steps=self.global_step, detector=self.detector_report
+        )
         if cfg.push_to_hub:
             push_to_hub(cfg.output_dir, cfg.hub_model_id)
 

@@ -33,9 +33,23 @@ _BODY_TO_WORLD = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, -1.0, 0]])
 
 # Anny's COCO-17 (+ feet) regressor labels to COCO-18 (OpenPose) rows; the neck (row 1) is the shoulders' mean.
 _COCO18_FROM_ANNY = {
-    0: "nose", 2: "right_shoulder", 3: "right_elbow", 4: "right_wrist", 5: "left_shoulder", 6: "left_elbow",
-    7: "left_wrist", 8: "right_hip", 9: "right_knee", 10: "right_ankle", 11: "left_hip", 12: "left_knee",
-    13: "left_ankle", 14: "right_eye", 15: "left_eye", 16: "right_ear", 17: "left_ear",
+    0: "nose",
+    2: "right_shoulder",
+    3: "right_elbow",
+    4: "right_wrist",
+    5: "left_shoulder",
+    6: "left_elbow",
+    7: "left_wrist",
+    8: "right_hip",
+    9: "right_knee",
+    10: "right_ankle",
+    11: "left_hip",
+    12: "left_knee",
+    13: "left_ankle",
+    14: "right_eye",
+    15: "left_eye",
+    16: "right_ear",
+    17: "left_ear",
 }
 
 # Body parts by bone name, for garments: the part of each vertex's strongest bone.
@@ -44,9 +58,20 @@ PARTS = ("torso", "head", "neck", "upper_arm", "lower_arm", "hand", "upper_leg",
 
 def _part_of(bone: str) -> str:
     name = bone.split(".")[0]
-    for prefix, part in (("neck", "neck"), ("head", "head"), ("eye", "head"), ("upperarm", "upper_arm"),
-                         ("lowerarm", "lower_arm"), ("wrist", "hand"), ("finger", "hand"), ("metacarpal", "hand"),
-                         ("upperleg", "upper_leg"), ("lowerleg", "lower_leg"), ("foot", "foot"), ("toe", "foot")):
+    for prefix, part in (
+        ("neck", "neck"),
+        ("head", "head"),
+        ("eye", "head"),
+        ("upperarm", "upper_arm"),
+        ("lowerarm", "lower_arm"),
+        ("wrist", "hand"),
+        ("finger", "hand"),
+        ("metacarpal", "hand"),
+        ("upperleg", "upper_leg"),
+        ("lowerleg", "lower_leg"),
+        ("foot", "foot"),
+        ("toe", "foot"),
+    ):
         if name.startswith(prefix):
             return part
     return "torso"  # root, pelvis, spine, clavicle, shoulder
@@ -117,8 +142,9 @@ class BodyModel:
         neck = kp[:, self.shoulder_rows].mean(1, keepdim=True)
         return torch.cat([kp[:, :1], neck, kp[:, 1:]], 1)
 
-    def bone_transforms(self, rest: RestBody, targets: dict[str, tuple[str, np.ndarray]],
-                        rotations: dict[str, np.ndarray]) -> torch.Tensor:
+    def bone_transforms(
+        self, rest: RestBody, targets: dict[str, tuple[str, np.ndarray]], rotations: dict[str, np.ndarray]
+    ) -> torch.Tensor:
         """Global bone transforms (J, 4, 4) from the rest pose.
 
         ``rotations``: bone -> a 3x3 rotation in its parent's posed frame (applied about the bone's head);
@@ -164,8 +190,16 @@ def body_model() -> BodyModel:
 def _neutral_identity():
     """The 2D world's person at its base proportions: the kinematics only gives limb directions here."""
     neutral = sample_identity(np.random.default_rng(0))
-    for name, value in (("shoulder", 0.105), ("hip", 0.062), ("torso", 0.30), ("upper_arm", 0.165),
-                        ("forearm", 0.145), ("thigh", 0.235), ("shin", 0.225), ("head", 0.062)):
+    for name, value in (
+        ("shoulder", 0.105),
+        ("hip", 0.062),
+        ("torso", 0.30),
+        ("upper_arm", 0.165),
+        ("forearm", 0.145),
+        ("thigh", 0.235),
+        ("shin", 0.225),
+        ("head", 0.062),
+    ):
         setattr(neutral, name, value)
     return neutral
 

@@ -17,8 +17,12 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, nargs=2, default=(128, 128), metavar=("H", "W"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="train", choices=sorted(SPLITS))
-    parser.add_argument("--world", default="2d", choices=WORLDS,
-                        help="2d (flat painted people), 3d (clothed Anny bodies in perspective) or mixed")
+    parser.add_argument(
+        "--world",
+        default="2d",
+        choices=WORLDS,
+        help="2d (flat painted people), 3d (clothed Anny bodies in perspective) or mixed",
+    )
     parser.add_argument("--grid", help="also write a PNG grid of samples (image | skeleton | parsing)")
     parser.add_argument("--examples", help="also write example files (image, keypoints JSON, parsing PNG) here")
     args = parser.parse_args(argv)
@@ -32,8 +36,9 @@ def main(argv=None) -> None:
         names = write_examples(args.examples, people, list(range(min(args.identities, 4))), 2)
         print(f"wrote {len(names)} examples to {args.examples}")
     if args.out:
-        ds = make_dataset(args.identities, args.poses, tuple(args.size), args.seed, args.split, progress=True,
-                          world=args.world)
+        ds = make_dataset(
+            args.identities, args.poses, tuple(args.size), args.seed, args.split, progress=True, world=args.world
+        )
         ds.save_to_disk(args.out)
         print(f"wrote {len(ds)} samples to {args.out}")
 

@@ -13,17 +13,20 @@ from .worlds import make_people
 
 
 def dataset_features():
-    from datasets import Array2D, Features, Image as ImageFeature, Value
+    from datasets import Array2D, Features, Value
+    from datasets import Image as ImageFeature
 
-    return Features({
-        "image": ImageFeature(),
-        "parsing": ImageFeature(),
-        "parsing_lip": ImageFeature(),
-        "keypoints": Array2D(shape=(NUM_KEYPOINTS, 2), dtype="float32"),
-        "identity_id": Value("int32"),
-        "pose_id": Value("int32"),
-        "yaw": Value("float32"),
-    })
+    return Features(
+        {
+            "image": ImageFeature(),
+            "parsing": ImageFeature(),
+            "parsing_lip": ImageFeature(),
+            "keypoints": Array2D(shape=(NUM_KEYPOINTS, 2), dtype="float32"),
+            "identity_id": Value("int32"),
+            "pose_id": Value("int32"),
+            "yaw": Value("float32"),
+        }
+    )
 
 
 def _records(num_identities, poses_per_identity, size, seed, split, progress, world):

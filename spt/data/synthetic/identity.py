@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 SPLITS = {"train": 1, "test": 2, "validation": 3}
 _IDENTITY, _POSE = 11, 12
 TEXTURES = ("solid", "stripes", "checks", "dots", "noise")
@@ -84,7 +83,9 @@ def _texture(rng: np.random.Generator, kinds=TEXTURES, p=None) -> Texture:
     if np.abs(a - b).sum() < 0.5:  # keep patterns visible
         b = _clip(1.0 - a, 0, 1).astype(np.float32)
     return Texture(
-        kind=kind, color_a=a, color_b=b,
+        kind=kind,
+        color_a=a,
+        color_b=b,
         period=float(rng.uniform(0.035, 0.08)),
         angle=float(rng.choice([0.0, math.pi / 2, rng.uniform(0, math.pi)])),
         phase=float(rng.uniform(0, 2 * math.pi)),
@@ -140,12 +141,20 @@ def sample_identity(rng: np.random.Generator, identity_id: int = 0) -> Identity:
     background_kind = str(rng.choice(["plain", "textured"], p=[0.5, 0.5]))
     return Identity(
         identity_id=int(identity_id),
-        shoulder=0.105 * scale[0], hip=0.062 * scale[1], torso=0.30 * scale[2],
-        upper_arm=0.165 * scale[3], forearm=0.145 * scale[3], thigh=0.235 * scale[4], shin=0.225 * scale[4],
-        head=0.062 * scale[5], girth=float(rng.uniform(0.95, 1.4)),
+        shoulder=0.105 * scale[0],
+        hip=0.062 * scale[1],
+        torso=0.30 * scale[2],
+        upper_arm=0.165 * scale[3],
+        forearm=0.145 * scale[3],
+        thigh=0.235 * scale[4],
+        shin=0.225 * scale[4],
+        head=0.062 * scale[5],
+        girth=float(rng.uniform(0.95, 1.4)),
         skin=_clip(skin, 0, 1).astype(np.float32),
-        hair_style=style, hair_color=_clip(hair_color, 0, 1).astype(np.float32),
-        hairline=float(rng.uniform(0.05, 0.45)), hair_length=float(rng.uniform(0.08, 0.2)),
+        hair_style=style,
+        hair_color=_clip(hair_color, 0, 1).astype(np.float32),
+        hairline=float(rng.uniform(0.05, 0.45)),
+        hair_length=float(rng.uniform(0.08, 0.2)),
         hat=_texture(rng, ("solid", "stripes")) if rng.random() < 0.12 else None,
         sunglasses=bool(rng.random() < 0.1),
         upper=_texture(rng, p=[0.25, 0.25, 0.2, 0.15, 0.15]),

@@ -10,12 +10,19 @@ import numpy as np
 from ...pose import NUM_KEYPOINTS
 from .identity import Identity, _clip
 
-
 # Joint limits in degrees: (low, high).
 LIMITS = {
-    "shoulder_flex": (-50, 175), "shoulder_abduct": (0, 175), "elbow": (0, 150), "elbow_dir": (-30, 100),
-    "hip_flex": (-35, 95), "hip_abduct": (-5, 40), "knee": (0, 125),
-    "lean": (-12, 12), "bend": (-10, 25), "head_yaw": (-35, 35), "head_tilt": (-15, 15),
+    "shoulder_flex": (-50, 175),
+    "shoulder_abduct": (0, 175),
+    "elbow": (0, 150),
+    "elbow_dir": (-30, 100),
+    "hip_flex": (-35, 95),
+    "hip_abduct": (-5, 40),
+    "knee": (0, 125),
+    "lean": (-12, 12),
+    "bend": (-10, 25),
+    "head_yaw": (-35, 35),
+    "head_tilt": (-15, 15),
 }
 ACTIVITIES = ("standing", "walking", "arms_raised", "arms_bent", "free")
 
@@ -45,7 +52,9 @@ class Pose:
     def clipped(self) -> "Pose":
         for name, (low, high) in LIMITS.items():
             value = getattr(self, name)
-            setattr(self, name, _clip(value, low, high) if isinstance(value, np.ndarray) else float(_clip(value, low, high)))
+            setattr(
+                self, name, _clip(value, low, high) if isinstance(value, np.ndarray) else float(_clip(value, low, high))
+            )
         return self
 
 
@@ -58,13 +67,26 @@ def walking_cycle(num_frames: int = 16, yaw: float = 0.0, stride: float = 28.0) 
     for k in range(num_frames):
         phase = 2 * math.pi * k / num_frames + np.array([0.0, math.pi])  # right, left
         hip_flex = stride * np.sin(phase)
-        poses.append(Pose(
-            pose_id=k, activity="walking", yaw=float(yaw),
-            shoulder_flex=-0.8 * hip_flex, shoulder_abduct=np.full(2, 8.0), elbow=15 + 10 * np.cos(phase) ** 2,
-            elbow_dir=np.full(2, 30.0), hip_flex=hip_flex, hip_abduct=np.full(2, 3.0),
-            knee=5 + 40 * np.maximum(np.cos(phase), 0), lean=0.0, bend=3.0, head_yaw=0.0, head_tilt=0.0,
-            fill=0.9, offset=np.zeros(2),
-        ).clipped())
+        poses.append(
+            Pose(
+                pose_id=k,
+                activity="walking",
+                yaw=float(yaw),
+                shoulder_flex=-0.8 * hip_flex,
+                shoulder_abduct=np.full(2, 8.0),
+                elbow=15 + 10 * np.cos(phase) ** 2,
+                elbow_dir=np.full(2, 30.0),
+                hip_flex=hip_flex,
+                hip_abduct=np.full(2, 3.0),
+                knee=5 + 40 * np.maximum(np.cos(phase), 0),
+                lean=0.0,
+                bend=3.0,
+                head_yaw=0.0,
+                head_tilt=0.0,
+                fill=0.9,
+                offset=np.zeros(2),
+            ).clipped()
+        )
     return poses
 
 
@@ -103,11 +125,20 @@ def sample_pose(rng: np.random.Generator, pose_id: int = 0) -> Pose:
         flex, abduct, elbow, elbow_dir = u(-50, 175), u(0, 120), u(0, 150), u(-30, 100)
         hip_flex, hip_abduct, knee = u(-25, 60), u(-5, 35), u(0, 90)
     return Pose(
-        pose_id=int(pose_id), activity=activity, yaw=float(yaw),
-        shoulder_flex=flex, shoulder_abduct=abduct, elbow=elbow, elbow_dir=elbow_dir,
-        hip_flex=hip_flex, hip_abduct=hip_abduct, knee=knee,
-        lean=float(rng.normal(0, 4)), bend=float(rng.normal(3, 5)),
-        head_yaw=float(rng.normal(0, 12)), head_tilt=float(rng.normal(0, 6)),
+        pose_id=int(pose_id),
+        activity=activity,
+        yaw=float(yaw),
+        shoulder_flex=flex,
+        shoulder_abduct=abduct,
+        elbow=elbow,
+        elbow_dir=elbow_dir,
+        hip_flex=hip_flex,
+        hip_abduct=hip_abduct,
+        knee=knee,
+        lean=float(rng.normal(0, 4)),
+        bend=float(rng.normal(3, 5)),
+        head_yaw=float(rng.normal(0, 12)),
+        head_tilt=float(rng.normal(0, 6)),
         fill=float(rng.uniform(0.84, 0.98) if rng.random() < 0.8 else rng.uniform(1.2, 1.8)),
         offset=rng.uniform(-1, 1, 2),
     ).clipped()
@@ -196,6 +227,10 @@ def build_skeleton(identity: Identity, pose: Pose) -> Skeleton3D:
     to_cam = lambda p: p @ view.T  # noqa: E731
     body_axes = np.stack([upper[:, 0], upper[:, 1], upper[:, 2]])
     return Skeleton3D(
-        joints=to_cam(joints), head_center=to_cam(head_center), head_axes=to_cam(head_rot.T),
-        body_axes=to_cam(body_axes), feet=to_cam(feet), hands=to_cam(hands),
+        joints=to_cam(joints),
+        head_center=to_cam(head_center),
+        head_axes=to_cam(head_rot.T),
+        body_axes=to_cam(body_axes),
+        feet=to_cam(feet),
+        hands=to_cam(hands),
     )

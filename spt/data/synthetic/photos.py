@@ -14,11 +14,37 @@ import numpy as np
 from PIL import Image
 
 # Texture-like photos (fabric stand-ins) and scene-like photos (backgrounds). No people.
-TEXTURE_PHOTOS = ("brick.png", "grass.png", "gravel.png", "coffee.png", "chelsea.png", "rocket.jpg",
-                  "hubble_deep_field.jpg", "ihc.png", "retina.jpg", "color.png", "moon.png", "coins.png",
-                  "cell.png", "text.png", "page.png", "motorcycle_left.png")
-SCENE_PHOTOS = ("motorcycle_left.png", "motorcycle_right.png", "rocket.jpg", "coffee.png", "chelsea.png",
-                "brick.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "moon.png", "coins.png")
+TEXTURE_PHOTOS = (
+    "brick.png",
+    "grass.png",
+    "gravel.png",
+    "coffee.png",
+    "chelsea.png",
+    "rocket.jpg",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "retina.jpg",
+    "color.png",
+    "moon.png",
+    "coins.png",
+    "cell.png",
+    "text.png",
+    "page.png",
+    "motorcycle_left.png",
+)
+SCENE_PHOTOS = (
+    "motorcycle_left.png",
+    "motorcycle_right.png",
+    "rocket.jpg",
+    "coffee.png",
+    "chelsea.png",
+    "brick.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "moon.png",
+    "coins.png",
+)
 EXCLUDED = ("astronaut.png", "camera.png")  # people: real-photo checks only
 
 

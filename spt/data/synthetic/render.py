@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...parsing import merge_to_spt10
-from .identity import SPLITS, _IDENTITY, _POSE, Identity, Texture, _clip, _rng, sample_identity
+from .identity import _IDENTITY, _POSE, SPLITS, Identity, Texture, _clip, _rng, sample_identity
 from .kinematics import Pose, Skeleton3D, _unit, build_skeleton, sample_pose
-
 
 # LIP-20 label indices used by the renderer.
 L_BG, L_HAT, L_HAIR, L_SUNGLASSES, L_UPPER, L_COAT, L_PANTS, L_SKIRT, L_FACE = 0, 1, 2, 4, 5, 7, 9, 12, 13
@@ -74,8 +73,9 @@ class _Canvas:
 
     def around_segment(self, p, q, r):
         """``window`` over the segment p->q grown by ``r`` (and a pixel of anti-aliasing)."""
-        return self.window(min(p[0], q[0]) - r - 1, max(p[0], q[0]) + r + 1,
-                           min(p[1], q[1]) - r - 1, max(p[1], q[1]) + r + 1)
+        return self.window(
+            min(p[0], q[0]) - r - 1, max(p[0], q[0]) + r + 1, min(p[1], q[1]) - r - 1, max(p[1], q[1]) + r + 1
+        )
 
     def paint(self, where, coverage, colors, labels):
         cov = coverage[..., None]
@@ -168,8 +168,14 @@ class SyntheticPeople(PeopleWorld):
 
     def _placement(self, ident: Identity, skel: Skeleton3D, pose: Pose):
         """Scale (px per body unit) and offset that fit the body in the frame at the pose's fill."""
-        pts = np.concatenate([skel.joints[:, :2], skel.feet[:, :2], skel.hands[:, :2],
-                              skel.head_center[None, :2] + [[0, -1.5 * ident.head]]])
+        pts = np.concatenate(
+            [
+                skel.joints[:, :2],
+                skel.feet[:, :2],
+                skel.hands[:, :2],
+                skel.head_center[None, :2] + [[0, -1.5 * ident.head]],
+            ]
+        )
         return fit_frame(pts.min(0), pts.max(0), 0.06, 0.9, pose.fill, pose.offset, self.size)
 
     def _background(self, ident: Identity) -> np.ndarray:
@@ -208,12 +214,51 @@ class SyntheticPeople(PeopleWorld):
             shoulder, elbow, wrist = j[base], j[base + 1], j[base + 2]
             s_upper = min(ident.sleeves / 0.5, 1.0)
             s_fore = max((ident.sleeves - 0.5) / 0.5, 0.0)
-            items.append(self._limb(px(shoulder), px(elbow), 0.034 * g * scale, 0.027 * g * scale, scale,
-                                    (shoulder[2] + elbow[2]) / 2, ident.upper, ident.skin, s_upper, upper_label, arm_label))
-            items.append(self._limb(px(elbow), px(wrist), 0.026 * g * scale, 0.02 * g * scale, scale,
-                                    (elbow[2] + wrist[2]) / 2 + 1e-3, ident.upper, ident.skin, s_fore, upper_label, arm_label))
-            items.append(self._limb(px(wrist), px(skel.hands[k]), 0.02 * scale, 0.018 * scale, scale,
-                                    skel.hands[k][2] + 2e-3, None, ident.skin, 0.0, arm_label, arm_label))
+            items.append(
+                self._limb(
+                    px(shoulder),
+                    px(elbow),
+                    0.034 * g * scale,
+                    0.027 * g * scale,
+                    scale,
+                    (shoulder[2] + elbow[2]) / 2,
+                    ident.upper,
+                    ident.skin,
+                    s_upper,
+                    upper_label,
+                    arm_label,
+                )
+            )
+            items.append(
+                self._limb(
+                    px(elbow),
+                    px(wrist),
+                    0.026 * g * scale,
+                    0.02 * g * scale,
+                    scale,
+                    (elbow[2] + wrist[2]) / 2 + 1e-3,
+                    ident.upper,
+                    ident.skin,
+                    s_fore,
+                    upper_label,
+                    arm_label,
+                )
+            )
+            items.append(
+                self._limb(
+                    px(wrist),
+                    px(skel.hands[k]),
+                    0.02 * scale,
+                    0.018 * scale,
+                    scale,
+                    skel.hands[k][2] + 2e-3,
+                    None,
+                    ident.skin,
+                    0.0,
+                    arm_label,
+                    arm_label,
+                )
+            )
 
         # Legs: pants (or skin under shorts and skirts); shoes.
         pants_on_leg = ident.lower_length if ident.lower_kind != "skirt" else 0.0
@@ -221,12 +266,52 @@ class SyntheticPeople(PeopleWorld):
             hip, knee, ankle = j[base], j[base + 1], j[base + 2]
             s_thigh = min(pants_on_leg / 0.5, 1.0)
             s_shin = max((pants_on_leg - 0.5) / 0.5, 0.0)
-            items.append(self._limb(px(hip), px(knee), 0.05 * g * scale, 0.038 * g * scale, scale,
-                                    (hip[2] + knee[2]) / 2, ident.lower, ident.skin, s_thigh, L_PANTS, leg_label))
-            items.append(self._limb(px(knee), px(ankle), 0.036 * g * scale, 0.027 * g * scale, scale,
-                                    (knee[2] + ankle[2]) / 2 + 1e-3, ident.lower, ident.skin, s_shin, L_PANTS, leg_label))
-            items.append(self._limb(px(ankle), px(skel.feet[k]), 0.026 * scale, 0.028 * scale, scale,
-                                    skel.feet[k][2] + 2e-3, None, ident.shoes, 0.0, shoe_label, shoe_label, shade=0.5))
+            items.append(
+                self._limb(
+                    px(hip),
+                    px(knee),
+                    0.05 * g * scale,
+                    0.038 * g * scale,
+                    scale,
+                    (hip[2] + knee[2]) / 2,
+                    ident.lower,
+                    ident.skin,
+                    s_thigh,
+                    L_PANTS,
+                    leg_label,
+                )
+            )
+            items.append(
+                self._limb(
+                    px(knee),
+                    px(ankle),
+                    0.036 * g * scale,
+                    0.027 * g * scale,
+                    scale,
+                    (knee[2] + ankle[2]) / 2 + 1e-3,
+                    ident.lower,
+                    ident.skin,
+                    s_shin,
+                    L_PANTS,
+                    leg_label,
+                )
+            )
+            items.append(
+                self._limb(
+                    px(ankle),
+                    px(skel.feet[k]),
+                    0.026 * scale,
+                    0.028 * scale,
+                    scale,
+                    skel.feet[k][2] + 2e-3,
+                    None,
+                    ident.shoes,
+                    0.0,
+                    shoe_label,
+                    shoe_label,
+                    shade=0.5,
+                )
+            )
 
         # Torso: chest (upper garment) and pelvis (lower garment, or the untucked hem).
         yaw = math.atan2(skel.body_axes[2][0], skel.body_axes[2][2])  # body's forward seen from the camera
@@ -241,34 +326,107 @@ class SyntheticPeople(PeopleWorld):
         waist_w = half(ident.hip + 0.035 * g)
         hip_w = half(ident.hip + 0.05 * g)
         chest_bottom = hem if ident.untucked > 0.0 else waist
-        items.append(self._quad(px(neck + skel.body_axes[1] * 0.01), px(chest_bottom), shoulder_w * scale,
-                                half(ident.hip + 0.04 * g) * scale, scale, 0.0, ident.upper, upper_label, shade=0.35))
+        items.append(
+            self._quad(
+                px(neck + skel.body_axes[1] * 0.01),
+                px(chest_bottom),
+                shoulder_w * scale,
+                half(ident.hip + 0.04 * g) * scale,
+                scale,
+                0.0,
+                ident.upper,
+                upper_label,
+                shade=0.35,
+            )
+        )
         crotch = mid_hip + skel.body_axes[1] * 0.05
         if ident.lower_kind == "skirt":
             items.append(self._skirt(ident, skel, px, scale))
-        items.append(self._quad(px(waist), px(crotch), waist_w * scale, hip_w * scale, scale, 1e-3,
-                                ident.lower, L_SKIRT if ident.lower_kind == "skirt" else L_PANTS, shade=0.3))
+        items.append(
+            self._quad(
+                px(waist),
+                px(crotch),
+                waist_w * scale,
+                hip_w * scale,
+                scale,
+                1e-3,
+                ident.lower,
+                L_SKIRT if ident.lower_kind == "skirt" else L_PANTS,
+                shade=0.3,
+            )
+        )
         if ident.coat:  # a coat reaches down over the hips
             coat_end = mid_hip + (mid_hip - neck) * 0.45
-            items.append(self._quad(px(waist), px(coat_end), waist_w * 1.05 * scale, hip_w * 1.25 * scale, scale,
-                                    2e-3, ident.upper, L_COAT, shade=0.3))
+            items.append(
+                self._quad(
+                    px(waist),
+                    px(coat_end),
+                    waist_w * 1.05 * scale,
+                    hip_w * 1.25 * scale,
+                    scale,
+                    2e-3,
+                    ident.upper,
+                    L_COAT,
+                    shade=0.3,
+                )
+            )
 
         # Head, neck, hair, face details, accessories.
         hc = skel.head_center
-        items.append(self._limb(px(neck), px(hc), 0.024 * g * scale, 0.024 * g * scale, scale, hc[2] - 0.02,
-                                None, ident.skin * 0.93, 0.0, L_FACE, L_FACE))
+        items.append(
+            self._limb(
+                px(neck),
+                px(hc),
+                0.024 * g * scale,
+                0.024 * g * scale,
+                scale,
+                hc[2] - 0.02,
+                None,
+                ident.skin * 0.93,
+                0.0,
+                L_FACE,
+                L_FACE,
+            )
+        )
         items.append(_Item(hc[2] + 3e-3, lambda c: self._draw_head(c, ident, skel, px(hc), scale)))
         if ident.hair_style in ("long", "bun"):
             back = hc - skel.head_axes[2] * ident.head * 0.6
             if ident.hair_style == "long":
                 end = back + skel.head_axes[1] * (ident.head + ident.hair_length)
-                items.append(self._limb(px(back), px(end), ident.head * 1.05 * scale, ident.head * 0.8 * scale, scale,
-                                        back[2] - 0.05 * abs(skel.head_axes[2][2]), None, ident.hair_color, 0.0,
-                                        L_HAIR, L_HAIR, shade=0.4))
+                items.append(
+                    self._limb(
+                        px(back),
+                        px(end),
+                        ident.head * 1.05 * scale,
+                        ident.head * 0.8 * scale,
+                        scale,
+                        back[2] - 0.05 * abs(skel.head_axes[2][2]),
+                        None,
+                        ident.hair_color,
+                        0.0,
+                        L_HAIR,
+                        L_HAIR,
+                        shade=0.4,
+                    )
+                )
             else:
                 bun = hc - skel.head_axes[2] * ident.head * 0.9 - skel.head_axes[1] * ident.head * 0.6
-                items.append(self._limb(px(bun), px(bun) + 0.01, ident.head * 0.5 * scale, ident.head * 0.5 * scale,
-                                        scale, bun[2], None, ident.hair_color, 0.0, L_HAIR, L_HAIR, shade=0.4))
+                items.append(
+                    self._limb(
+                        px(bun),
+                        px(bun) + 0.01,
+                        ident.head * 0.5 * scale,
+                        ident.head * 0.5 * scale,
+                        scale,
+                        bun[2],
+                        None,
+                        ident.hair_color,
+                        0.0,
+                        L_HAIR,
+                        L_HAIR,
+                        shade=0.4,
+                    )
+                )
         return items
 
     # Part painters --------------------------------------------------------------------------------

@@ -36,8 +36,24 @@ from .identity import SPLITS, _clip, _color, _rng, _texture
 from .kinematics import Pose, _rot_z
 from .photos import SCENE_PHOTOS, TEXTURE_PHOTOS, PhotoTexture, load_photo
 from .raster import rasterize
-from .render import (FACE_JOINTS, L_COAT, L_FACE, L_HAIR, L_LARM, L_LLEG, L_LSHOE, L_PANTS, L_RARM, L_RLEG,
-                     L_RSHOE, L_SKIRT, L_UPPER, PeopleWorld, fit_frame, seen_keypoints)
+from .render import (
+    FACE_JOINTS,
+    L_COAT,
+    L_FACE,
+    L_HAIR,
+    L_LARM,
+    L_LLEG,
+    L_LSHOE,
+    L_PANTS,
+    L_RARM,
+    L_RLEG,
+    L_RSHOE,
+    L_SKIRT,
+    L_UPPER,
+    PeopleWorld,
+    fit_frame,
+    seen_keypoints,
+)
 
 L_DRESS = 6
 _IDENTITY_3D = 21
@@ -103,43 +119,88 @@ def _cloth(rng: np.random.Generator):
 
 def sample_person(rng: np.random.Generator, identity_id: int = 0) -> Person3D:
     gender = float(rng.uniform(0, 1))
-    phenotype = {"gender": gender, "age": float(rng.uniform(0.5, 0.85)), "height": float(rng.uniform(0.25, 0.8)),
-                 "weight": float(rng.uniform(0.2, 0.8)), "muscle": float(rng.uniform(0.25, 0.75)),
-                 "proportions": float(rng.uniform(0.3, 0.7))}
+    phenotype = {
+        "gender": gender,
+        "age": float(rng.uniform(0.5, 0.85)),
+        "height": float(rng.uniform(0.25, 0.8)),
+        "weight": float(rng.uniform(0.2, 0.8)),
+        "muscle": float(rng.uniform(0.25, 0.75)),
+        "proportions": float(rng.uniform(0.3, 0.7)),
+    }
     tone = rng.uniform(0.0, 1.0)  # dark .. light
     skin = np.array([0.36, 0.22, 0.15]) * (1 - tone) + np.array([0.96, 0.8, 0.68]) * tone
     skin = _clip(skin * rng.uniform(0.93, 1.07, 3), 0, 1).astype(np.float32)
     style = str(rng.choice(HAIR_STYLES_3D, p=[0.5, 0.42, 0.08] if gender < 0.5 else [0.72, 0.16, 0.12]))
-    hair_color = np.array(rng.choice([[0.05, 0.04, 0.03], [0.25, 0.15, 0.08], [0.55, 0.4, 0.2], [0.8, 0.68, 0.4],
-                                      [0.5, 0.5, 0.5], [0.5, 0.18, 0.08]]), dtype=np.float32) * rng.uniform(0.8, 1.2)
+    hair_color = np.array(
+        rng.choice(
+            [
+                [0.05, 0.04, 0.03],
+                [0.25, 0.15, 0.08],
+                [0.55, 0.4, 0.2],
+                [0.8, 0.68, 0.4],
+                [0.5, 0.5, 0.5],
+                [0.5, 0.18, 0.08],
+            ]
+        ),
+        dtype=np.float32,
+    ) * rng.uniform(0.8, 1.2)
     upper_kind = str(rng.choice(UPPER_KINDS, p=[0.72, 0.16, 0.12] if gender < 0.5 else [0.8, 0.2, 0.0]))
-    lower_kind = "skirt" if upper_kind == "dress" else str(
-        rng.choice(LOWER_KINDS_3D, p=[0.45, 0.2, 0.35] if gender < 0.5 else [0.75, 0.25, 0.0]))
+    lower_kind = (
+        "skirt"
+        if upper_kind == "dress"
+        else str(rng.choice(LOWER_KINDS_3D, p=[0.45, 0.2, 0.35] if gender < 0.5 else [0.75, 0.25, 0.0]))
+    )
     sleeves = float(rng.choice([0.0, rng.uniform(0.15, 0.45), rng.uniform(0.85, 1.0)], p=[0.15, 0.4, 0.45]))
     if upper_kind == "coat":
         sleeves = float(rng.uniform(0.9, 1.0))
-    lower_length = {"long_pants": float(rng.uniform(0.92, 1.0)), "shorts": float(rng.uniform(0.3, 0.55)),
-                    "skirt": float(rng.uniform(0.35, 0.9))}[lower_kind]
+    lower_length = {
+        "long_pants": float(rng.uniform(0.92, 1.0)),
+        "shorts": float(rng.uniform(0.3, 0.55)),
+        "skirt": float(rng.uniform(0.35, 0.9)),
+    }[lower_kind]
     background = "photo" if rng.random() < 0.65 else "plain"
-    scene = _photo_texture(rng, SCENE_PHOTOS, scale=(250.0, 700.0)) if background == "photo" else _color(
-        rng, saturation=(0.0, 0.35), value=(0.35, 0.95))
+    scene = (
+        _photo_texture(rng, SCENE_PHOTOS, scale=(250.0, 700.0))
+        if background == "photo"
+        else _color(rng, saturation=(0.0, 0.35), value=(0.35, 0.95))
+    )
     azimuth, elevation = rng.uniform(-70, 70), rng.uniform(10, 60)
-    light = np.array([math.sin(math.radians(azimuth)) * math.cos(math.radians(elevation)),
-                      math.sin(math.radians(elevation)),
-                      math.cos(math.radians(azimuth)) * math.cos(math.radians(elevation))])
+    light = np.array(
+        [
+            math.sin(math.radians(azimuth)) * math.cos(math.radians(elevation)),
+            math.sin(math.radians(elevation)),
+            math.cos(math.radians(azimuth)) * math.cos(math.radians(elevation)),
+        ]
+    )
     return Person3D(
-        identity_id=int(identity_id), phenotype=phenotype, skin=skin, hair_style=style,
-        hair_color=_clip(hair_color, 0, 1).astype(np.float32), hairline=float(rng.uniform(0.2, 0.55)),
-        hair_length=float(rng.uniform(0.12, 0.32)), upper_kind=upper_kind, upper=_cloth(rng), sleeves=sleeves,
-        neckline=float(rng.uniform(0.86, 0.97)), lower_kind=lower_kind, lower=_cloth(rng), lower_length=lower_length,
+        identity_id=int(identity_id),
+        phenotype=phenotype,
+        skin=skin,
+        hair_style=style,
+        hair_color=_clip(hair_color, 0, 1).astype(np.float32),
+        hairline=float(rng.uniform(0.2, 0.55)),
+        hair_length=float(rng.uniform(0.12, 0.32)),
+        upper_kind=upper_kind,
+        upper=_cloth(rng),
+        sleeves=sleeves,
+        neckline=float(rng.uniform(0.86, 0.97)),
+        lower_kind=lower_kind,
+        lower=_cloth(rng),
+        lower_length=lower_length,
         shoes=_color(rng, value=(0.05, 0.6)),
         fill=float(rng.uniform(0.76, 0.92) if rng.random() < 0.8 else rng.uniform(1.2, 1.7)),
-        grey=bool(rng.random() < 0.05), camera_distance=float(rng.uniform(2.5, 7.0)),
-        camera_height=float(rng.uniform(0.7, 2.3)), light=-light / np.linalg.norm(light),
-        key=float(rng.uniform(0.45, 0.8)), ambient=float(rng.uniform(0.35, 0.6)), background=background,
-        scene=scene, floor=_color(rng, saturation=(0.0, 0.3), value=(0.25, 0.8)),
+        grey=bool(rng.random() < 0.05),
+        camera_distance=float(rng.uniform(2.5, 7.0)),
+        camera_height=float(rng.uniform(0.7, 2.3)),
+        light=-light / np.linalg.norm(light),
+        key=float(rng.uniform(0.45, 0.8)),
+        ambient=float(rng.uniform(0.35, 0.6)),
+        background=background,
+        scene=scene,
+        floor=_color(rng, saturation=(0.0, 0.3), value=(0.25, 0.8)),
         blur=float(rng.choice([0.0, rng.uniform(0.5, 2.5)], p=[0.5, 0.5])),
-        noise=float(rng.uniform(0.0, 0.025)), jpeg=int(rng.integers(60, 96)),
+        noise=float(rng.uniform(0.0, 0.025)),
+        jpeg=int(rng.integers(60, 96)),
     )
 
 
@@ -194,11 +255,15 @@ class _Template:
         front = centre[:, 1] < kp[0, 1] + 0.03
         self.eye = front & (d_eye < 0.011)
         brow = eyes + np.array([0, -0.004, 0.02])
-        self.brow = front & ~self.eye & (np.linalg.norm(centre[:, None] - brow[None], axis=2).min(1) < 0.011) \
+        self.brow = (
+            front
+            & ~self.eye
+            & (np.linalg.norm(centre[:, None] - brow[None], axis=2).min(1) < 0.011)
             & (np.abs(centre[:, 2] - brow[0, 2]) < 0.005)
+        )
         mouth = kp[0] + np.array([0, 0.004, -0.045])
         rel = (centre - mouth) / np.array([0.024, 0.03, 0.008])
-        self.lips = front & (np.sqrt((rel ** 2).sum(1)) < 1.0)
+        self.lips = front & (np.sqrt((rel**2).sum(1)) < 1.0)
 
 
 def _along(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -377,19 +442,35 @@ class SyntheticPeople3D(PeopleWorld):
             flare = 1.0 + 0.35 * f * (0.5 + person.lower_length)
             z = waist_z - f * length
             top_shrink = 0.9 + 0.1 * min(1.0, f * 4)
-            rings.append(np.stack([cx + rx * flare * top_shrink * np.sin(theta),
-                                   cy + ry * flare * top_shrink * np.cos(theta), np.full_like(theta, z)], 1))
+            rings.append(
+                np.stack(
+                    [
+                        cx + rx * flare * top_shrink * np.sin(theta),
+                        cy + ry * flare * top_shrink * np.cos(theta),
+                        np.full_like(theta, z),
+                    ],
+                    1,
+                )
+            )
             s = np.clip(0.5 + 0.5 * np.sin(theta) / 0.8, 0, 1)  # left share
             follow = min(1.0, f * 1.6) * 0.85
             weights.append(np.stack([np.full_like(s, 1 - follow), follow * s, follow * (1 - s)], 1))
         rings = np.stack(rings)
         faces, uv = _tube(rings)
-        bones = torch.tensor([b["spine05"], b["upperleg01.L"], b["upperleg01.R"]]).repeat(rings.shape[0] * rings.shape[1], 1)
+        bones = torch.tensor([b["spine05"], b["upperleg01.L"], b["upperleg01.R"]]).repeat(
+            rings.shape[0] * rings.shape[1], 1
+        )
         w = torch.from_numpy(np.concatenate(weights))
         vertices = body.skin(torch.from_numpy(rings.reshape(-1, 3)), transforms, bones, w)
         label = L_DRESS if person.upper_kind == "dress" else L_SKIRT
         surface = S_UPPER if person.upper_kind == "dress" else S_LOWER
-        return vertices, torch.from_numpy(faces), uv, np.full(len(faces), label, np.uint8), np.full(len(faces), surface, np.uint8)
+        return (
+            vertices,
+            torch.from_numpy(faces),
+            uv,
+            np.full(len(faces), label, np.uint8),
+            np.full(len(faces), surface, np.uint8),
+        )
 
     def _long_hair(self, person: Person3D, rest: RestBody, transforms: torch.Tensor):
         """A curved sheet behind the head down to ``hair_length`` below its centre, skinned head to chest."""
@@ -406,15 +487,25 @@ class SyntheticPeople3D(PeopleWorld):
             z = centre[2] + radius * 0.9 - f * (radius * 0.9 + person.hair_length)
             r = radius * (1.12 + 0.25 * f)
             depth = 1.0 + 0.6 * f  # hangs away from the neck and back
-            rings.append(np.stack([centre[0] + r * np.sin(theta), centre[1] + r * depth * np.cos(theta),
-                                   np.full_like(theta, z)], 1))
+            rings.append(
+                np.stack(
+                    [centre[0] + r * np.sin(theta), centre[1] + r * depth * np.cos(theta), np.full_like(theta, z)], 1
+                )
+            )
             weights.append(np.tile([[1 - f, f]], (len(theta), 1)))
         rings = np.stack(rings)
         faces, uv = _tube(rings, closed=False)
         bones = torch.tensor([b["head"], b["spine01"]]).repeat(rings.shape[0] * rings.shape[1], 1)
-        vertices = body.skin(torch.from_numpy(rings.reshape(-1, 3)), transforms, bones,
-                             torch.from_numpy(np.concatenate(weights)))
-        return vertices, torch.from_numpy(faces), uv, np.full(len(faces), L_HAIR, np.uint8), np.full(len(faces), S_HAIR, np.uint8)
+        vertices = body.skin(
+            torch.from_numpy(rings.reshape(-1, 3)), transforms, bones, torch.from_numpy(np.concatenate(weights))
+        )
+        return (
+            vertices,
+            torch.from_numpy(faces),
+            uv,
+            np.full(len(faces), L_HAIR, np.uint8),
+            np.full(len(faces), S_HAIR, np.uint8),
+        )
 
     def _camera(self, person: Person3D) -> dict:
         """World -> camera (x right, y down, z forward): in front of the person (-Y), looking at mid-body."""
@@ -439,17 +530,26 @@ class SyntheticPeople3D(PeopleWorld):
         reference = hi[1] - lo[1]
         return fit_frame(lo, hi, 0.05 * reference, reference, person.fill, np.zeros(2), self.size)
 
-    def _scene(self, person: Person3D, cam: dict, scale: float, offset: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    def _scene(
+        self, person: Person3D, cam: dict, scale: float, offset: np.ndarray, size: tuple[int, int]
+    ) -> np.ndarray:
         """The far background (H, W, 3) float for pixels of ``size`` seen with that scale and offset (a photo, or
         a wall 2.5 m behind with a floor below)."""
-        ys, xs = np.mgrid[0:size[0], 0:size[1]].astype(np.float64) + 0.5
+        ys, xs = np.mgrid[0 : size[0], 0 : size[1]].astype(np.float64) + 0.5
         xn, yn = (xs - offset[0]) / scale, (ys - offset[1]) / scale
         if person.background == "photo":
             reach = 1.8 / person.camera_distance  # the photo spans a little more than a person's height
             img = person.scene(xn / reach + 0.5, yn / reach + 0.5).astype(np.float32)
             if person.blur > 0:
-                img = np.asarray(Image.fromarray((img * 255).astype(np.uint8)).filter(
-                    ImageFilter.GaussianBlur(person.blur * img.shape[0] / 128)), dtype=np.float32) / 255
+                img = (
+                    np.asarray(
+                        Image.fromarray((img * 255).astype(np.uint8)).filter(
+                            ImageFilter.GaussianBlur(person.blur * img.shape[0] / 128)
+                        ),
+                        dtype=np.float32,
+                    )
+                    / 255
+                )
             return img
         # Plain wall and floor: where the wall meets the floor, 2.5 m behind the person, in perspective.
         wall = np.asarray(person.scene, dtype=np.float32)
@@ -487,8 +587,16 @@ class SyntheticPeople3D(PeopleWorld):
 
     def _surfaces(self, person: Person3D):
         hair = person.hair_color
-        return (person.skin, hair, person.upper, person.lower, person.shoes,
-                np.array([0.08, 0.06, 0.06], np.float32), hair * 0.8, person.skin * np.array([0.85, 0.55, 0.55]))
+        return (
+            person.skin,
+            hair,
+            person.upper,
+            person.lower,
+            person.shoes,
+            np.array([0.08, 0.06, 0.06], np.float32),
+            hair * 0.8,
+            person.skin * np.array([0.85, 0.55, 0.55]),
+        )
 
     def _camera_effects(self, person: Person3D, pose: Pose, image: np.ndarray) -> np.ndarray:
         rng = np.random.default_rng([self.seed, SPLITS[self.split], 23, person.identity_id, pose.pose_id])
@@ -519,8 +627,9 @@ def _join(parts) -> _Geometry:
         labels.append(lab)
         surfaces.append(surf)
         base += len(v)
-    return _Geometry(torch.cat(vertices), torch.cat(faces), np.concatenate(uvs), np.concatenate(labels),
-                     np.concatenate(surfaces))
+    return _Geometry(
+        torch.cat(vertices), torch.cat(faces), np.concatenate(uvs), np.concatenate(labels), np.concatenate(surfaces)
+    )
 
 
 def _majority(blocks: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ WORLDS = ("2d", "3d", "mixed")
 WORLD_DESCRIPTIONS = {
     "2d": "SyntheticPeople's 2D world (flat painted people)",
     "3d": "SyntheticPeople's 3D world (clothed 3D bodies in perspective with light, textures cut from real photos, "
-          "photo backgrounds)",
+    "photo backgrounds)",
     "mixed": "SyntheticPeople's 2D and 3D worlds (half each)",
 }
 
