@@ -10,6 +10,7 @@ Run: ``python app.py`` (a Hugging Face Space runs the same file).
 from __future__ import annotations
 
 import functools
+import os
 
 import gradio as gr
 
@@ -48,6 +49,9 @@ from spt.space.model import served_world
 from spt.space.motions import MOTIONS
 from spt.space.sources import MAX_ID, example_label, example_uploads, gallery_pose, pose_gallery
 from spt.space.views import swatch_labels_js, target_view
+
+# The Space's files (pretrained/, examples/) are beside this file, wherever the spt package is installed.
+os.environ.setdefault("SPT_SPACE_ROOT", os.path.dirname(os.path.abspath(__file__)))
 
 # On-page height of the image views, so that tall, narrow people do not stretch to the column width.
 VIEW_HEIGHT = 420

@@ -1,4 +1,5 @@
-"""The model the Space serves (``SPT_MODEL``, else the embedded checkpoint) and one generation with it."""
+"""The model the Space serves (``SPT_MODEL``, else the embedded checkpoint) and one generation with it, and
+where the Space's own files are (``space_root``)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,27 @@ import numpy as np
 if TYPE_CHECKING:
     from .sources import Person
 
-DEFAULT_MODEL = str(Path(__file__).resolve().parents[2] / "pretrained" / "spt-synthetic")
+
+def space_root() -> Path:
+    """The folder holding the Space's files (``app.py``, ``pretrained/``, ``examples/``): ``SPT_SPACE_ROOT``
+    (``app.py`` sets it to its own folder), else the source checkout this package sits in, else the current
+    folder. A package installed from a wheel has no checkout around it, hence the explicit setting."""
+    if os.environ.get("SPT_SPACE_ROOT"):
+        return Path(os.environ["SPT_SPACE_ROOT"])
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / "app.py").is_file() else Path.cwd()
+
+
+def default_model() -> str:
+    """The embedded checkpoint beside the Space."""
+    return str(space_root() / "pretrained" / "spt-synthetic")
 
 
 @functools.lru_cache(maxsize=2)
 def load_pipeline(model: str | None = None):
     from spt.pipeline import SPTPipeline
 
-    model = model or os.environ.get("SPT_MODEL") or DEFAULT_MODEL
+    model = model or os.environ.get("SPT_MODEL") or default_model()
     try:
         pipe = SPTPipeline.from_pretrained(model)
     except (ValueError, OSError) as err:
@@ -40,13 +54,13 @@ def model_size() -> tuple[int, int]:
 
 
 def serves_embedded_model() -> bool:
-    return os.environ.get("SPT_MODEL", DEFAULT_MODEL) in ("", DEFAULT_MODEL)
+    return os.environ.get("SPT_MODEL", default_model()) in ("", default_model())
 
 
 def served_world(model: str | None = None) -> str:
     """The SyntheticPeople world the served model was trained on (its folder's ``train_config.json``); "2d" when
     the folder does not say (older checkpoints, Hub ids)."""
-    return _world_of(model or os.environ.get("SPT_MODEL") or DEFAULT_MODEL)
+    return _world_of(model or os.environ.get("SPT_MODEL") or default_model())
 
 
 @functools.lru_cache(maxsize=4)

@@ -16,10 +16,9 @@ from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_
 from ..parsing import load_parsing, read_label_map, scheme_mismatch
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
 from ..processor import MIN_IMAGE_SIDE, open_photo, resize_labels
-from .model import load_pipeline, model_size, served_world, serves_embedded_model, synthetic_model_note
+from .model import load_pipeline, model_size, served_world, serves_embedded_model, space_root, synthetic_model_note
 from .views import enlarge, parsing_view, skeleton_view
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples")
 MAX_ID = 100_000
 
 
@@ -229,15 +228,16 @@ def example_label(path: str) -> str:
 
 def example_uploads() -> list[list[str]]:
     """Rows (photo, keypoints, parsing, scheme) for the files in ``examples/``."""
-    if not os.path.isdir(EXAMPLES):
+    examples = str(space_root() / "examples")
+    if not os.path.isdir(examples):
         return []
     rows = []
-    for name in sorted(os.listdir(EXAMPLES)):
+    for name in sorted(os.listdir(examples)):
         stem, ext = os.path.splitext(name)
         files = [
-            os.path.join(EXAMPLES, name),
-            os.path.join(EXAMPLES, stem + ".json"),
-            os.path.join(EXAMPLES, stem + "_parsing.png"),
+            os.path.join(examples, name),
+            os.path.join(examples, stem + ".json"),
+            os.path.join(examples, stem + "_parsing.png"),
         ]
         if ext == ".png" and not stem.endswith("_parsing") and all(map(os.path.exists, files)):
             rows.append(files + ["spt10"])

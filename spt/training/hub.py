@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from pathlib import Path
 
 from .config import TrainConfig
 from .detector_check import DETECTOR_REPORT, DetectorReport
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "model_card.md"
+# The card template: the repository's top-level model_card.md, reached through a link inside the package so that
+# an installed wheel (which carries a copy as package data) finds it too.
+TEMPLATE = resources.files("spt.training") / "model_card.md"
 
 
 def _params(folder: str, component: str) -> str:
@@ -33,7 +36,7 @@ def _numel(shape) -> int:
 def fill_model_card(values: dict[str, str], template: Path = TEMPLATE) -> str:
     """The template with every ``{{key}}`` replaced; an unknown or unfilled placeholder is an error."""
     if not template.is_file():
-        raise FileNotFoundError(f"model card template not found at {template} (it ships with a source checkout)")
+        raise FileNotFoundError(f"model card template not found at {template}")
     text = template.read_text(encoding="utf-8")
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", str(value))
