@@ -219,8 +219,6 @@ def test_bad_config_is_refused_before_training(tmp_path):
         config(tmp_path, "everything").validate()
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         config(tmp_path, "semantic", batch_size=0).validate()
-    with pytest.raises(ValueError, match="lr_warmup_steps is not supported"):
-        config(tmp_path, "semantic", lr_warmup_steps=100).validate()
     with pytest.raises(ValueError, match="needs init_from"):
         config(tmp_path, "appearance").validate()
     with pytest.raises(ValueError, match="unknown fields \\['lr'\\]"):

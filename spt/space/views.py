@@ -11,8 +11,7 @@ from ..parsing import PALETTE, SPT10_LABELS
 from ..pose import KEYPOINT_NAMES, draw_skeleton, keypoints_to_json, rescale_keypoints
 from .model import model_size
 
-DISPLAY_HEIGHT = 384
-# On-page height of the image views, so that tall, narrow people do not stretch to the column width.
+DISPLAY_HEIGHT = 384  # the height, in screen pixels, images are enlarged to (by a whole factor, no blur)
 
 
 def factor(height: int) -> int:

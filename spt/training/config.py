@@ -60,7 +60,6 @@ class TrainConfig:
     search_size: tuple[int, int] = (64, 32)
     data_seed: int = 0
     cache_dir: str | None = None
-    dataloader_num_workers: int = 0
     # Optimisation
     max_steps: int = 1000
     batch_size: int = 8
@@ -68,7 +67,6 @@ class TrainConfig:
     discriminator_learning_rate: float = 2e-4
     adam_beta1: float = 0.5
     adam_beta2: float = 0.999
-    lr_warmup_steps: int = 0
     lr_scheduler: str = "linear"
     gradient_accumulation_steps: int = 1
     max_grad_norm: float = 10.0
@@ -182,16 +180,6 @@ class TrainConfig:
             problems.append(
                 "use_parsing false has no parsing for the semantic-aware style loss: use --style_kind mask "
                 "(the paper's Baseline) or patch"
-            )
-        # Kept so that saved train_config.json files load; nothing reads them, so a value would be ignored.
-        if self.lr_warmup_steps:
-            problems.append(
-                f"lr_warmup_steps is not supported (the learning rate is constant), got {self.lr_warmup_steps}"
-            )
-        if self.dataloader_num_workers:
-            problems.append(
-                "dataloader_num_workers is not supported (batches come from an in-memory pool), got "
-                f"{self.dataloader_num_workers}"
             )
         if self.supervision not in SUPERVISIONS:
             problems.append(f"supervision must be one of {SUPERVISIONS}, got {self.supervision!r}")
@@ -315,14 +303,12 @@ HELP = {
     "search_size": "(height, width) of the pseudo-label search",
     "data_seed": "SyntheticPeople: seed of the training pool",
     "cache_dir": "folder that keeps the pool and its pseudo labels for the next stages and runs",
-    "dataloader_num_workers": "not supported (the pool is in memory); kept so old configs load",
     "max_steps": "optimisation steps of this stage",
     "batch_size": "samples per step and process",
     "learning_rate": "Adam learning rate of the generators",
     "discriminator_learning_rate": "Adam learning rate of the discriminators",
     "adam_beta1": "Adam beta1 (pix2pix: 0.5)",
     "adam_beta2": "Adam beta2",
-    "lr_warmup_steps": "not supported; kept so old configs load",
     "lr_scheduler": "constant, or linear: constant for half of max_steps, then down to 0 (the official code's)",
     "gradient_accumulation_steps": "micro-batches per optimizer step",
     "max_grad_norm": "clip the generators' gradient norm to this (0: no clipping)",
