@@ -46,8 +46,8 @@ from .parsing import (
     UPPER_CLOTHES,
     merge_to_spt10,
 )
-from .pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS, part_masks, pose_mask, rescale_keypoints
-from .processor import resize_labels, uint8_to_tensor
+from .pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS, part_masks, pose_mask
+from .processor import SPTImageProcessor, resize_labels, uint8_to_tensor
 
 # BlazePose landmark index per COCO-18 joint; None: the neck, the middle of the two shoulders.
 BLAZEPOSE_TO_COCO18 = (0, None, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
@@ -134,17 +134,6 @@ class PersonEstimate:
             )
         return self
 
-    def bounding_box_centre(self) -> tuple[float, float] | None:
-        """(x, y) centre of the person (mask, else the joints found), or None."""
-        if self.mask is not None and self.mask.any():
-            ys, xs = np.nonzero(self.mask)
-        else:
-            kp = self.keypoints[self.keypoints[:, 0] >= 0]
-            if not len(kp):
-                return None
-            xs, ys = kp[:, 0], kp[:, 1]
-        return (float(xs.min() + xs.max()) / 2, float(ys.min() + ys.max()) / 2)
-
 
 # --------------------------------------------------------------------------------------------------
 # Pose front-ends
@@ -226,12 +215,11 @@ class DetectorPose:
 
     @torch.no_grad()
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        h, w = self.size
-        small = np.asarray(Image.fromarray(image).resize((w, h), Image.BICUBIC))
-        batch = uint8_to_tensor(small)[None]
+        framing = SPTImageProcessor(self.size, resize_mode="stretch").framing(image.shape[:2])  # every joint seen
+        batch = uint8_to_tensor(framing.image(image))[None]
         detector = self.detector.eval()  # wherever the pipeline has moved it
         found = detector.detect(batch.to(detector.device, detector.dtype)).float().cpu().numpy()[0]
-        return rescale_keypoints(found, self.size, image.shape[:2]), None
+        return framing.back(found), None
 
 
 def detector_of(pipeline, device: str | torch.device | None = None) -> DetectorPose | None:

@@ -10,9 +10,10 @@ Texture transfer (paper Fig. 9) is ``pipe.transfer_texture(...)``; editing the l
 Input conventions: images are PIL, ``uint8``/float ``(H, W, 3)`` arrays, or ``(3, H, W)``/``(B, 3, H, W)``
 tensors in [-1, 1]; keypoints are COCO-18 ``(18, 2)`` (x, y) pixels of the *source image* (target pose
 included), as arrays, lists, tensors or JSON; parsings are integer label maps (SPT-10, or LIP-20/ATR-18 with
-``parsing_scheme=``). Inputs whose size differs from the model's ``image_size`` are resized (images bilinear,
-parsings nearest, keypoints rescaled) with a warning; everything else that is wrong raises a ValueError
-that names the input.
+``parsing_scheme=``). Inputs whose size differs from the model's ``image_size`` are brought to it by
+``image_processor`` (``SPTImageProcessor``: cut to the model's aspect around the person, resized; parsings
+nearest, keypoints moved with them) with a warning; everything else that is wrong raises a ValueError that
+names the input.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 from PIL import Image
@@ -39,14 +39,17 @@ from .models.semantic import SemanticGenerator, predict_parsing_logits
 from .parsing import PALETTE, to_onehot
 from .pose import rescale_keypoints, validate_keypoints
 from .processor import (
+    SPTImageProcessor,
     as_list,
     broadcast,
     image_to_tensor,
+    person_centre,
     postprocess,
     read_keypoints,
     read_labels,
     resize_labels,
     tensor_to_uint8,
+    uint8_to_tensor,
 )
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -233,6 +236,7 @@ class SPTPipeline(DiffusionPipeline):
         image_size = [int(v) for v in image_size]
         semantic_size = image_size if semantic_size is None else [int(v) for v in semantic_size]
         self.register_to_config(image_size=image_size, semantic_size=semantic_size)
+        self.image_processor = SPTImageProcessor(tuple(image_size))
 
     @classmethod
     def from_preset(cls, preset: str = "tiny", image_size=(128, 128), semantic_size=None, pose_detector: bool = True):
@@ -348,24 +352,27 @@ class SPTPipeline(DiffusionPipeline):
             image = pick(images, i)
             frame = tuple(image.shape[-2:])
             target = read_keypoints(pick(targets, i), "target_pose", frame)
-            kp_t.append(rescale_keypoints(validate_keypoints(target, frame, name="target_pose"), frame, size))
+            target = validate_keypoints(target, frame, name="target_pose")
             source = pick(sources, i)
             if source is not None:
                 source = validate_keypoints(read_keypoints(source, "source_pose", frame), frame, name="source_pose")
-            parsing = pick(parsings, i)
-            edit = pick(edits, i)
+            parsing, edit, mask = pick(parsings, i), pick(edits, i), None
             if source is None or (self.uses_parsing and parsing is None):
                 estimate = self._estimate(image, source, pose_front_end, i)
+                mask = estimate.mask
                 if source is None:
                     source = estimate.keypoints
                     estimated.add(f"source_pose by {estimate.pose_front_end}")
                 if self.uses_parsing and parsing is None:
                     parsing = estimate.parsing
                     estimated.add(f"source_parsing by {estimate.parsing_front_end}")
-            kp_s.append(rescale_keypoints(source, frame, size))
-            if frame != size:
+            # The photo, its poses and parsing go to the model's frame together, cut around the person.
+            framing = self.image_processor.framing(frame, person_centre(source, mask))
+            kp_s.append(framing.keypoints(source))
+            kp_t.append(framing.keypoints(target))
+            if not framing.identity:
                 resized.add(f"source_image {frame[0]}x{frame[1]}")
-                image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+                image = uint8_to_tensor(framing.image(tensor_to_uint8(image)))
             out_images.append(image)
             if not self.uses_parsing:
                 if edit is not None:
@@ -380,7 +387,7 @@ class SPTPipeline(DiffusionPipeline):
                     f"source_parsing is {labels.shape[0]}x{labels.shape[1]} but source_image is "
                     f"{frame[0]}x{frame[1]}; they must describe the same pixels"
                 )
-            labels_s.append(resize_labels(labels, size) if frame != size else labels)
+            labels_s.append(framing.labels(labels))
             if edit is not None:
                 edit = read_labels(edit, "target_parsing", parsing_scheme)
                 if edit.shape != size:
@@ -389,8 +396,8 @@ class SPTPipeline(DiffusionPipeline):
                 labels_t.append(edit)
         if resized:
             warnings.warn(
-                f"resized {', '.join(sorted(resized))} to the model's {size[0]}x{size[1]} "
-                "(keypoints rescaled with them)",
+                f"resized {', '.join(sorted(resized))} to the model's {size[0]}x{size[1]} (cut to its aspect "
+                "around the person; keypoints moved with them)",
                 stacklevel=3,
             )
         if estimated:

@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageOps
 
 from .parsing import NUM_LABELS, SCHEMES, get_scheme, merge_to_spt10, validate_labels
-from .pose import keypoints_from_json, validate_keypoints
+from .pose import is_present, keypoints_from_json, rescale_keypoints, validate_keypoints
 
 
 def uint8_to_tensor(pixels: np.ndarray) -> torch.Tensor:
@@ -217,3 +217,108 @@ def broadcast(items: dict[str, list]) -> int:
 
 def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(labels.astype(np.uint8)).resize((size[1], size[0]), Image.NEAREST))
+
+
+RESIZE_MODES = ("crop", "stretch")
+
+
+def person_centre(keypoints=None, mask=None) -> tuple[float, float] | None:
+    """(x, y) centre of the person's box: its mask where one is given and not empty, else the joints present;
+    None when neither says where the person is."""
+    if mask is not None and np.asarray(mask).any():
+        ys, xs = np.nonzero(np.asarray(mask))
+    elif keypoints is not None:
+        kp = np.asarray(keypoints, np.float32).reshape(-1, 2)
+        kp = kp[(kp >= 0).all(1)]
+        if not len(kp):
+            return None
+        xs, ys = kp[:, 0], kp[:, 1]
+    else:
+        return None
+    return float(xs.min() + xs.max()) / 2, float(ys.min() + ys.max()) / 2
+
+
+class Framing:
+    """How a photo of ``frame`` (H, W) is brought to the model's ``size`` (H, W): the window
+    (``left``, ``top``, ``width``, ``height``) cut from it, resized to ``size``. Images go bicubic, label maps
+    nearest, keypoints through the same cut and scale (joints cut off become missing); ``back`` takes
+    keypoints of the model's frame to the photo's."""
+
+    def __init__(self, frame: tuple[int, int], size: tuple[int, int], window: tuple[int, int, int, int]):
+        self.frame, self.size = (int(frame[0]), int(frame[1])), (int(size[0]), int(size[1]))
+        self.left, self.top, self.width, self.height = (int(v) for v in window)
+
+    @property
+    def identity(self) -> bool:
+        return (self.left, self.top, self.height, self.width) == (0, 0, *self.frame) and self.frame == self.size
+
+    def _cut(self, array: np.ndarray) -> np.ndarray:
+        return array[self.top : self.top + self.height, self.left : self.left + self.width]
+
+    def image(self, pixels: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 of the photo -> the model's frame."""
+        if self.identity:
+            return pixels
+        cut = Image.fromarray(np.ascontiguousarray(self._cut(pixels)))
+        return np.asarray(cut.resize((self.size[1], self.size[0]), Image.BICUBIC))
+
+    def labels(self, labels: np.ndarray) -> np.ndarray:
+        """(H, W) label map (or mask) of the photo -> the model's frame, nearest."""
+        return labels if self.identity else resize_labels(np.ascontiguousarray(self._cut(labels)), self.size)
+
+    def keypoints(self, keypoints) -> np.ndarray:
+        """(18, 2) keypoints in the photo's pixels -> the model's; joints outside the window become missing."""
+        kp = validate_keypoints(keypoints).copy()
+        present = is_present(kp)
+        kp[present] -= (self.left, self.top)
+        inside = (kp[:, 0] >= 0) & (kp[:, 0] <= self.width - 1) & (kp[:, 1] >= 0) & (kp[:, 1] <= self.height - 1)
+        kp[~(present & inside)] = -1
+        return rescale_keypoints(kp, (self.height, self.width), self.size)
+
+    def back(self, keypoints) -> np.ndarray:
+        """(18, 2) keypoints in the model's pixels -> the photo's."""
+        kp = rescale_keypoints(keypoints, self.size, (self.height, self.width))
+        kp[is_present(kp)] += (self.left, self.top)
+        return kp
+
+
+class SPTImageProcessor:
+    """Brings photos to the model's frame, and is the one place that decides how (diffusers'
+    ``VaeImageProcessor`` is the model): ``resize_mode="crop"`` (the default) cuts the largest window of the
+    model's aspect ratio, centred on the person's box where it is known (``person_centre``: the mask, else the
+    joints), else on the photo, then resizes it, so that nobody is squashed; ``"stretch"`` resizes the whole
+    photo, as an explicit choice (a detector that must see every joint). The pipeline, the Space, the
+    evaluation and the data loaders all use it, so one photo gives the same pixels whichever way it comes in.
+    """
+
+    def __init__(self, size: tuple[int, int], resize_mode: str = "crop"):
+        if resize_mode not in RESIZE_MODES:
+            raise ValueError(f"resize_mode must be one of {RESIZE_MODES}, got {resize_mode!r}")
+        self.size = (int(size[0]), int(size[1]))
+        self.resize_mode = resize_mode
+
+    def framing(self, frame: tuple[int, int], centre: tuple[float, float] | None = None) -> Framing:
+        """The window for a photo of ``frame`` (H, W), around ``centre`` (x, y) or the photo's centre."""
+        h, w = int(frame[0]), int(frame[1])
+        if self.resize_mode == "stretch":
+            return Framing((h, w), self.size, (0, 0, w, h))
+        cw = min(w, round(h * self.size[1] / self.size[0]))
+        ch = min(h, round(w * self.size[0] / self.size[1]))
+        cx, cy = centre if centre is not None else (w / 2, h / 2)
+        left = int(np.clip(round(cx - cw / 2), 0, w - cw))
+        top = int(np.clip(round(cy - ch / 2), 0, h - ch))
+        return Framing((h, w), self.size, (left, top, cw, ch))
+
+    def fit(self, image: np.ndarray, keypoints=None, parsing=None, mask=None, around_person: bool = True):
+        """A photo (H, W, 3) uint8 with its keypoints, parsing and person mask (each may be None) in the model's
+        frame, and the ``Framing`` used. ``around_person=False`` centres the window on the photo (DeepFashion's
+        usual central crop of its white-padded 256x256 photos)."""
+        centre = person_centre(keypoints, mask) if around_person else None
+        framing = self.framing(image.shape[:2], centre)
+        return (
+            framing.image(image),
+            None if keypoints is None else framing.keypoints(keypoints),
+            None if parsing is None else framing.labels(parsing),
+            None if mask is None else framing.labels(np.asarray(mask).astype(np.uint8)) > 0,
+            framing,
+        )

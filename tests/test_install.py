@@ -19,10 +19,29 @@ def installed(tmp_path_factory):
     source); the dependencies come from the running environment."""
     site = tmp_path_factory.mktemp("site")
     build = tmp_path_factory.mktemp("build")
-    shutil.copytree(ROOT, build / "src", ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info",
-                                                                       "__pycache__", "runs"), symlinks=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(site), str(build / "src")], check=True, capture_output=True, timeout=600)
+    shutil.copytree(
+        ROOT,
+        build / "src",
+        ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info", "__pycache__", "runs"),
+        symlinks=True,
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(build / "src"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return site
 
 
@@ -55,6 +74,10 @@ def test_the_installed_package_runs_the_readme_example_annotate_and_writes_a_car
     assert done.returncode == 0, done.stderr[-3000:]
     assert any((work / "annotated").rglob("*.csv"))
 
-    card = run("from spt.training.hub import fill_model_card; import re; t = fill_model_card.__defaults__[0]"
-               ".read_text(); print(len(re.findall('{{', t)))", work, installed)
+    card = run(
+        "from spt.training.hub import fill_model_card; import re; t = fill_model_card.__defaults__[0]"
+        ".read_text(); print(len(re.findall('{{', t)))",
+        work,
+        installed,
+    )
     assert card.returncode == 0 and int(card.stdout) > 5, card.stderr  # the template itself, not a link

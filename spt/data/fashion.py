@@ -28,8 +28,8 @@ import numpy as np
 from PIL import Image
 
 from ..parsing import load_parsing, save_parsing
-from ..pose import NUM_KEYPOINTS, read_patn_csv, rescale_keypoints, validate_keypoints, write_patn_csv
-from ..processor import open_photo
+from ..pose import NUM_KEYPOINTS, read_patn_csv, validate_keypoints, write_patn_csv
+from ..processor import SPTImageProcessor, open_photo
 
 SIZES = {"deepfashion": (256, 256), "deepfashion176": (256, 176), "market": (128, 64)}
 IMAGE_DIRS = ("{split}", "bounding_box_{split}", "images/{split}", "fashion_resize/{split}")
@@ -115,61 +115,10 @@ def load_sample(
             raise FileNotFoundError(f"no parsing for {name} in {parsing_dir} ({_stem(name)}.png or .npy)")
         if parsing.shape != frame:
             raise ValueError(f"parsing of {name} is {parsing.shape} but the image is {frame}")
-    image, keypoints, parsing = resize_sample(np.asarray(image), keypoints, parsing, size)
+    image, keypoints, parsing = np.asarray(image), keypoints, parsing
+    if size is not None:  # DeepFashion's usual central crop of its white-padded photos, then resized
+        image, keypoints, parsing, _, _ = SPTImageProcessor(size).fit(image, keypoints, parsing, around_person=False)
     return {"name": name, "image": image, "keypoints": keypoints, "parsing": parsing}
-
-
-def crop_to_aspect(
-    image: np.ndarray,
-    keypoints: np.ndarray | None,
-    parsing: np.ndarray | None,
-    size: tuple[int, int],
-    centre: tuple[float, float] | None = None,
-):
-    """The largest window of ``size``'s aspect ratio, cut from ``image`` (with its keypoints and parsing), so
-    that resizing afterwards does not squash the person: a white-padded 256x256 DeepFashion photo gives its
-    central 256x176, as the community crops it. ``centre`` (x, y) places the window (clamped to the image),
-    e.g. on the person; by default it is the image's centre. Keypoints cut off become missing (-1, -1)."""
-    h, w = image.shape[:2]
-    cw, ch = min(w, round(h * size[1] / size[0])), min(h, round(w * size[0] / size[1]))
-    cx, cy = centre if centre is not None else (w / 2, h / 2)
-    left = int(np.clip(round(cx - cw / 2), 0, w - cw))
-    top = int(np.clip(round(cy - ch / 2), 0, h - ch))
-    if (cw, ch) == (w, h):
-        return image, keypoints, parsing
-    image = image[top : top + ch, left : left + cw]
-    parsing = parsing[top : top + ch, left : left + cw] if parsing is not None else None
-    if keypoints is not None:
-        keypoints = np.asarray(keypoints, np.float32).copy()
-        present = keypoints[:, 0] >= 0
-        keypoints[present] -= (left, top)
-        inside = (
-            (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= cw - 1) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= ch - 1)
-        )
-        keypoints[~(present & inside)] = -1
-    return image, keypoints, parsing
-
-
-def resize_sample(
-    image: np.ndarray,
-    keypoints: np.ndarray | None,
-    parsing: np.ndarray | None,
-    size: tuple[int, int] | None,
-    centre: tuple[float, float] | None = None,
-):
-    """An (H, W, 3) uint8 image brought to ``size``: cut to its aspect ratio (``crop_to_aspect``), then resized
-    (bicubic), with its keypoints moved and rescaled and its parsing cut and resized nearest (either may be
-    None); unchanged when ``size`` is None or already the image's."""
-    if size is None or tuple(size) == image.shape[:2]:
-        return image, keypoints, parsing
-    image, keypoints, parsing = crop_to_aspect(image, keypoints, parsing, size, centre)
-    frame = image.shape[:2]
-    if keypoints is not None:
-        keypoints = rescale_keypoints(keypoints, frame, size)
-    image = np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BICUBIC))
-    if parsing is not None:
-        parsing = np.asarray(Image.fromarray(parsing).resize((size[1], size[0]), Image.NEAREST))
-    return image, keypoints, parsing
 
 
 def load_split(

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from ..data.synthetic import WORLDS, make_people
 from ..estimation import PersonEstimator, detector_of, mediapipe_available
 from ..parsing import PALETTE
-from ..processor import open_photo, uint8_to_tensor
+from ..processor import SPTImageProcessor, open_photo, uint8_to_tensor
 from .baselines import part_warp_baseline
 from .checks import CHECKS, PhotoChecks
 from .detector import detect
@@ -67,8 +67,6 @@ def photo_pairs(
     """Every photo of ``folder`` (pose, person mask and rough parsing estimated, cut to the model's aspect around
     the person and resized, as the Space does) with each target pose. Returns the pairs and, per photo that
     could not be used, why."""
-    from ..data.fashion import resize_sample
-
     pairs, skipped = [], {}
     names = sorted(f for f in os.listdir(folder) if f.lower().endswith((".png", ".jpg", ".jpeg", ".webp", ".bmp")))
     if not names:
@@ -83,8 +81,8 @@ def photo_pairs(
         if estimate.missing_essentials:
             skipped[name] = estimate.summary()
             continue
-        image, keypoints, parsing = resize_sample(
-            photo, estimate.keypoints, estimate.parsing, size, estimate.bounding_box_centre()
+        image, keypoints, parsing, _, _ = SPTImageProcessor(size).fit(
+            photo, estimate.keypoints, estimate.parsing, estimate.mask
         )
         source = {"image": image, "keypoints": keypoints, "parsing": parsing}
         stem = os.path.splitext(name)[0]

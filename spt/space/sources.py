@@ -10,12 +10,11 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ..data.fashion import crop_to_aspect, resize_sample
 from ..data.synthetic import make_people
 from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
 from ..parsing import load_parsing, read_label_map, scheme_mismatch
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
-from ..processor import MIN_IMAGE_SIDE, open_photo, resize_labels
+from ..processor import MIN_IMAGE_SIDE, open_photo
 from .model import load_pipeline, model_size, served_world, serves_embedded_model, space_root, synthetic_model_note
 from .views import enlarge, parsing_view, skeleton_view
 
@@ -180,13 +179,13 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
                 f"The parsing is {parsing.shape[0]}x{parsing.shape[1]} but the photo is "
                 f"{image.shape[0]}x{image.shape[1]}: they must describe the same pixels"
             )
-    notes, mask, rough, centre = [], None, False, None
+    notes, mask, rough = [], None, False
     if keypoints is None or parsing is None:
         try:
             estimate = load_pipeline().person_estimator()(image, keypoints=keypoints)
         except FrontEndUnavailable as err:
             raise gr.Error(f"Cannot estimate the pose here ({err}): upload the keypoints (JSON) too") from None
-        centre, mask = estimate.bounding_box_centre(), estimate.mask
+        mask = estimate.mask
         if keypoints is None:
             keypoints = estimate.keypoints
             notes.append(estimate.summary())
@@ -201,10 +200,7 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
     caution = scheme_mismatch(read_label_map(parsing_path), scheme, keypoints) if parsing_path else None
     if caution:
         gr.Warning(caution, title="Parsing labels")
-    size = model_size()
-    image, keypoints, parsing = resize_sample(image, keypoints, parsing, size, centre)
-    if mask is not None:
-        mask = resize_labels(crop_to_aspect(mask.astype(np.uint8), None, None, size, centre)[0], size) > 0
+    image, keypoints, parsing, mask, _ = load_pipeline().image_processor.fit(image, keypoints, parsing, mask)
     note = "\n\n".join(
         line
         for line in (f"Estimated: {'; '.join(notes)}." if notes else "", f"**{caution}**" if caution else "")
