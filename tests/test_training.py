@@ -520,3 +520,12 @@ def test_a_detector_below_the_floor_is_stopped_and_refused(tmp_path, detector):
             weights=LossWeights(pose=0.0),
         )
     )  # no pose loss: no floor
+
+
+def test_training_precision_uses_the_pipelines_words():
+    from spt.pipeline import PRECISIONS
+    from spt.training.config import TRAIN_PRECISIONS
+
+    assert set(PRECISIONS) - {"auto"} <= set(TRAIN_PRECISIONS) and "no" not in TRAIN_PRECISIONS
+    with pytest.raises(ValueError, match="mixed_precision must be one of"):
+        TrainConfig(stage="semantic", output_dir="x", mixed_precision="no").validate()

@@ -16,6 +16,8 @@ from ..models.presets import MODEL_PRESETS
 STAGES = ("pose_detector", "semantic", "appearance", "e2e")
 DATASETS = ("synthetic", "deepfashion", "market")
 LR_SCHEDULERS = ("constant", "linear")
+# The words of inference's ``precision`` (spt.pipeline.PRECISIONS: auto, fp32, bf16), plus fp16 autocast.
+TRAIN_PRECISIONS = ("fp32", "bf16", "fp16")
 SUPERVISIONS = ("unpaired", "paired")
 
 
@@ -72,7 +74,7 @@ class TrainConfig:
     max_grad_norm: float = 10.0
     heatmap_foreground: float = 10.0
     min_detector_pckh: float = 0.5
-    mixed_precision: str = "no"
+    mixed_precision: str = "fp32"
     seed: int = 0
     # Losses and the paper's ablations
     weights: LossWeights = field(default_factory=LossWeights)
@@ -187,8 +189,8 @@ class TrainConfig:
             problems.append("supervision 'paired' needs the true target image, which only SyntheticPeople renders")
         if self.lr_scheduler not in LR_SCHEDULERS:
             problems.append(f"lr_scheduler must be one of {LR_SCHEDULERS}, got {self.lr_scheduler!r}")
-        if self.mixed_precision not in ("no", "fp16", "bf16"):
-            problems.append(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+        if self.mixed_precision not in TRAIN_PRECISIONS:
+            problems.append(f"mixed_precision must be one of {TRAIN_PRECISIONS}, got {self.mixed_precision!r}")
         for name in (
             "max_steps",
             "batch_size",
@@ -316,7 +318,8 @@ HELP = {
     "(0: plain MSE, which can collapse to empty heatmaps)",
     "min_detector_pckh": "floor on the pose detector's PCKh@0.5 on held-out images: the pose_detector stage stops "
     "with an error below it and appearance/e2e refuse such a detector (0: no floor)",
-    "mixed_precision": "no, fp16 or bf16 autocast (bf16 pays on CPUs with AVX512-BF16 and on recent GPUs)",
+    "mixed_precision": "fp32, or bf16 / fp16 autocast (bf16 pays on CPUs with AVX512-BF16 and on recent GPUs); "
+    "the validation grid is drawn in the same precision",
     "seed": "seed of the networks' initialisation and of the batches",
     "style_kind": "regions of the style loss: semantic (per parsing label, the paper's), mask or patch",
     "face_loss": "train the face discriminator D_F",
@@ -346,7 +349,7 @@ CHOICES = {
     "world": WORLDS,
     "preset": tuple(MODEL_PRESETS),
     "lr_scheduler": LR_SCHEDULERS,
-    "mixed_precision": ("no", "fp16", "bf16"),
+    "mixed_precision": TRAIN_PRECISIONS,
     "style_kind": STYLE_KINDS,
     "supervision": SUPERVISIONS,
 }

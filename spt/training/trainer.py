@@ -104,7 +104,7 @@ class Trainer:
             except ImportError:
                 log_with = None
         self.accelerator = Accelerator(
-            mixed_precision=config.mixed_precision,
+            mixed_precision="no" if config.mixed_precision == "fp32" else config.mixed_precision,  # Accelerate's word
             gradient_accumulation_steps=config.gradient_accumulation_steps,
             log_with=log_with,
             project_config=ProjectConfiguration(
@@ -439,6 +439,7 @@ class Trainer:
             [t["keypoints"] for t in tgt],
             source_pose=[s["keypoints"] for s in src],
             source_parsing=[s["parsing"] for s in src],
+            precision="bf16" if self.config.mixed_precision == "bf16" else "fp32",  # as trained (no fp16 inference)
         )
         for name in self.trained:
             self._module(name).train()
