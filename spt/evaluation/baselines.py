@@ -19,7 +19,8 @@ def part_warp_baseline(source: dict, target_keypoints: np.ndarray) -> tuple[np.n
         torch.from_numpy(np.asarray(target_keypoints, dtype=np.float32))[None],
     )
     # One warp moves the image and a coverage channel together (the part masks are rasterised once).
-    image = torch.from_numpy(source["image"]).permute(2, 0, 1)[None].float()
+    # 0-255 on purpose: pixels partly covered by a part blend with black, as the published figures were measured
+    image = torch.tensor(source["image"]).permute(2, 0, 1)[None].float()
     moved = warp_parts(torch.cat([image, torch.ones(1, 1, *size)], 1), tr)[0].permute(1, 2, 0).numpy()
     covered = moved[..., 3:] > 0.5
     warped = np.where(covered, moved[..., :3], source["image"]).round().clip(0, 255).astype(np.uint8)
