@@ -8,7 +8,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from ..pose import pose_condition
+from ..pose import pose_condition, scale_positions
 from .blocks import ConvBlock, Encoder, ResBlock, SkipDecoder, check_input
 
 
@@ -88,8 +88,8 @@ def predict_parsing_logits(
     if small != size:
         source_parsing = F.interpolate(source_parsing, size=small, mode="nearest")
         scale = torch.tensor([small[1] / size[1], small[0] / size[0]], device=kp_s.device)
-        kp_s = torch.where(kp_s >= 0, (kp_s + 0.5) * scale - 0.5, kp_s)
-        kp_t = torch.where(kp_t >= 0, (kp_t + 0.5) * scale - 0.5, kp_t)
+        kp_s = torch.where(kp_s >= 0, scale_positions(kp_s, scale), kp_s)
+        kp_t = torch.where(kp_t >= 0, scale_positions(kp_t, scale), kp_t)
     dtype = source_parsing.dtype
     p_s, m_s = pose_condition(kp_s, small)
     p_t, m_t = pose_condition(kp_t, small)

@@ -51,6 +51,7 @@ from .keypoints import (
     is_present,
     mirror_keypoints,
     rescale_keypoints,
+    scale_positions,
     validate_keypoints,
 )
 from .maps import pose_condition, pose_heatmaps, pose_mask
@@ -109,6 +110,7 @@ __all__ = [
     "pose_mask",
     "read_patn_csv",
     "rescale_keypoints",
+    "scale_positions",
     "save_keypoints_json",
     "scale_transforms",
     "torso_scale",

@@ -188,13 +188,19 @@ def mirror_keypoints(keypoints: np.ndarray, width: int) -> np.ndarray:
     return kp[..., list(MIRROR_KEYPOINTS), :]
 
 
+def scale_positions(points, scale):
+    """Positions (..., 2) as (x, y) pixels of an image resized by ``scale`` = (sx, sy), numpy or torch: pixel
+    centres stay aligned, x' = sx (x + 0.5) - 0.5. The one place this is written (keypoints, H_S's half-size
+    poses, the parts' polygons)."""
+    return (points + 0.5) * scale - 0.5
+
+
 def rescale_keypoints(keypoints, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
     """Keypoints of an image resized from ``from_size`` to ``to_size`` (pixel centres kept aligned)."""
     kp = validate_keypoints(keypoints).copy()
     present = is_present(kp)
-    sy, sx = to_size[0] / from_size[0], to_size[1] / from_size[1]
+    scale = np.array([to_size[1] / from_size[1], to_size[0] / from_size[0]], np.float32)
     # Clipped: a joint on the last pixel row/column of a larger frame lands up to half a pixel past the
     # last one of a smaller frame.
-    kp[present, 0] = ((kp[present, 0] + 0.5) * sx - 0.5).clip(0, to_size[1] - 1)
-    kp[present, 1] = ((kp[present, 1] + 0.5) * sy - 0.5).clip(0, to_size[0] - 1)
+    kp[present] = scale_positions(kp[present], scale).clip(0, np.array([to_size[1] - 1, to_size[0] - 1]))
     return kp

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .keypoints import scale_positions
 from .parts import PartTransforms, apply_affine, invert_affine
 
 
@@ -208,7 +209,7 @@ def _scale_transforms(transforms: PartTransforms, fy: float, fx: float, device) 
     aff3 = _homogeneous(transforms.affines)
     affines = (s @ aff3 @ torch.linalg.inv(s))[..., :2, :]
     scale = torch.tensor([fx, fy], device=device)
-    polygons = (transforms.source_polygons + 0.5) * scale - 0.5
+    polygons = scale_positions(transforms.source_polygons, scale)
     return PartTransforms(affines, polygons, transforms.valid)
 
 
