@@ -35,10 +35,9 @@ def postprocess(generated: torch.Tensor, output_type: str):
     or "pil" (a list of images)."""
     if output_type == "pt":
         return generated
-    array = ((generated.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
     if output_type == "np":
-        return array
-    return [Image.fromarray((a * 255).round().astype(np.uint8)) for a in array]
+        return ((generated.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+    return [Image.fromarray(pixels) for pixels in tensor_to_uint8(generated)]
 
 
 _CONVERTIBLE_MODES = {"L", "LA", "P", "RGBA", "CMYK", "YCbCr"}

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from ..data.synthetic import WORLDS, make_people
 from ..estimation import PersonEstimator, detector_of, mediapipe_available
 from ..parsing import PALETTE
-from ..processor import SPTImageProcessor, open_photo, uint8_to_tensor
+from ..processor import SPTImageProcessor, open_photo, tensor_to_uint8, uint8_to_tensor
 from .baselines import part_warp_baseline
 from .checks import CHECKS, PhotoChecks
 from .detector import detect
@@ -100,10 +100,11 @@ def answer(method: str, pipe, chunk: list[Pair], true_parsing: bool, precision: 
             source_pose=[p.source["keypoints"] for p in chunk],
             source_parsing=[p.source["parsing"] for p in chunk],
             target_parsing=[p.target["parsing"] for p in chunk] if true_parsing else None,
-            output_type="np",
+            output_type="pt",
             precision=precision,
         )
-        return (out.images * 255).round().astype(np.uint8), out.target_parsing
+        parsing = None if out.target_parsing is None else out.target_parsing.cpu().numpy()
+        return tensor_to_uint8(out.images), parsing
     if method == "copy":
         return np.stack([p.source["image"] for p in chunk]), np.stack([p.source["parsing"] for p in chunk])
     if method == "part-warp":
