@@ -104,7 +104,7 @@ class TrainConfig:
         from ..models.discriminators import PatchDiscriminator
 
         cfg = MODEL_PRESETS[self.preset]
-        semantic = tuple(self.semantic_size or self.image_size)
+        semantic = self.h_s_size
         problems = []
         for name, size, net in (
             ("image_size", self.image_size, "appearance"),
@@ -245,6 +245,12 @@ class TrainConfig:
         self.search_size = tuple(self.search_size)
         self.semantic_size = tuple(self.semantic_size) if self.semantic_size else None
         return self
+
+    @property
+    def h_s_size(self) -> tuple[int, int]:
+        """The (height, width) H_S works at: ``semantic_size``, else ``image_size`` (the one place this default
+        is decided; the pipeline records the result in its config)."""
+        return tuple(self.semantic_size or self.image_size)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

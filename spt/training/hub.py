@@ -171,7 +171,7 @@ def write_model_card(
         "model_id": config.hub_model_id or folder,
         "dataset": dataset_name(config),
         "image_size": "x".join(map(str, config.image_size)),
-        "semantic_size": "x".join(map(str, config.semantic_size or config.image_size)),
+        "semantic_size": "x".join(map(str, config.h_s_size)),
         "preset": config.preset,
         "semantic_params": _params(folder, "semantic_generator"),
         "appearance_params": _params(folder, "appearance_generator"),

@@ -121,7 +121,7 @@ class Trainer:
                     f"init_from {config.init_from} works at {pipe.image_size}, but image_size is {config.image_size}"
                 )
         else:
-            pipe = SPTPipeline.from_preset(config.preset, config.image_size, config.semantic_size)
+            pipe = SPTPipeline.from_preset(config.preset, config.image_size, config.h_s_size)
         if stage in ("appearance", "e2e") and pipe.uses_parsing != config.use_parsing:
             if not pipe.uses_parsing:
                 raise ValueError(
