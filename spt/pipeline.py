@@ -37,7 +37,7 @@ from .models.pose_net import PoseDetector
 from .models.presets import MODEL_PRESETS
 from .models.semantic import SemanticGenerator, predict_parsing_logits
 from .parsing import PALETTE, to_onehot
-from .pose import rescale_keypoints, validate_keypoints
+from .pose import rescale_keypoints
 from .processor import (
     SPTImageProcessor,
     as_list,
@@ -352,10 +352,9 @@ class SPTPipeline(DiffusionPipeline):
             image = pick(images, i)
             frame = tuple(image.shape[-2:])
             target = read_keypoints(pick(targets, i), "target_pose", frame)
-            target = validate_keypoints(target, frame, name="target_pose")
             source = pick(sources, i)
             if source is not None:
-                source = validate_keypoints(read_keypoints(source, "source_pose", frame), frame, name="source_pose")
+                source = read_keypoints(source, "source_pose", frame)
             parsing, edit, mask = pick(parsings, i), pick(edits, i), None
             if source is None or (self.uses_parsing and parsing is None):
                 estimate = self._estimate(image, source, pose_front_end, i)

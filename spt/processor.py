@@ -166,18 +166,18 @@ def _ragged(value) -> bool:
 
 
 def read_keypoints(value, name: str, frame: tuple[int, int] | None = None) -> np.ndarray:
-    """A pose from an array, a list, a tensor, JSON text or a JSON file; one with no joint at all is refused.
-    JSON that states its ``"size"`` is rescaled to ``frame`` (the image the pose is used with)."""
+    """A pose from an array, a list, a tensor, JSON text or a JSON file, checked once: its shape and numbers,
+    and, given ``frame`` (the image the pose is used with), that every joint lies inside it. JSON that states
+    its ``"size"`` is rescaled to ``frame`` first. One with no joint at all is refused."""
     if isinstance(value, (str, bytes, dict)):
         if isinstance(value, str) and os.path.isfile(value):
             with open(value, encoding="utf-8", errors="replace") as handle:
                 value = handle.read()
         try:
-            kp = keypoints_from_json(value, frame)
+            value = keypoints_from_json(value, frame)
         except ValueError as err:
             raise ValueError(f"{name}: {err}") from None
-    else:
-        kp = validate_keypoints(value, name=name)
+    kp = validate_keypoints(value, frame, name=name)
     if not (kp[..., 0] >= 0).any():
         raise ValueError(f"{name} has no joint: all 18 are missing (-1, -1), so there is no pose to use")
     return kp
@@ -266,8 +266,9 @@ class Framing:
         return labels if self.identity else resize_labels(np.ascontiguousarray(self._cut(labels)), self.size)
 
     def keypoints(self, keypoints) -> np.ndarray:
-        """(18, 2) keypoints in the photo's pixels -> the model's; joints outside the window become missing."""
-        kp = validate_keypoints(keypoints).copy()
+        """(18, 2) keypoints in the photo's pixels (as ``read_keypoints`` or ``validate_keypoints`` return them)
+        -> the model's; joints outside the window become missing."""
+        kp = np.array(keypoints, np.float32)
         present = is_present(kp)
         kp[present] -= (self.left, self.top)
         inside = (kp[:, 0] >= 0) & (kp[:, 0] <= self.width - 1) & (kp[:, 1] >= 0) & (kp[:, 1] <= self.height - 1)
