@@ -48,6 +48,7 @@ def user_errors(handler):
             ) from None
         finally:
             remove_upload_leftovers()
+            return_freed_memory()
 
     return wrapped
 
@@ -85,6 +86,25 @@ class UploadedFile(gr.File):
         if self.type == "filepath" and not self.file_types:
             return NamedString(f.path)
         return super()._process_single_file(f)
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def return_freed_memory() -> None:
+    """Give the memory a request freed back to the system (glibc's ``malloc_trim``). Handlers run on a pool of
+    threads, each with its own malloc arena that otherwise keeps what a large photo once needed: the soak test
+    saw the server's RSS step up by 155 MB, for good, the first time another thread decoded a 20 Mpx upload."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 STALE_UPLOAD_S = 10  # a file in the upload folder untouched this long and not open is a leftover
