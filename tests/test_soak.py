@@ -160,8 +160,7 @@ def test_300_mixed_calls_leave_memory_and_temp_files_flat(space, tmp_path):
             samples.append(
                 {"after_calls": k + 1, "rss_mb": round(rss_mb(server.pid), 1), "temp_files": count_files(*temp_folders)}
             )
-    report = {"calls": CALLS, "warm_up": WARM_UP, "samples": samples, "rss_mb_every_round": trace,
-              "outcomes": outcomes}
+    report = {"calls": CALLS, "warm_up": WARM_UP, "samples": samples, "rss_mb_every_round": trace, "outcomes": outcomes}
     (folder / "soak.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report))
     assert all(o["ok"] for n, o in outcomes.items() if n.startswith(("good", "photo", "sideways", "20 Mpx", "browse")))
