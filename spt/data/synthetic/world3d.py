@@ -315,6 +315,22 @@ def _body_labels(person: Person3D) -> tuple[np.ndarray, np.ndarray]:
     return labels, surface
 
 
+def _skinned_tube(rings, weights, bone_ids, transforms, label: int, surface: int, closed: bool = True):
+    """Geometry that leaves the body (a skirt, long hair): ``rings`` (R, C, 3) in the rest pose joined by
+    ``_tube``, each vertex skinned to ``bone_ids`` with its row of ``weights`` (R x C, len(bone_ids)). Returns the
+    part as the renderer takes it: vertices, faces, uv, each face's label and surface."""
+    faces, uv = _tube(rings, closed=closed)
+    bones = torch.tensor(bone_ids).repeat(rings.shape[0] * rings.shape[1], 1)
+    vertices = body_model().skin(torch.from_numpy(rings.reshape(-1, 3)), transforms, bones, torch.from_numpy(weights))
+    return (
+        vertices,
+        torch.from_numpy(faces),
+        uv,
+        np.full(len(faces), label, np.uint8),
+        np.full(len(faces), surface, np.uint8),
+    )
+
+
 def _tube(rings: np.ndarray, closed: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Faces and (u, v) of a grid of rings (R, S, 3) joined ring to ring."""
     r, s = rings.shape[:2]
@@ -455,21 +471,14 @@ class SyntheticPeople3D(PeopleWorld):
             s = np.clip(0.5 + 0.5 * np.sin(theta) / 0.8, 0, 1)  # left share
             follow = min(1.0, f * 1.6) * 0.85
             weights.append(np.stack([np.full_like(s, 1 - follow), follow * s, follow * (1 - s)], 1))
-        rings = np.stack(rings)
-        faces, uv = _tube(rings)
-        bones = torch.tensor([b["spine05"], b["upperleg01.L"], b["upperleg01.R"]]).repeat(
-            rings.shape[0] * rings.shape[1], 1
-        )
-        w = torch.from_numpy(np.concatenate(weights))
-        vertices = body.skin(torch.from_numpy(rings.reshape(-1, 3)), transforms, bones, w)
-        label = L_DRESS if person.upper_kind == "dress" else L_SKIRT
-        surface = S_UPPER if person.upper_kind == "dress" else S_LOWER
-        return (
-            vertices,
-            torch.from_numpy(faces),
-            uv,
-            np.full(len(faces), label, np.uint8),
-            np.full(len(faces), surface, np.uint8),
+        dress = person.upper_kind == "dress"
+        return _skinned_tube(
+            np.stack(rings),
+            np.concatenate(weights),
+            [b["spine05"], b["upperleg01.L"], b["upperleg01.R"]],
+            transforms,
+            L_DRESS if dress else L_SKIRT,
+            S_UPPER if dress else S_LOWER,
         )
 
     def _long_hair(self, person: Person3D, rest: RestBody, transforms: torch.Tensor):
@@ -493,18 +502,14 @@ class SyntheticPeople3D(PeopleWorld):
                 )
             )
             weights.append(np.tile([[1 - f, f]], (len(theta), 1)))
-        rings = np.stack(rings)
-        faces, uv = _tube(rings, closed=False)
-        bones = torch.tensor([b["head"], b["spine01"]]).repeat(rings.shape[0] * rings.shape[1], 1)
-        vertices = body.skin(
-            torch.from_numpy(rings.reshape(-1, 3)), transforms, bones, torch.from_numpy(np.concatenate(weights))
-        )
-        return (
-            vertices,
-            torch.from_numpy(faces),
-            uv,
-            np.full(len(faces), L_HAIR, np.uint8),
-            np.full(len(faces), S_HAIR, np.uint8),
+        return _skinned_tube(
+            np.stack(rings),
+            np.concatenate(weights),
+            [b["head"], b["spine01"]],
+            transforms,
+            L_HAIR,
+            S_HAIR,
+            closed=False,
         )
 
     def _camera(self, person: Person3D) -> dict:
