@@ -286,7 +286,11 @@ def load_parsing(path: str | os.PathLike, scheme: str = "spt10") -> np.ndarray:
     PNGs must store labels as pixel values (mode 'L' or 'P'); an RGB colour image is refused, since
     colours do not identify labels across tools.
     """
-    labels = read_label_map(path)
+    return merge_file_labels(read_label_map(path), scheme, path)
+
+
+def merge_file_labels(labels, scheme: str, path: str | os.PathLike) -> np.ndarray:
+    """``merge_to_spt10`` of a label map read from ``path`` (``read_label_map``), its errors naming the file."""
     try:
         return merge_to_spt10(labels, scheme)
     except ValueError as err:
@@ -327,11 +331,13 @@ def torso_wear_share(labels, scheme: str, keypoints) -> float | None:
     inside = (
         (points[:, 0] >= 0) & (points[:, 0] < labels.shape[1]) & (points[:, 1] >= 0) & (points[:, 1] < labels.shape[0])
     )
-    merged = merge_to_spt10(labels, src.name)[points[inside, 1], points[inside, 0]]
-    person = merged[merged != BACKGROUND]
+    # Only the sampled pixels are read, each through the scheme's table (sided labels are arms or legs: not wear).
+    targets = [src.to_spt10[name] for name in src.labels]
+    sampled = labels[points[inside, 1], points[inside, 0]].astype(np.int64)
+    person = sampled[np.array([t != BACKGROUND for t in targets])[sampled]]
     if person.size < 8:
         return None
-    return float(np.isin(person, _TORSO_WEAR).mean())
+    return float(np.array([t in _TORSO_WEAR for t in targets])[person].mean())
 
 
 def scheme_mismatch(labels, scheme: str, keypoints) -> str | None:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..data.synthetic import make_people
 from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
-from ..parsing import load_parsing, read_label_map, scheme_mismatch
+from ..parsing import merge_file_labels, read_label_map, scheme_mismatch
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
 from ..processor import MIN_IMAGE_SIDE, open_photo
 from .model import load_pipeline, model_size, served_world, serves_embedded_model, space_root, synthetic_model_note
@@ -171,7 +171,8 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
         keypoints = read_keypoints_text(raw.decode("utf-8", errors="replace"), image.shape[:2])
     if parsing_path:
         try:
-            parsing = load_parsing(parsing_path, scheme)
+            labels = read_label_map(parsing_path)  # read once: merged here, checked against the scheme below
+            parsing = merge_file_labels(labels, scheme, parsing_path)
         except (ValueError, OSError) as err:
             raise gr.Error(f"Bad parsing map: {err}") from None
         if parsing.shape != image.shape[:2]:
@@ -197,7 +198,7 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
             else:
                 parsing, rough = estimate.parsing, True
                 notes.append(f"rough parsing: body parts inside the person mask ({reason})")
-    caution = scheme_mismatch(read_label_map(parsing_path), scheme, keypoints) if parsing_path else None
+    caution = scheme_mismatch(labels, scheme, keypoints) if parsing_path else None
     if caution:
         gr.Warning(caution, title="Parsing labels")
     image, keypoints, parsing, mask, _ = load_pipeline().image_processor.fit(image, keypoints, parsing, mask)
