@@ -236,7 +236,6 @@ class SPTPipeline(DiffusionPipeline):
         image_size = [int(v) for v in image_size]
         semantic_size = image_size if semantic_size is None else [int(v) for v in semantic_size]
         self.register_to_config(image_size=image_size, semantic_size=semantic_size)
-        self.image_processor = SPTImageProcessor(tuple(image_size))
 
     @classmethod
     def from_preset(cls, preset: str = "tiny", image_size=(128, 128), semantic_size=None, pose_detector: bool = True):
@@ -284,6 +283,11 @@ class SPTPipeline(DiffusionPipeline):
     @property
     def image_size(self) -> tuple[int, int]:
         return tuple(self.config.image_size)
+
+    @property
+    def image_processor(self) -> SPTImageProcessor:
+        """How photos come to ``image_size`` (the Space and the evaluation frame them with the same one)."""
+        return SPTImageProcessor(self.image_size)
 
     @property
     def semantic_size(self) -> tuple[int, int]:

@@ -418,7 +418,7 @@ def device_problem(device: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from ..pipeline import SPTPipeline
+    from ..pipeline import PRECISIONS, SPTPipeline
 
     parser = argparse.ArgumentParser(
         prog="python -m spt.evaluation", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -466,7 +466,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--precision",
         default="fp32",
-        choices=["fp32", "bf16", "auto"],
+        choices=PRECISIONS,
         help="the pipeline's precision; fp32 (default) is the reference of every published figure",
     )
     args = parser.parse_args(argv)

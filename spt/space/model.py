@@ -32,11 +32,16 @@ def default_model() -> str:
     return str(space_root() / "pretrained" / "spt-synthetic")
 
 
+def served_model() -> str:
+    """What the Space serves: ``SPT_MODEL`` (a folder or a Hub id), else the embedded checkpoint."""
+    return os.environ.get("SPT_MODEL") or default_model()
+
+
 @functools.lru_cache(maxsize=2)
 def load_pipeline(model: str | None = None):
     from spt.pipeline import SPTPipeline
 
-    model = model or os.environ.get("SPT_MODEL") or default_model()
+    model = model or served_model()
     try:
         pipe = SPTPipeline.from_pretrained(model)
     except (ValueError, OSError) as err:
@@ -54,13 +59,13 @@ def model_size() -> tuple[int, int]:
 
 
 def serves_embedded_model() -> bool:
-    return os.environ.get("SPT_MODEL", default_model()) in ("", default_model())
+    return served_model() == default_model()
 
 
 def served_world(model: str | None = None) -> str:
     """The SyntheticPeople world the served model was trained on (its folder's ``train_config.json``); "2d" when
     the folder does not say (older checkpoints, Hub ids)."""
-    return _world_of(model or os.environ.get("SPT_MODEL") or default_model())
+    return _world_of(model or served_model())
 
 
 @functools.lru_cache(maxsize=4)
