@@ -182,6 +182,15 @@ def test_resume_restores_step_and_optimizer_state(tmp_path, detector):
         torch.testing.assert_close(finished[key], value)
 
 
+def test_a_stage_that_trains_h_s_may_move_it_to_another_size(tmp_path, detector):
+    assert SPTPipeline.from_pretrained(detector).semantic_size == (32, 32)
+    out = Trainer(config(tmp_path, "semantic", init_from=detector, semantic_size=(16, 16), max_steps=1)).train()
+    assert SPTPipeline.from_pretrained(out).semantic_size == (16, 16)
+    # H_A's stage does not train H_S: a size that differs from the chained pipeline's is a mistake, said so.
+    with pytest.raises(ValueError, match=r"H_S works at \(32, 32\), but semantic_size is \(16, 16\)"):
+        Trainer(config(tmp_path, "appearance", init_from=detector, semantic_size=(16, 16), max_steps=1))
+
+
 def test_non_finite_loss_is_reported_with_its_step(tmp_path, detector):
     trainer = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=1))
     pool = load_pool(trainer.config, progress=False)

@@ -120,6 +120,15 @@ class Trainer:
                 raise ValueError(
                     f"init_from {config.init_from} works at {pipe.image_size}, but image_size is {config.image_size}"
                 )
+            if config.semantic_size and tuple(config.semantic_size) != pipe.semantic_size:
+                # H_S is fully convolutional: the same weights run at another size, so a stage may change it.
+                if stage not in ("semantic", "e2e"):
+                    raise ValueError(
+                        f"init_from {config.init_from}'s H_S works at {pipe.semantic_size}, but semantic_size is "
+                        f"{config.semantic_size}; only the semantic and e2e stages (which train H_S) may change it"
+                    )
+                logger.info("H_S moves from %s to semantic_size %s", pipe.semantic_size, config.semantic_size)
+                pipe.register_to_config(semantic_size=list(config.semantic_size))
         else:
             pipe = SPTPipeline.from_preset(config.preset, config.image_size, config.h_s_size)
         if stage in ("appearance", "e2e") and pipe.uses_parsing != config.use_parsing:
