@@ -255,12 +255,13 @@ def build_demo() -> gr.Blocks:
             """What the page opens on, the same for every visitor: computed once (``python app.py`` does it before
             serving, so the first visitor does not wait for it)."""
             first = pick_source(person_id.value, pose_id.value)
-            kp = gallery_pose(7)  # a full-body pose: every joint visible
+            size = first.source.size
+            kp = gallery_pose(7, size)  # a full-body pose: every joint visible
             generated = generate(first.source, kp)
             return (
                 *first,
-                pose_gallery(),
-                *NewTarget(kp.tolist(), kp.tolist(), *target_view(kp)),
+                pose_gallery(size),
+                *NewTarget(kp.tolist(), kp.tolist(), *target_view(kp, size)),
                 *generated,
                 to_editor(generated.last_parsing),
                 *texture_transfer(a_id.value, a_pose.value, b_id.value, b_pose.value),

@@ -137,7 +137,7 @@ def test_photo_alone_gets_estimated_keypoints_and_a_rough_parsing_inside_the_per
     # The 512x512 photo is cut to 512x256 around the cameraman: his hand on the camera (the right wrist)
     # falls outside, his neck, shoulders and a hip stay in.
     assert (source.keypoints[:, 0] >= 0).sum() >= 9 and source.problem() is None
-    (_, _), image, _, _ = app.generate(source, app.gallery_pose(1))
+    (_, _), image, _, _ = app.generate(source, app.gallery_pose(1, SIZE))
     assert image.shape == (views.DISPLAY_HEIGHT, views.DISPLAY_HEIGHT // 2, 3)
 
 
@@ -150,7 +150,7 @@ def test_a_photo_without_a_person_is_not_generated_until_joints_are_placed(tmp_p
     assert "No usable person: 0/18 joints found" in note and "missing: neck" in note
     assert "The default model was trained on" not in note  # the test model is not the embedded one
     with pytest.raises(app.gr.Error, match="No usable person"):
-        app.generate(source, app.gallery_pose(1))
+        app.generate(source, app.gallery_pose(1, SIZE))
     with pytest.raises(app.gr.Error, match="No usable person"):
         app.generate_api(str(photo), None, None, "spt10", "1")
 
@@ -163,12 +163,12 @@ def test_a_photo_without_a_person_is_not_generated_until_joints_are_placed(tmp_p
         source, _, _, note, _, _ = app.place_source_joint(source, joint, Click(x * factor, y * factor))
     np.testing.assert_allclose(source.keypoints[1], (16, 14), atol=0.5)
     assert "No usable person" not in note and source.problem() is None
-    app.generate(source, app.gallery_pose(1))
+    app.generate(source, app.gallery_pose(1, SIZE))
 
 
 def test_pose_transfer_texture_transfer_and_layout_editing():
-    source = sources.synthetic_person(3, 0)
-    (base, annotations), image, parsing, timing = app.generate(source, app.gallery_pose(1))
+    source = sources.synthetic_person(3, 0, SIZE)
+    (base, annotations), image, parsing, timing = app.generate(source, app.gallery_pose(1, SIZE))
     assert image.shape == (views.DISPLAY_HEIGHT, views.DISPLAY_HEIGHT // 2, 3) and parsing.shape == SIZE
     assert "ms" in timing
     a, b, ab = app.texture_transfer(5, 0, 8, 3)
@@ -179,12 +179,12 @@ def test_pose_transfer_texture_transfer_and_layout_editing():
     edited[: edited.shape[0] // 2] = views.PALETTE[4]
     labels = views.decode_layout({"composite": edited}, SIZE)
     assert (labels[: SIZE[0] // 2] == 4).all() and (labels[SIZE[0] // 2 :] == parsing[SIZE[0] // 2 :]).all()
-    out, _ = app.regenerate_from_layout(source, app.gallery_pose(1), {"composite": edited})
+    out, _ = app.regenerate_from_layout(source, app.gallery_pose(1, SIZE), {"composite": edited})
     assert out.shape == image.shape
 
 
 def test_pose_editing_moves_mirrors_and_resets():
-    kp = app.gallery_pose(0)
+    kp = app.gallery_pose(0, SIZE)
     event = type("Select", (), {"index": [views.factor(SIZE[0]) * 10, views.factor(SIZE[0]) * 20]})()
     moved, view, text = app.move_joint(kp.tolist(), "right_wrist", event)
     assert moved[app.KEYPOINT_NAMES.index("right_wrist")] == pytest.approx([10, 20], abs=0.5)
@@ -202,14 +202,16 @@ class _Progress:
 
 
 def test_animations_are_gifs_with_every_frame(tmp_path):
-    source, target = sources.synthetic_person(3, 0), app.gallery_pose(2)
+    source, target = sources.synthetic_person(3, 0, SIZE), app.gallery_pose(2, SIZE)
     path = app.animate(source, target, "to the target pose and back", 3, progress=_Progress())
     with Image.open(path) as gif:
         assert gif.format == "GIF" and gif.n_frames == 4  # 3 frames there, 1 on the way back
     with Image.open(app.animate(source, None, "walking cycle", 6, progress=_Progress())) as gif:
         assert gif.n_frames == 6 and gif.size == (views.DISPLAY_HEIGHT // 2, views.DISPLAY_HEIGHT)
     sequence = tmp_path / "walk.json"
-    sequence.write_text(json.dumps({"frames": [app.gallery_pose(k).tolist() for k in range(5)], "size": list(SIZE)}))
+    sequence.write_text(
+        json.dumps({"frames": [app.gallery_pose(k, SIZE).tolist() for k in range(5)], "size": list(SIZE)})
+    )
     with Image.open(
         app.animate(source, None, "uploaded keypoint sequence", 2, str(sequence), progress=_Progress())
     ) as gif:
@@ -231,7 +233,7 @@ def test_generation_from_an_example_over_http(client):
     )
     with Image.open(path) as image:
         assert image.size == (SIZE[1], SIZE[0]) and image.mode == "RGB"
-    target = json.dumps({"keypoints": app.gallery_pose(5).tolist(), "size": list(SIZE)})
+    target = json.dumps({"keypoints": app.gallery_pose(5, SIZE).tolist(), "size": list(SIZE)})
     path = client.predict(handle_file(photo), None, None, "spt10", target, api_name="/generate")
     assert Image.open(path).size == (SIZE[1], SIZE[0])
 
@@ -352,7 +354,7 @@ def test_in_the_browser_a_bad_paste_is_a_toast_then_the_fix_generates_without_cl
     toast.wait_for()
     assert error_boxes(page) == 0  # nothing covers the views or the keypoints box
     # the fix goes into the same box, no toast closed: a gallery pose's keypoints, as the page wrote them
-    pose = json.dumps({"keypoints": app.gallery_pose(3).tolist()})
+    pose = json.dumps({"keypoints": app.gallery_pose(3, SIZE).tolist()})
     editor.click()
     page.keyboard.press("Control+A")
     page.keyboard.insert_text(pose)
@@ -566,7 +568,7 @@ def test_a_photo_gives_the_same_pixels_through_the_python_api_and_the_space(tmp_
     pipe = model.load_pipeline()
     image, keypoints = Image.open(photo), load_keypoints_json(keypoints_file)
     framing = pipe.image_processor.framing((image.height, image.width), person_centre(keypoints))
-    target = framing.back(app.gallery_pose(3))  # the Space's pose 3, in the photo's pixels
+    target = framing.back(app.gallery_pose(3, SIZE))  # the Space's pose 3, in the photo's pixels
     out = pipe(image, target, source_pose=keypoints, source_parsing=load_parsing(parsing_file), output_type="np")
     api = np.round(out.images[0] * 255)
     assert space.shape == api.shape == (*SIZE, 3)

@@ -659,9 +659,9 @@ def test_the_space_refuses_a_decompression_bomb_and_other_handler_errors(space, 
         space.generate_api(photo, None, None, "spt10", "1")
     monkeypatch.undo()
     with pytest.raises(space.gr.Error, match="Choose a source person first"):
-        space.generate(None, space_sources.gallery_pose(1))
+        space.generate(None, space_sources.gallery_pose(1, SIZE))
     with pytest.raises(space.gr.Error, match="Frames must be between 2 and 48"):
-        space.animate(space_sources.synthetic_person(0, 0), None, "walking cycle", 100)
+        space.animate(space_sources.synthetic_person(0, 0, SIZE), None, "walking cycle", 100)
     bad_sequence = write(tmp_path, "walk.json", '{"frames": [[1, 2]]}')
     with pytest.raises(space.gr.Error, match="2 to 64 poses"):
-        space.animate(space_sources.synthetic_person(0, 0), None, "uploaded keypoint sequence", 4, bad_sequence)
+        space.animate(space_sources.synthetic_person(0, 0, SIZE), None, "uploaded keypoint sequence", 4, bad_sequence)

@@ -121,7 +121,7 @@ def generate_api(photo: str, keypoints: str | None, parsing: str | None, scheme:
     """API (``/generate``): the person of an uploaded photo (keypoints and parsing optional, estimated when
     absent) in ``target_pose`` (keypoints JSON, a PATN CSV row, or a pose-gallery index 0-11); returns the
     generated image (a PNG file to the client)."""
-    target = target_from_text(target_pose)  # cheap checks first: a bad pose costs no photo estimation
+    target = target_from_text(target_pose, model_size())  # cheap checks first: a bad pose costs no photo estimation
     source, _ = uploaded_person(photo, keypoints, parsing, scheme or "spt10")
     image, _ = run_pipeline(source, target)
     return image  # Gradio writes it to its own cache, which delete_cache empties
@@ -130,7 +130,8 @@ def generate_api(photo: str, keypoints: str | None, parsing: str | None, scheme:
 @user_errors
 def texture_transfer(person_a, pose_a, person_b, pose_b):
     """Paper Fig. 9: A's clothes rendered on B's pose and layout."""
-    a, b = synthetic_person(person_a, pose_a), synthetic_person(person_b, pose_b)
+    size = model_size()
+    a, b = synthetic_person(person_a, pose_a, size), synthetic_person(person_b, pose_b, size)
     image, _ = run_pipeline(a, b.keypoints, target_parsing=b.parsing)
     return TextureViews(enlarge(a.image), enlarge(b.image), enlarge(image))
 
@@ -139,7 +140,7 @@ def texture_transfer(person_a, pose_a, person_b, pose_b):
 def regenerate_from_layout(source: Person, target_keypoints, editor_value):
     if source is None or target_keypoints is None:
         raise gr.Error("Generate once in the Pose transfer tab first")
-    labels = decode_layout(editor_value, model_size())
+    labels = decode_layout(editor_value, source.size)
     image, _ = run_pipeline(source, np.asarray(target_keypoints, np.float32), target_parsing=labels)
     return LayoutUpdate(enlarge(image), parsing_view(labels))
 
@@ -157,7 +158,7 @@ def animate(source: Person, target_keypoints, motion: str, frames: int, sequence
 
 @user_errors
 def pick_source(person_id, pose_id):
-    source = synthetic_person(person_id, pose_id)
+    source = synthetic_person(person_id, pose_id, model_size())
     return SourceUpdate(source, *source_views(source))
 
 
@@ -172,7 +173,7 @@ def place_source_joint(source: Person, joint: str, evt: gr.SelectData):
     """Click on the source image: the chosen joint goes there; a rough parsing is redrawn from the new pose."""
     if source is None:
         raise gr.Error("Choose a source person first")
-    source = source.with_keypoints(clicked_joint(source.keypoints, joint, evt))
+    source = source.with_keypoints(clicked_joint(source.keypoints, joint, evt, source.size))
     return UploadUpdate(
         source,
         *source_views(source),
@@ -184,37 +185,41 @@ def place_source_joint(source: Person, joint: str, evt: gr.SelectData):
 
 @user_errors
 def select_pose(evt: gr.SelectData):
-    kp = gallery_pose(evt.index)
-    return NewTarget(kp.tolist(), kp.tolist(), *target_view(kp))
+    size = model_size()
+    kp = gallery_pose(evt.index, size)
+    return NewTarget(kp.tolist(), kp.tolist(), *target_view(kp, size))
 
 
 @user_errors
 def move_joint(keypoints, joint: str, evt: gr.SelectData):
     if keypoints is None:
         raise gr.Error("Choose a target pose first")
-    kp = clicked_joint(keypoints, joint, evt)
-    return TargetUpdate(kp.tolist(), *target_view(kp))
+    size = model_size()
+    kp = clicked_joint(keypoints, joint, evt, size)
+    return TargetUpdate(kp.tolist(), *target_view(kp, size))
 
 
 @user_errors
 def mirror_pose(keypoints):
     if keypoints is None:
         raise gr.Error("Choose a target pose first")
-    kp = mirror_keypoints(np.asarray(keypoints, np.float32), model_size()[1])
-    return TargetUpdate(kp.tolist(), *target_view(kp))
+    size = model_size()
+    kp = mirror_keypoints(np.asarray(keypoints, np.float32), size[1])
+    return TargetUpdate(kp.tolist(), *target_view(kp, size))
 
 
 @user_errors
 def reset_pose(original):
     if original is None:
         raise gr.Error("Choose a target pose first")
-    return TargetUpdate(original, *target_view(original))
+    return TargetUpdate(original, *target_view(original, model_size()))
 
 
 @user_errors
 def paste_pose(text):
-    kp = read_keypoints_text(text, model_size())
-    return NewTarget(kp.tolist(), kp.tolist(), *target_view(kp))
+    size = model_size()
+    kp = read_keypoints_text(text, size)
+    return NewTarget(kp.tolist(), kp.tolist(), *target_view(kp, size))
 
 
 @user_errors

@@ -11,7 +11,7 @@ from PIL import Image
 from ..data.synthetic import walking_cycle
 from ..pose import keypoints_from_json, rescale_keypoints, validate_keypoints
 from .errors import output_path
-from .model import model_size, run_pipeline
+from .model import run_pipeline
 from .sources import Person, people
 from .views import enlarge
 
@@ -41,7 +41,7 @@ def read_pose_sequence(path: str, size: tuple[int, int]) -> list[np.ndarray]:
 
 
 def motion_poses(motion: str, source: Person, target_keypoints, frames: int, sequence_path) -> list[np.ndarray]:
-    size = model_size()
+    size = source.size
     if motion == "walking cycle":
         test = people("test", size)
         view = test.pose(source.pose_id).yaw if source.pose_id is not None else 0.0

@@ -15,7 +15,7 @@ from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_
 from ..parsing import merge_file_labels, read_label_map, scheme_mismatch
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
 from ..processor import MIN_IMAGE_SIDE, open_photo
-from .model import load_pipeline, model_size, served_world, serves_embedded_model, space_root, synthetic_model_note
+from .model import load_pipeline, served_world, serves_embedded_model, space_root, synthetic_model_note
 from .views import enlarge, parsing_view, skeleton_view
 
 MAX_ID = 100_000
@@ -40,6 +40,11 @@ class Person:
     rough: bool = False
     person_id: int | None = None
     pose_id: int | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width): the model's size, which the keypoints and parsing share."""
+        return self.image.shape[:2]
 
     def problem(self) -> str | None:
         """None when the essential joints are there, else what is found and what is missing."""
@@ -80,8 +85,7 @@ def check_id(value, what: str) -> int:
     return int(value)
 
 
-def synthetic_person(person_id, pose_id) -> Person:
-    size = model_size()
+def synthetic_person(person_id, pose_id, size: tuple[int, int]) -> Person:
     person_id, pose_id = check_id(person_id, "Person id"), check_id(pose_id, "Pose id")
     s = people("test", size).render(person_id, pose_id)
     return Person(s["image"], s["keypoints"], s["parsing"], person_id=person_id, pose_id=pose_id)
@@ -94,13 +98,12 @@ def gallery_keypoints(size: tuple[int, int]) -> tuple[np.ndarray, ...]:
     return tuple(test.render(1000 + k, 1000 + k)["keypoints"] for k in range(NUM_POSES))
 
 
-def pose_gallery() -> list[tuple[np.ndarray, str]]:
-    size = model_size()
+def pose_gallery(size: tuple[int, int]) -> list[tuple[np.ndarray, str]]:
     return [(skeleton_view(kp, size), f"pose {k}") for k, kp in enumerate(gallery_keypoints(size))]
 
 
-def gallery_pose(index: int) -> np.ndarray:
-    return gallery_keypoints(model_size())[index].copy()
+def gallery_pose(index: int, size: tuple[int, int]) -> np.ndarray:
+    return gallery_keypoints(size)[index].copy()
 
 
 MAX_POSE_TEXT = 20_000  # characters: one pose is ~500; more is a batch or junk, refused before parsing
@@ -241,14 +244,14 @@ def example_uploads() -> list[list[str]]:
     return rows
 
 
-def target_from_text(text) -> np.ndarray:
+def target_from_text(text, size: tuple[int, int]) -> np.ndarray:
     """A target pose given as text: a pose-gallery index, keypoints JSON or a PATN CSV row (model pixels)."""
     text = str(text or "").strip()
     if text.isdigit():
         if not 0 <= int(text) < NUM_POSES:
             raise gr.Error(f"Pose index must be 0-{NUM_POSES - 1}, got {text}")
-        return gallery_pose(int(text))
-    return read_keypoints_text(text, model_size())
+        return gallery_pose(int(text), size)
+    return read_keypoints_text(text, size)
 
 
 def browse_views(split: str, size: tuple[int, int], seed: int, identity_id, pose_id, world: str | None = None):

@@ -9,7 +9,6 @@ import numpy as np
 
 from ..parsing import PALETTE, SPT10_LABELS
 from ..pose import KEYPOINT_NAMES, draw_skeleton, keypoints_to_json, rescale_keypoints
-from .model import model_size
 
 DISPLAY_HEIGHT = 384  # the height, in screen pixels, images are enlarged to (by a whole factor, no blur)
 
@@ -43,21 +42,18 @@ def parsing_view(labels: np.ndarray, image: np.ndarray | None = None):
 
 def source_views(source):
     """The source's skeleton over its image, and its annotated parsing."""
-    size = model_size()
-    return (skeleton_view(source.keypoints, size, source.image), parsing_view(source.parsing, source.image))
+    return (skeleton_view(source.keypoints, source.size, source.image), parsing_view(source.parsing, source.image))
 
 
-def target_view(keypoints):
-    size = model_size()
+def target_view(keypoints, size: tuple[int, int]):
     kp = np.asarray(keypoints, np.float32)
     return skeleton_view(kp, size), keypoints_to_json(kp, size)
 
 
-def clicked_joint(keypoints, joint: str, evt: gr.SelectData) -> np.ndarray:
+def clicked_joint(keypoints, joint: str, evt: gr.SelectData, size: tuple[int, int]) -> np.ndarray:
     """``keypoints`` with ``joint`` moved to the pixel clicked on an enlarged view (model pixels, clamped)."""
     if joint not in KEYPOINT_NAMES:
         raise gr.Error(f"Choose which joint to move (one of {', '.join(KEYPOINT_NAMES)})")
-    size = model_size()
     k = factor(size[0])
     kp = np.asarray(keypoints, np.float32).copy()
     x, y = evt.index
