@@ -146,7 +146,7 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         for name, kp in (("source_keypoints", source_keypoints), ("target_keypoints", target_keypoints)):
             if kp.dim() != 3 or kp.shape[1:] != (18, 2) or kp.shape[0] != source_image.shape[0]:
                 raise ValueError(f"{name} must be ({source_image.shape[0]}, 18, 2), got {tuple(kp.shape)}")
-        transforms = part_transforms(source_keypoints.float(), target_keypoints.float())
+        transforms = part_transforms(source_keypoints, target_keypoints)
         part_masks = transforms.source_masks(size)  # rasterised once, for the skips and the pixel warp
         if cfg.output == "blend":
             person_s = self._person(source_parsing, source_keypoints, size).to(source_image.dtype)
@@ -177,7 +177,7 @@ class AppearanceGenerator(ModelMixin, ConfigMixin):
         """Where the person is (B, 1, H, W): 1 - background of the parsing, or the pose mask M_P without one."""
         if self.config.use_parsing:
             return 1.0 - parsing[:, :1]
-        return pose_mask(keypoints.float(), size)
+        return pose_mask(keypoints, size)
 
 
 def part_warp(
@@ -338,7 +338,7 @@ def render_appearance(
     size = tuple(source_image.shape[-2:])
     dtype = source_image.dtype
     if heatmaps is None:
-        heatmaps = (pose_heatmaps(source_keypoints.float(), size), pose_heatmaps(target_keypoints.float(), size))
+        heatmaps = (pose_heatmaps(source_keypoints, size), pose_heatmaps(target_keypoints, size))
     p_s, p_t = heatmaps
     return appearance_generator(
         source_image, p_s.to(dtype), source_parsing, p_t.to(dtype), target_parsing, source_keypoints, target_keypoints
