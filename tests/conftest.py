@@ -10,8 +10,60 @@ SESSION_TEMP = tempfile.mkdtemp(prefix="spt-tests-")
 os.environ["GRADIO_TEMP_DIR"] = os.path.join(SESSION_TEMP, "gradio")
 tempfile.tempdir = SESSION_TEMP
 
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _serve_space(folder: Path, cache: Path, temp: Path):
+    """``python app.py`` (the embedded model) served in its own process on a free port, with ``cache`` as its
+    Gradio folder and ``temp`` as its temp folder; yields (process, port, url) once the page answers."""
+    port = free_port()
+    env = os.environ | {
+        "GRADIO_SERVER_PORT": str(port),
+        "TMPDIR": str(temp),
+        "GRADIO_TEMP_DIR": str(cache),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+    }
+    env.pop("SPT_MODEL", None)
+    url = f"http://127.0.0.1:{port}/"
+    with open(folder / "server.log", "w") as log:
+        server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(url, timeout=2)
+                    break
+                except OSError:
+                    assert server.poll() is None, (folder / "server.log").read_text()[-3000:]
+                    time.sleep(1)
+            yield server, port, url
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+@pytest.fixture(scope="session")
+def live_space():
+    """``live_space(folder, cache, temp)``: a context manager serving ``python app.py`` (``_serve_space``)."""
+    return _serve_space
 
 
 @pytest.fixture

@@ -8,10 +8,7 @@ import io
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,6 @@ from PIL import Image
 
 pytestmark = [pytest.mark.slow, pytest.mark.soak]
 
-ROOT = Path(__file__).resolve().parents[1]
 CALLS = 300
 WARM_UP = 60  # every kind of call below has run by then, each input at least once
 RSS_GROWTH_MB = 64  # allowed from the end of the warm-up to the end
@@ -58,35 +54,12 @@ def abort_upload(port: int, size: int = 4 * 2**20):
 
 
 @pytest.fixture(scope="module")
-def space(tmp_path_factory):
+def space(tmp_path_factory, live_space):
     folder = tmp_path_factory.mktemp("soak")
     temp, cache = folder / "tmp", folder / "gradio"
     temp.mkdir()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = os.environ | {
-        "GRADIO_SERVER_PORT": str(port),
-        "TMPDIR": str(temp),
-        "GRADIO_TEMP_DIR": str(cache),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-    }
-    env.pop("SPT_MODEL", None)
-    log = open(folder / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            assert server.poll() is None, (folder / "server.log").read_text()[-3000:]
-            time.sleep(1)
-    yield server, port, url, (temp, cache), folder
-    server.terminate()
-    server.wait(30)
-    log.close()
+    with live_space(folder, cache, temp) as (server, port, url):
+        yield server, port, url, (temp, cache), folder
 
 
 def test_300_mixed_calls_leave_memory_and_temp_files_flat(space, tmp_path):
