@@ -15,7 +15,7 @@ def part_warp_baseline(source: dict, target_keypoints: np.ndarray) -> tuple[np.n
     person's ghost stays where no part covers it). Returns the image and the warped parsing (H, W)."""
     size = source["image"].shape[:2]
     tr = part_transforms(
-        torch.from_numpy(source["keypoints"])[None].float(),
+        torch.tensor(source["keypoints"])[None].float(),
         torch.from_numpy(np.asarray(target_keypoints, dtype=np.float32))[None],
     )
     # One warp moves the image and a coverage channel together (the part masks are rasterised once).
@@ -24,5 +24,5 @@ def part_warp_baseline(source: dict, target_keypoints: np.ndarray) -> tuple[np.n
     moved = warp_parts(torch.cat([image, torch.ones(1, 1, *size)], 1), tr)[0].permute(1, 2, 0).numpy()
     covered = moved[..., 3:] > 0.5
     warped = np.where(covered, moved[..., :3], source["image"]).round().clip(0, 255).astype(np.uint8)
-    parsing = warp_parsing(to_onehot(torch.from_numpy(source["parsing"]).long())[None], tr)[0].argmax(0).numpy()
+    parsing = warp_parsing(to_onehot(torch.tensor(source["parsing"]).long())[None], tr)[0].argmax(0).numpy()
     return warped, parsing.astype(np.uint8)
