@@ -24,17 +24,24 @@ import pytest  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
+def _free_port() -> int:
+    """A port nothing listens on now (a fixed one could meet a stale server or a stale run's workers)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    """``free_port()``: a port nothing listens on now (``_free_port``)."""
+    return _free_port
 
 
 @contextmanager
 def _serve_space(folder: Path, cache: Path, temp: Path):
     """``python app.py`` (the embedded model) served in its own process on a free port, with ``cache`` as its
     Gradio folder and ``temp`` as its temp folder; yields (process, port, url) once the page answers."""
-    port = free_port()
+    port = _free_port()
     env = os.environ | {
         "GRADIO_SERVER_PORT": str(port),
         "TMPDIR": str(temp),

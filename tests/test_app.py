@@ -4,7 +4,6 @@ headless Chromium. A tiny random pipeline at 64x32 (the embedded checkpoint's si
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -35,10 +34,8 @@ def tiny_model(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def server(free_port):
+    port = free_port()
     app.launch(prevent_thread_lock=True, server_port=port, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     app.demo.close()
@@ -467,7 +464,7 @@ def test_the_worked_example_is_computed_once_and_ready_before_the_first_visit():
     assert len(opened) > 10
 
 
-def test_a_full_queue_answers_in_words_and_asks_to_retry(server):
+def test_a_full_queue_answers_in_words_and_asks_to_retry(server, free_port):
     import threading
 
     import gradio as gr
@@ -480,9 +477,7 @@ def test_a_full_queue_answers_in_words_and_asks_to_retry(server):
         box = gr.Textbox()
         box.submit(lambda text: release.wait(30) and text, box, box, api_name="echo")
     busy.queue(max_size=1, default_concurrency_limit=1)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     busy.launch(
         prevent_thread_lock=True,
         server_port=port,

@@ -1,7 +1,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -239,7 +238,7 @@ def test_bad_config_is_refused_before_training(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_process_training_finishes(tmp_path, detector):
+def test_two_process_training_finishes(tmp_path, detector, free_port):
     out = tmp_path / "ddp"
     args = [
         "--stage",
@@ -274,9 +273,7 @@ def test_two_process_training_finishes(tmp_path, detector):
         "none",
     ]
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT}
-    with socket.socket() as s:  # a free port: a fixed one could meet a stale run's workers
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     # Its own session, so that a timeout kills the workers with the launcher instead of orphaning them.
     launcher = subprocess.Popen(
         [
