@@ -30,6 +30,8 @@ class LossWeights:
     # in texture noise (design notes).
     style: float = 0.01
     face: float = 1.0
+    # H_S's own cycle (our addition, design notes): S~_t moved back to P_s by H_S must give S_s again.
+    semantic_cycle: float = 0.0
 
 
 # --------------------------------------------------------------------------------------------------

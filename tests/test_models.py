@@ -1,3 +1,4 @@
+import json
 import os
 
 import numpy as np
@@ -7,8 +8,9 @@ import torch
 from spt.data.synthetic import SyntheticPeople
 from spt.models import AppearanceGenerator, PatchDiscriminator, SemanticGenerator
 from spt.models.appearance import copy_by_offset, fill_holes, part_warp, scene_plate
+from spt.models.semantic import predict_parsing_logits
 from spt.parsing import to_onehot
-from spt.pose import part_transforms, pose_heatmaps, pose_mask
+from spt.pose import part_transforms, pose_heatmaps, pose_mask, warp_parsing
 
 TINY = dict(base_channels=8, num_downsamples=3, max_channels=32)
 H, W = 64, 32
@@ -60,6 +62,36 @@ def test_semantic_logits_follow_the_target_pose_and_only_it(batch):
     torch.testing.assert_close(alone, logits[:1], atol=1e-5, rtol=1e-4)  # no batch cross-talk
 
 
+def test_warped_source_parsing_reaches_h_s(batch, tmp_path):
+    """warped_source: E_P also takes f_j(S_s), the source parsing moved to the target pose. The logits must
+    depend on it (a model that dropped it would answer the same for any warp), it is required, and
+    ``predict_parsing_logits`` passes exactly the warp of the source parsing. A checkpoint saved before the
+    field existed loads as the paper's inputs."""
+    torch.manual_seed(0)
+    model = SemanticGenerator(num_res_blocks=1, warped_source=True, **TINY).eval()
+    args = _semantic_inputs(batch)
+    kp = batch["keypoints"]
+    warped = warp_parsing(batch["parsing"], part_transforms(kp, kp.flip(0)))
+    with torch.no_grad():
+        logits = model(*args, warped_parsing=warped)
+        shifted = model(*args, warped_parsing=warped.roll(4, dims=-1))
+        through_helper = predict_parsing_logits(model, batch["parsing"], kp, kp.flip(0))
+    assert (logits - shifted).abs().mean() > 1e-3
+    torch.testing.assert_close(through_helper, logits)
+    with pytest.raises(ValueError, match="warped_parsing"):
+        model(*args)
+    with pytest.raises(ValueError, match=r"warped_parsing must be a \(B, 10, H, W\)"):
+        model(*args, warped_parsing=warped[:, :9])
+
+    SemanticGenerator(**TINY).save_pretrained(tmp_path / "hs")
+    config = tmp_path / "hs" / "config.json"
+    fields = json.loads(config.read_text())
+    assert fields.pop("warped_source") is False
+    config.write_text(json.dumps(fields))
+    old = SemanticGenerator.from_pretrained(tmp_path / "hs")
+    assert old.config.warped_source is False and old(*args).shape == (2, 10, H, W)
+
+
 def test_appearance_output_shape_and_range(batch):
     model = AppearanceGenerator(num_res_blocks=1, **TINY)
     out = model(*_appearance_inputs(batch))
@@ -93,11 +125,20 @@ def test_deformable_skips_are_identity_for_equal_poses(batch):
     torch.testing.assert_close(full[inside], feats[0][inside], atol=1e-3, rtol=0)
 
 
+def _warped_semantic_inputs(b):
+    return (*_semantic_inputs(b), b["parsing"].flip(0))  # f_j(S_s) stands in as the target's parsing
+
+
 @pytest.mark.parametrize(
-    "cls, make_inputs", [(SemanticGenerator, _semantic_inputs), (AppearanceGenerator, _appearance_inputs)]
+    "cls, make_inputs, options",
+    [
+        (SemanticGenerator, _semantic_inputs, {}),
+        (SemanticGenerator, _warped_semantic_inputs, {"warped_source": True}),
+        (AppearanceGenerator, _appearance_inputs, {}),
+    ],
 )
-def test_gradients_reach_every_parameter(cls, make_inputs, batch):
-    model = cls(num_res_blocks=1, **TINY)
+def test_gradients_reach_every_parameter(cls, make_inputs, options, batch):
+    model = cls(num_res_blocks=1, **options, **TINY)
     out = model(*make_inputs(batch))
     (out * torch.randn_like(out)).mean().backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]

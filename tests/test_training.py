@@ -347,6 +347,23 @@ def test_appearance_losses_judge_the_cycle_output_too_and_d_a_sees_one_hot_layou
     assert logits.grad.abs().sum() > 0
 
 
+def test_semantic_cycle_brings_the_predicted_parsing_back_to_the_source(tmp_path, detector):
+    """weights.semantic_cycle: H_S(S~_t, P_t -> P_s) is scored against the true S_s; the term is absent at weight
+    0, and its gradient reaches H_S."""
+    plain = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=1))
+    pool = load_pool(plain.config, progress=False)
+    batch = pool.batch(pool.trainable_rows(needs_target=True)[:2], "cpu")
+    assert "semantic_cycle" not in plain.objective(batch).terms
+    trainer = Trainer(
+        config(tmp_path, "semantic", init_from=detector, max_steps=1, weights=LossWeights(semantic_cycle=2.0))
+    )
+    h_s = trainer._module("semantic_generator")
+    terms = trainer.objective(batch).terms
+    assert terms["semantic_cycle"] > 0
+    grads = torch.autograd.grad(terms["semantic_cycle"], [h_s.head.weight, h_s.source_encoder.stem[0].weight])
+    assert all(g.abs().sum() > 0 for g in grads)
+
+
 def test_a_step_computes_the_discriminators_weight_gradients_once_from_their_own_loss(tmp_path, detector):
     """As pix2pix's set_requires_grad(netD, False): the generators' backward pass computes no gradient for
     the discriminators' weights (it would be thrown away); their loss's backward computes it once."""

@@ -8,7 +8,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from ..pose import pose_condition, scale_positions
+from ..pose import part_transforms, pose_condition, scale_positions, warp_parsing
 from .blocks import ConvBlock, Encoder, ResBlock, SkipDecoder, check_input
 
 
@@ -20,6 +20,13 @@ class SemanticGenerator(ModelMixin, ConfigMixin):
     * G_S fuses both bottlenecks, refines them with residual blocks and decodes, with skip connections
       from E_P (the only stream already aligned with the target), to per-pixel label logits.
       ``softmax(logits, dim=1)`` is the predicted target parsing S~_t.
+
+    ``warped_source=True`` (our departure, docs/design-notes.md) also gives E_P the source parsing moved to the
+    target pose part by part, f_j(S_s) (``spt.pose.warp_parsing``, the affines the pseudo-label search
+    matches with). In the paper the source reaches G_S only through the bottleneck (1/8 of the size), so the
+    person's own widths, hair and garment lengths are lost and G_S draws an average body; f_j(S_s) is aligned
+    with the target and reaches the decoder through E_P's skips at every level. False (the paper's inputs)
+    keeps checkpoints trained without it loading unchanged.
 
     The paper runs it at 128x128 for DeepFashion (upsampled to 256) and 128x64 for Market-1501; any size
     divisible by ``2 ** num_downsamples`` works.
@@ -35,12 +42,14 @@ class SemanticGenerator(ModelMixin, ConfigMixin):
         max_channels: int = 256,
         num_res_blocks: int = 6,
         norm: str = "instance",
+        warped_source: bool = False,
     ):
         super().__init__()
         self.source_encoder = Encoder(
             num_labels + num_keypoints + 1, base_channels, num_downsamples, max_channels, norm=norm
         )
-        self.pose_encoder = Encoder(num_keypoints + 1, base_channels, num_downsamples, max_channels, norm=norm)
+        warped = num_labels if warped_source else 0
+        self.pose_encoder = Encoder(num_keypoints + 1 + warped, base_channels, num_downsamples, max_channels, norm=norm)
         chans = self.pose_encoder.channels
         bottleneck = chans[-1]
         self.fuse = ConvBlock(2 * bottleneck, bottleneck, kernel=1, norm=norm)
@@ -55,8 +64,10 @@ class SemanticGenerator(ModelMixin, ConfigMixin):
         source_mask: torch.Tensor,
         target_pose: torch.Tensor,
         target_mask: torch.Tensor,
+        warped_parsing: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Label logits (B, num_labels, H, W); inputs are (B, C, H, W) maps of the same size."""
+        """Label logits (B, num_labels, H, W); inputs are (B, C, H, W) maps of the same size.
+        ``warped_parsing`` f_j(S_s) is required when the model was built with ``warped_source``, else ignored."""
         cfg = self.config
         multiple = 2**cfg.num_downsamples
         check_input("source_parsing", source_parsing, cfg.num_labels, multiple=multiple)
@@ -65,8 +76,14 @@ class SemanticGenerator(ModelMixin, ConfigMixin):
         check_input("source_mask", source_mask, 1, size)
         check_input("target_pose", target_pose, cfg.num_keypoints, size)
         check_input("target_mask", target_mask, 1, size)
+        target_maps = [target_pose, target_mask]
+        if cfg.warped_source:
+            if warped_parsing is None:
+                raise ValueError("this H_S was built with warped_source=True: pass warped_parsing, f_j(S_s)")
+            check_input("warped_parsing", warped_parsing, cfg.num_labels, size)
+            target_maps.append(warped_parsing)
         source = self.source_encoder(torch.cat([source_parsing, source_pose, source_mask], 1))[-1]
-        target = self.pose_encoder(torch.cat([target_pose, target_mask], 1))
+        target = self.pose_encoder(torch.cat(target_maps, 1))
         x = self.res_blocks(self.fuse(torch.cat([source, target[-1]], 1)))
         return self.head(self.decoder(x, [target]))
 
@@ -93,5 +110,11 @@ def predict_parsing_logits(
     dtype = source_parsing.dtype
     p_s, m_s = pose_condition(kp_s, small)
     p_t, m_t = pose_condition(kp_t, small)
-    logits = semantic_generator(source_parsing, p_s.to(dtype), m_s.to(dtype), p_t.to(dtype), m_t.to(dtype))
+    warped = None
+    if semantic_generator.config.warped_source:
+        with torch.no_grad():  # a cue, not a path for gradients (and its backward is slow under CPU autocast)
+            warped = warp_parsing(source_parsing.float(), part_transforms(kp_s, kp_t), method="frame").to(dtype)
+    logits = semantic_generator(
+        source_parsing, p_s.to(dtype), m_s.to(dtype), p_t.to(dtype), m_t.to(dtype), warped_parsing=warped
+    )
     return logits if small == size else F.interpolate(logits, size=size, mode="bilinear", align_corners=False)

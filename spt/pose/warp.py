@@ -219,10 +219,10 @@ def _homogeneous(affine: torch.Tensor) -> torch.Tensor:
     return torch.cat([affine, last], -2)
 
 
-def warp_parsing(onehot: torch.Tensor, transforms: PartTransforms) -> torch.Tensor:
-    """The source parsing (B, L, H, W one-hot) moved part by part; pixels no part reaches become background."""
-    warped = warp_parts(onehot, transforms, reduce="max", mode="nearest")
+def warp_parsing(onehot: torch.Tensor, transforms: PartTransforms, method: str = "cropped") -> torch.Tensor:
+    """The source parsing (B, L, H, W one-hot) moved part by part; pixels no part reaches become background.
+    ``method`` as in ``warp_parts``: ``"frame"`` gives each sample the same labels whatever else is in the batch
+    (the cropped path's crop origins depend on the batch, and nearest sampling may flip a label on a boundary)."""
+    warped = warp_parts(onehot, transforms, reduce="max", mode="nearest", method=method)
     background = (warped.sum(1, keepdim=True) == 0).float()
-    warped = warped.clone()
-    warped[:, :1] = torch.maximum(warped[:, :1], background)
-    return warped
+    return torch.cat([torch.maximum(warped[:, :1], background.to(warped.dtype)), warped[:, 1:]], 1)

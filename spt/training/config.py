@@ -348,6 +348,7 @@ HELP = {
     "weights.content": "weight of the VGG relu2_1 cycle (content) term",
     "weights.style": "weight of the semantic-aware style loss",
     "weights.face": "weight of the face adversarial term (D_F)",
+    "weights.semantic_cycle": "weight of H_S's cycle: CE(1 + M_s) of H_S(S~_t, P_t -> P_s) against S_s",
 }
 CHOICES = {
     "stage": STAGES,

@@ -288,6 +288,21 @@ class Trainer:
         p_t, m_t = pose_condition(batch["target_keypoints"], self.size)
         out.terms["ce"] = L.weighted_cross_entropy(logits, batch["target_parsing"], m_t)
         parsing = logits.float().softmax(1)
+        if self.config.weights.semantic_cycle > 0:
+            # The pseudo label is another person's, so it teaches an average body; the way back to the source
+            # has the true answer, S_s, and is only reachable if S~_t keeps this person's shapes. One-hot
+            # (straight-through) as at test time, so the answer cannot hide in soft probabilities.
+            back = predict_parsing_logits(
+                self._module("semantic_generator"),
+                straight_through_onehot(parsing).to(onehot_s.dtype),
+                batch["target_keypoints"],
+                batch["source_keypoints"],
+                self.pipe.semantic_size,
+            )
+            _, m_s = pose_condition(batch["source_keypoints"], self.size)
+            out.terms["semantic_cycle"] = self.config.weights.semantic_cycle * L.weighted_cross_entropy(
+                back, batch["source_parsing"], m_s
+            )
         if "D_S" in self.discriminators:
             out.terms["adv_S"] = self.config.weights.adversarial * L.generator_adversarial_loss(
                 self._critic("D_S")(torch.cat([parsing, p_t], 1))
