@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Reproduces pretrained/spt-synthetic: the four stages on SyntheticPeople's 3D world at 128x64 (Market-1501's
 # size; H_S at 64x32, as the paper runs H_S at half size), chained through --init_from, then a second round of
-# H_A and joint training, the held-out evaluation and the model card. On this 2-core CPU (bf16 autocast) the
-# shipped checkpoint's run took about 55 minutes from an empty cache to the model card (the 3D pool of
-# 1,200 people x 6 poses renders in about 3.5 minutes and its pseudo-label search takes about 2), sharing the
-# machine with test runs part of the time.
+# H_A and joint training, the held-out evaluation and the model card. H_S takes f_j(S_s) as an input (the small
+# preset) and trains with its own cycle (--weights.semantic_cycle 1). On this 2-core CPU (bf16 autocast) the
+# shipped checkpoint's stages add up to about 60 minutes from an empty cache to the model card (the 3D pool of
+# 1,200 people x 6 poses renders in about 3.5 minutes and its pseudo-label search takes about 2; README).
 #
 #   bash pretrained/train_spt_synthetic.sh [OUT]
 #   WORLD=2d MORE=0 STEPS_SCALE=0.8 bash pretrained/train_spt_synthetic.sh out  # the previous checkpoint's world
@@ -20,7 +20,7 @@ RUNS=${RUNS:-runs/embedded}
 SCALE=${STEPS_SCALE:-1}
 steps() { python -c "import sys; print(max(1, round(float(sys.argv[1]) * $SCALE)))" "$1"; }
 WORLD=${WORLD:-3d}
-COMMON=(--preset small --world "$WORLD" --image_size ${IMAGE_SIZE:-128 64} --semantic_size ${SEMANTIC_SIZE:-64 32} --search_size 64 32
+COMMON=(--preset small --world "$WORLD" --weights.semantic_cycle 1 --image_size ${IMAGE_SIZE:-128 64} --semantic_size ${SEMANTIC_SIZE:-64 32} --search_size 64 32
         --num_identities "${IDENTITIES:-1200}" --poses_per_identity 6 --num_validation_pairs 6
         --validation_steps 100000 --checkpointing_steps 100 --seed "${SEED:-0}" --cache_dir "$RUNS/cache"
         --mixed_precision "${MIXED_PRECISION:-bf16}" --lr_scheduler linear --resume_from_checkpoint latest
