@@ -111,7 +111,8 @@ def predict_parsing_logits(
     p_s, m_s = pose_condition(kp_s, small)
     p_t, m_t = pose_condition(kp_t, small)
     warped = None
-    if semantic_generator.config.warped_source:
+    # Under DDP (training on several processes) the module is wrapped, and its config is the inner one's.
+    if getattr(semantic_generator, "module", semantic_generator).config.warped_source:
         with torch.no_grad():  # a cue, not a path for gradients (and its backward is slow under CPU autocast)
             warped = warp_parsing(source_parsing.float(), part_transforms(kp_s, kp_t), method="frame").to(dtype)
     logits = semantic_generator(
