@@ -224,5 +224,5 @@ def warp_parsing(onehot: torch.Tensor, transforms: PartTransforms, method: str =
     ``method`` as in ``warp_parts``: ``"frame"`` gives each sample the same labels whatever else is in the batch
     (the cropped path's crop origins depend on the batch, and nearest sampling may flip a label on a boundary)."""
     warped = warp_parts(onehot, transforms, reduce="max", mode="nearest", method=method)
-    background = (warped.sum(1, keepdim=True) == 0).float()
-    return torch.cat([torch.maximum(warped[:, :1], background.to(warped.dtype)), warped[:, 1:]], 1)
+    background = (warped.sum(1, keepdim=True) == 0).to(warped.dtype)
+    return torch.cat([torch.maximum(warped[:, :1], background), warped[:, 1:]], 1)
