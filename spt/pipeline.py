@@ -35,7 +35,7 @@ from .estimation import FrontEndUnavailable, PersonEstimator, detector_of
 from .models.appearance import AppearanceGenerator, render_appearance
 from .models.pose_net import PoseDetector
 from .models.presets import MODEL_PRESETS
-from .models.semantic import SemanticGenerator, predict_parsing_logits
+from .models.semantic import SemanticGenerator, feathered_layout, predict_parsing_logits
 from .parsing import PALETTE, to_onehot
 from .pose import rescale_keypoints
 from .processor import (
@@ -484,17 +484,18 @@ class SPTPipeline(DiffusionPipeline):
     def _generate(self, image, kp_s, kp_t, labels_s, labels_t):
         """One chunk through the networks: H_S's target parsing (unless given), then H_A on it."""
         dtype = self.dtype
-        onehot_s = onehot_t = None
+        onehot_s = target = None
         if self.uses_parsing:
             # 1. H_S: the target parsing (unless the caller gave the layout).
             onehot_s = to_onehot(labels_s).to(dtype)
             if labels_t is None:
                 logits = predict_parsing_logits(self.semantic_generator, onehot_s, kp_s, kp_t, self.semantic_size)
                 labels_t = logits.argmax(1)
-            # H_A renders exactly the layout that is returned (one-hot of the argmax).
-            onehot_t = to_onehot(labels_t).to(dtype)
+                target = feathered_layout(logits).to(dtype)  # the layout, its outer edge feathered
+            else:  # a given layout is rendered exactly
+                target = to_onehot(labels_t).to(dtype)
         # 2. H_A: the source's appearance on that parsing.
-        return render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, onehot_t), labels_t
+        return render_appearance(self.appearance_generator, image, kp_s, onehot_s, kp_t, target), labels_t
 
     def transfer_texture(
         self, appearance_image, appearance_pose, appearance_parsing, layout_pose, layout_parsing, **kwargs

@@ -8,6 +8,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
+from ..parsing import to_onehot
 from ..pose import part_transforms, pose_condition, scale_positions, warp_parsing
 from .blocks import ConvBlock, Encoder, ResBlock, SkipDecoder, check_input
 
@@ -119,3 +120,18 @@ def predict_parsing_logits(
         source_parsing, p_s.to(dtype), m_s.to(dtype), p_t.to(dtype), m_t.to(dtype), warped_parsing=warped
     )
     return logits if small == size else F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+
+
+def feathered_layout(logits: torch.Tensor) -> torch.Tensor:
+    """The target parsing H_A renders at inference (B, L, H, W), from H_S's logits (label 0 the background):
+    the one-hot of the argmax where that is a person label, and H_S's probabilities where it is the background.
+
+    The returned layout is drawn in full, and just outside it, where H_S gave the person some probability but
+    not the most, H_A's output is mixed with the scene by that probability (its composite is 1 minus channel
+    0): an outer edge feathered by H_S's confidence instead of a staircase at half its resolution. Probabilities
+    everywhere (as the end-to-end stage trains) also feather the layout's own thin limbs, which fade
+    (docs/design-notes.md)."""
+    probs = logits.float().softmax(1)
+    hard = to_onehot(logits.argmax(1), logits.shape[1])
+    outside = hard[:, :1]
+    return hard * (1.0 - outside) + probs * outside
