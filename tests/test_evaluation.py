@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from spt.evaluation.metrics import mask_ssim, mean_iou, pckh, pixel_accuracy, psnr, ssim
+from spt.evaluation.metrics import mask_ssim, mean_iou, pckh, person_overlap, pixel_accuracy, psnr, ssim
 from spt.evaluation.runner import main
 from spt.models import AppearanceGenerator
 from spt.pipeline import SPTPipeline
@@ -41,6 +41,12 @@ def test_parsing_scores_on_hand_made_maps():
     assert pixel_accuracy(pred, true) == pytest.approx(7 / 8)
     # IoU: background 4/4, label 1 3/4, label 2 0/1 -> mean over labels present in either map.
     assert mean_iou(pred, true) == pytest.approx((1 + 0.75 + 0) / 3)
+    # The silhouette ignores which person label: pred's person equals true's.
+    assert person_overlap(pred, true) == (1.0, 0.0)
+    thin = np.array([[0, 1, 0, 1], [0, 0, 1, 3]])  # misses 1 of the 4 true person pixels, adds one outside
+    assert person_overlap(thin, true) == (pytest.approx(3 / 5), pytest.approx(1 / 4))
+    with pytest.raises(ValueError, match="differ in shape"):
+        person_overlap(thin[:1], true)
 
 
 def test_pckh_counts_joints_within_half_a_head(front_pose):
@@ -61,6 +67,7 @@ def test_cli_runs_end_to_end_and_writes_both_tables(tmp_path):
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["pairs"] == 3 and len(metrics["per_pair"]) == 3
     assert 0 <= metrics["ssim"] <= 1 and 0 <= metrics["parsing_miou"] <= 1 and metrics["pckh"] is not None
+    assert 0 <= metrics["person_missed"] <= 1 and 0 <= metrics["methods"]["part-warp"]["person_iou"] <= 1
     assert metrics["ssim_51"] is None  # 32x32 is smaller than the 51-pixel window
     assert set(metrics["methods"]) == {"model", "copy", "part-warp", "truth"}
     for name, method in metrics["methods"].items():

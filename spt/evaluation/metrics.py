@@ -2,7 +2,7 @@
 
 ``ssim`` is PATN's (skimage, Gaussian weights, sigma 1.5, population covariance, on uint8 RGB);
 ``mask_ssim`` zeroes everything outside a person mask in both images first. Parsing scores compare SPT-10
-label maps: pixel accuracy, and mean IoU over the labels present in either map.
+label maps: pixel accuracy, mean IoU over the labels present in either map, and the person's silhouette alone.
 """
 
 from __future__ import annotations
@@ -57,6 +57,18 @@ def mean_iou(pred: np.ndarray, true: np.ndarray, num_labels: int = NUM_LABELS) -
         if union:
             ious.append((p & t).sum() / union)
     return float(np.mean(ious))
+
+
+def person_overlap(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
+    """The person (every label but the background) of a predicted label map against the true one: their IoU, and
+    the share of the true person's pixels predicted as background (what a composite by the predicted person
+    leaves out of the person)."""
+    p, t = np.asarray(pred) > 0, np.asarray(true) > 0
+    if p.shape != t.shape:
+        raise ValueError(f"label maps differ in shape: {p.shape} vs {t.shape}")
+    union, person = (p | t).sum(), t.sum()
+    iou = float((p & t).sum() / union) if union else 1.0
+    return iou, float((t & ~p).sum() / person) if person else 0.0
 
 
 def pckh_joints(detected: np.ndarray, truth: np.ndarray, alpha: float = 0.5) -> tuple[np.ndarray, np.ndarray]:

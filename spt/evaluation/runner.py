@@ -36,7 +36,7 @@ from .checks import CHECKS, PhotoChecks
 from .detector import detect
 from .distribution import NO_LOGITS, FeatureSets, InceptionUnavailable
 from .lpips import LPIPS
-from .metrics import mask_ssim, mean_iou, pckh, pixel_accuracy, psnr, ssim
+from .metrics import mask_ssim, mean_iou, pckh, person_overlap, pixel_accuracy, psnr, ssim
 
 BASELINES = ("copy", "part-warp")
 
@@ -240,6 +240,7 @@ def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, pair
             if parsing is not None and not (true_parsing and method == "model"):
                 row["parsing_accuracy"] = pixel_accuracy(parsing[k], pair.target["parsing"])
                 row["parsing_miou"] = mean_iou(parsing[k], pair.target["parsing"])
+                row["person_iou"], row["person_missed"] = person_overlap(parsing[k], pair.target["parsing"])
         if isinstance(checks, PhotoChecks):
             # The parsing-free Baseline predicts no target parsing: its shape and colours are read on the pose mask.
             out_parsing = (
@@ -335,6 +336,8 @@ ROWS = [
     ("mask-IS", "mask_is"),
     ("parsing accuracy", "parsing_accuracy"),
     ("parsing mIoU", "parsing_miou"),
+    ("parsing person IoU (silhouette)", "person_iou"),
+    ("true person pixels parsed as background", "person_missed"),
     ("PCKh@0.5, our detector", "pckh"),
     ("PCKh@0.5, BlazePose (pose kept)", "pose_pckh"),
     ("shape IoU (BlazePose mask vs target parsing)", "shape_iou"),
