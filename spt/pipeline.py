@@ -67,8 +67,9 @@ def bf16_is_native(device: torch.device) -> bool:
 @dataclass
 class SPTPipelineOutput(BaseOutput):
     """images: the generated people (PIL list, (B, H, W, 3) float array in [0, 1], or (B, 3, H, W) tensor in
-    [-1, 1]); target_parsing: the target label maps (B, H, W) that H_A rendered (predicted by H_S, or the
-    one passed in); target_parsing_images: those maps in the SPT-10 palette (PIL); both None for the
+    [-1, 1]); target_parsing: the target label maps (B, H, W) that H_A rendered (predicted by H_S, whose outer
+    edge H_A feathers by H_S's confidence, ``feathered_layout``; or the one passed in, rendered exactly);
+    target_parsing_images: those maps in the SPT-10 palette (PIL); both None for the
     parsing-free Baseline (``appearance_generator.config.use_parsing`` False); source_pose and target_pose:
     (B, 18, 2) keypoints in the output's pixel frame (source_pose estimated when it was not given)."""
 
