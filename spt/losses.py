@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .parsing import FACE, HAIR, LEFT_ARM, LEFT_LEG, NUM_LABELS, RIGHT_ARM, RIGHT_LEG
 from .pose import FACE_JOINTS, is_present, torso_scale
 
 
@@ -32,6 +33,9 @@ class LossWeights:
     face: float = 1.0
     # H_S's own cycle (our addition, design notes): S~_t moved back to P_s by H_S must give S_s again.
     semantic_cycle: float = 0.0
+    # H_S's CE (and its cycle's) weight on the labels it leaves as background most often, the thin ones: hair,
+    # arms and legs at this value, the face half-way, every other label at 1 (1 is the paper's uniform CE).
+    thin_parts: float = 1.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -54,16 +58,31 @@ def generator_adversarial_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     return lsgan_loss(fake_scores, True)
 
 
-def weighted_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
-    """H_S's parsing loss: ``mean_pixels((1 + M_t) * CE(softmax(logits), S*_t))``.
+def weighted_cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, target_mask: torch.Tensor, label_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """H_S's parsing loss: ``mean_pixels((1 + M_t) * w[S*_t] * CE(softmax(logits), S*_t))``.
 
     logits (B, L, H, W); labels (B, H, W) integer S*_t; target_mask (B, 1, H, W) the pose mask M_t, which
-    doubles the weight of pixels on the body.
+    doubles the weight of pixels on the body; label_weights (L,) w, each pixel's weight by its true label
+    (``label_weights``; None is 1 everywhere, the paper's).
     """
     if labels.shape != logits.shape[:1] + logits.shape[2:]:
         raise ValueError(f"labels {tuple(labels.shape)} do not match logits {tuple(logits.shape)}")
-    ce = F.cross_entropy(logits.float(), labels.long(), reduction="none")
+    if label_weights is not None:
+        label_weights = label_weights.to(device=logits.device, dtype=torch.float32)
+    ce = F.cross_entropy(logits.float(), labels.long(), weight=label_weights, reduction="none")
     return ((1.0 + target_mask[:, 0].float()) * ce).mean()
+
+
+def label_weights(thin_parts: float) -> torch.Tensor | None:
+    """The (L,) SPT-10 label weights of ``LossWeights.thin_parts``, or None at 1 (uniform)."""
+    if thin_parts == 1:
+        return None
+    weights = torch.ones(NUM_LABELS)
+    weights[[HAIR, LEFT_ARM, RIGHT_ARM, LEFT_LEG, RIGHT_LEG]] = thin_parts
+    weights[FACE] = (1 + thin_parts) / 2
+    return weights
 
 
 # --------------------------------------------------------------------------------------------------

@@ -42,6 +42,22 @@ def test_cross_entropy_doubles_weight_on_the_pose_mask():
         losses.weighted_cross_entropy(logits, labels[:, :2], torch.ones(1, 1, 4, 4))
 
 
+def test_thin_part_weights_scale_each_pixel_by_its_true_label():
+    """weights.thin_parts: a hair or limb pixel's CE counts thin_parts times, the face's half-way, the rest once;
+    at 1 there are no weights (the paper's CE, unchanged)."""
+    from spt.parsing import BACKGROUND, FACE, HAIR, LEFT_LEG, UPPER_CLOTHES
+
+    assert losses.label_weights(1.0) is None
+    logits = torch.randn(1, 10, 1, 5)
+    labels = torch.tensor([[[BACKGROUND, FACE, HAIR, UPPER_CLOTHES, LEFT_LEG]]])
+    mask = torch.zeros(1, 1, 1, 5)
+    per_pixel = torch.nn.functional.cross_entropy(logits, labels, reduction="none")[0, 0]
+    weighted = losses.weighted_cross_entropy(logits, labels, mask, losses.label_weights(3.0))
+    expected = (per_pixel * torch.tensor([1.0, 2.0, 3.0, 1.0, 3.0])).mean()
+    assert torch.isclose(weighted, expected)
+    assert torch.isclose(losses.weighted_cross_entropy(logits, labels, mask), per_pixel.mean())
+
+
 def test_masked_gram_normalises_by_region_area():
     f = torch.rand(1, 3, 8, 8)
     whole = torch.ones(1, 1, 8, 8)

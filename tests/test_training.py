@@ -229,6 +229,8 @@ def test_bad_config_is_refused_before_training(tmp_path):
         config(tmp_path, "semantic", batch_size=0).validate()
     with pytest.raises(ValueError, match="needs init_from"):
         config(tmp_path, "appearance").validate()
+    with pytest.raises(ValueError, match="weights.thin_parts must be > 0"):
+        config(tmp_path, "semantic", weights=LossWeights(thin_parts=0.0)).validate()
     with pytest.raises(ValueError, match="unknown fields \\['lr'\\]"):
         TrainConfig.from_dict({"lr": 1})
     path = tmp_path / "cfg.json"
@@ -362,6 +364,13 @@ def test_semantic_cycle_brings_the_predicted_parsing_back_to_the_source(tmp_path
     assert terms["semantic_cycle"] > 0
     grads = torch.autograd.grad(terms["semantic_cycle"], [h_s.head.weight, h_s.source_encoder.stem[0].weight])
     assert all(g.abs().sum() > 0 for g in grads)
+    # weights.thin_parts reaches both of H_S's CE terms (the same weights, the same network, the same batch).
+    weights = LossWeights(semantic_cycle=2.0, thin_parts=4.0)
+    thin = Trainer(config(tmp_path, "semantic", init_from=detector, max_steps=1, weights=weights))
+    thin._module("semantic_generator").load_state_dict(h_s.state_dict())
+    with torch.no_grad():
+        heavy, light = thin.objective(batch).terms, trainer.objective(batch).terms
+    assert heavy["ce"] > light["ce"] and heavy["semantic_cycle"] > light["semantic_cycle"]
 
 
 def test_a_step_computes_the_discriminators_weight_gradients_once_from_their_own_loss(tmp_path, detector):

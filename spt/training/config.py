@@ -209,6 +209,8 @@ class TrainConfig:
         for name, value in dataclasses.asdict(self.weights).items():
             if value < 0:
                 problems.append(f"weights.{name} must be >= 0, got {value}")
+        if not self.weights.thin_parts > 0:
+            problems.append(f"weights.thin_parts must be > 0 (1 is the paper's CE), got {self.weights.thin_parts}")
         for name in ("image_size", "search_size") + (("semantic_size",) if self.semantic_size else ()):
             size = getattr(self, name)
             if len(size) != 2 or min(size) < 8:
@@ -349,6 +351,8 @@ HELP = {
     "weights.style": "weight of the semantic-aware style loss",
     "weights.face": "weight of the face adversarial term (D_F)",
     "weights.semantic_cycle": "weight of H_S's cycle: CE(1 + M_s) of H_S(S~_t, P_t -> P_s) against S_s",
+    "weights.thin_parts": "H_S's CE weight on hair, arms and legs (the face half-way, other labels 1; 1 is the "
+    "paper's): the labels its layout leaves as background most often",
 }
 CHOICES = {
     "stage": STAGES,

@@ -286,7 +286,8 @@ class Trainer:
             self.pipe.semantic_size,
         )
         p_t, m_t = pose_condition(batch["target_keypoints"], self.size)
-        out.terms["ce"] = L.weighted_cross_entropy(logits, batch["target_parsing"], m_t)
+        weights = L.label_weights(self.config.weights.thin_parts)
+        out.terms["ce"] = L.weighted_cross_entropy(logits, batch["target_parsing"], m_t, weights)
         parsing = logits.float().softmax(1)
         if self.config.weights.semantic_cycle > 0:
             # The pseudo label is another person's, so it teaches an average body; the way back to the source
@@ -301,7 +302,7 @@ class Trainer:
             )
             _, m_s = pose_condition(batch["source_keypoints"], self.size)
             out.terms["semantic_cycle"] = self.config.weights.semantic_cycle * L.weighted_cross_entropy(
-                back, batch["source_parsing"], m_s
+                back, batch["source_parsing"], m_s, weights
             )
         if "D_S" in self.discriminators:
             out.terms["adv_S"] = self.config.weights.adversarial * L.generator_adversarial_loss(
