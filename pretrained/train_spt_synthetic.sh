@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Reproduces pretrained/spt-synthetic: the four stages on SyntheticPeople's 3D world at 128x64 (Market-1501's
 # size; H_S at 64x32, as the paper runs H_S at half size), chained through --init_from, then a second round of
-# H_A and joint training, the held-out evaluation and the model card. H_S takes f_j(S_s) as an input (the small
+# H_A and joint training, then an H_S trained with its thin parts weighted (--weights.thin_parts 2) and one more
+# joint round with it, the held-out evaluation and the model card. H_S takes f_j(S_s) as an input (the small
 # preset) and trains with its own cycle (--weights.semantic_cycle 1). On this 2-core CPU (bf16 autocast) the
-# shipped checkpoint's stages add up to about 60 minutes from an empty cache to the model card (the 3D pool of
+# shipped checkpoint's stages add up to about 80 minutes from an empty cache to the model card (the 3D pool of
 # 1,200 people x 6 poses renders in about 3.5 minutes and its pseudo-label search takes about 2; README).
 #
 #   bash pretrained/train_spt_synthetic.sh [OUT]
 #   WORLD=2d MORE=0 STEPS_SCALE=0.8 bash pretrained/train_spt_synthetic.sh out  # the previous checkpoint's world
 #                                                      # and steps (with today's filled-scene H_A)
 #   STEPS_SCALE=0.25 bash pretrained/train_spt_synthetic.sh out  # a quarter of every stage's steps
+#   THIN=0 bash pretrained/train_spt_synthetic.sh out  # without the last two stages (the uniform-CE default)
 #
 # The device is whatever Accelerate finds (CUDA when present, else the CPU). The pool and its pseudo labels are
 # built once, in $RUNS/cache, and shared by the stages; every stage resumes from its latest checkpoint if the
@@ -42,6 +44,19 @@ if [ "${MORE:-1}" = 1 ]; then  # a second round of H_A and joint training (each 
   done_ "$RUNS/e2e_more" || train --stage e2e --init_from "$RUNS/appearance_more" --output_dir "$RUNS/e2e_more" \
       --max_steps "$(steps 160)" --batch_size "${BATCH_SIZE:-6}"
   LAST="$RUNS/e2e_more"
+fi
+if [ "${THIN:-1}" = 1 ]; then  # H_S trained again with its thin parts weighted, then one joint round with this H_A
+  done_ "$RUNS/semantic_thin" || train --stage semantic --init_from "$RUNS/pose" --output_dir "$RUNS/semantic_thin" \
+      --max_steps "$(steps 1875)" --batch_size 16 --weights.thin_parts 2
+  if [ ! -d "$RUNS/e2e_thin_init" ]; then  # $LAST (with its discriminators) wearing the new H_S
+    cp -r "$LAST" "$RUNS/e2e_thin_init.tmp"
+    rm -rf "$RUNS/e2e_thin_init.tmp"/{checkpoint-*,README.md,logs,samples,semantic_generator}
+    cp -r "$RUNS/semantic_thin/semantic_generator" "$RUNS/e2e_thin_init.tmp/"
+    mv "$RUNS/e2e_thin_init.tmp" "$RUNS/e2e_thin_init"
+  fi
+  done_ "$RUNS/e2e_thin" || train --stage e2e --init_from "$RUNS/e2e_thin_init" --output_dir "$RUNS/e2e_thin" \
+      --max_steps "$(steps 160)" --batch_size "${BATCH_SIZE:-6}" --weights.thin_parts 2
+  LAST="$RUNS/e2e_thin"
 fi
 mkdir -p "$OUT"
 python -c "
