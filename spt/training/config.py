@@ -207,10 +207,11 @@ class TrainConfig:
             if not getattr(self, name) > 0:
                 problems.append(f"{name} must be > 0, got {getattr(self, name)}")
         for name, value in dataclasses.asdict(self.weights).items():
-            if value < 0:
+            if name == "thin_parts":  # a factor on CE, not a term's weight: 0 would drop those labels
+                if not value > 0:
+                    problems.append(f"weights.thin_parts must be > 0 (1 is the paper's CE), got {value}")
+            elif value < 0:
                 problems.append(f"weights.{name} must be >= 0, got {value}")
-        if not self.weights.thin_parts > 0:
-            problems.append(f"weights.thin_parts must be > 0 (1 is the paper's CE), got {self.weights.thin_parts}")
         for name in ("image_size", "search_size") + (("semantic_size",) if self.semantic_size else ()):
             size = getattr(self, name)
             if len(size) != 2 or min(size) < 8:
