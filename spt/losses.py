@@ -59,19 +59,19 @@ def generator_adversarial_loss(fake_scores: torch.Tensor) -> torch.Tensor:
 
 
 def weighted_cross_entropy(
-    logits: torch.Tensor, labels: torch.Tensor, target_mask: torch.Tensor, label_weights: torch.Tensor | None = None
+    logits: torch.Tensor, labels: torch.Tensor, target_mask: torch.Tensor, class_weights: torch.Tensor | None = None
 ) -> torch.Tensor:
     """H_S's parsing loss: ``mean_pixels((1 + M_t) * w[S*_t] * CE(softmax(logits), S*_t))``.
 
     logits (B, L, H, W); labels (B, H, W) integer S*_t; target_mask (B, 1, H, W) the pose mask M_t, which
-    doubles the weight of pixels on the body; label_weights (L,) w, each pixel's weight by its true label
-    (``label_weights``; None is 1 everywhere, the paper's).
+    doubles the weight of pixels on the body; class_weights (L,) w, each pixel's weight by its true label
+    (from ``label_weights``; None is 1 everywhere, the paper's).
     """
     if labels.shape != logits.shape[:1] + logits.shape[2:]:
         raise ValueError(f"labels {tuple(labels.shape)} do not match logits {tuple(logits.shape)}")
-    if label_weights is not None:
-        label_weights = label_weights.to(device=logits.device, dtype=torch.float32)
-    ce = F.cross_entropy(logits.float(), labels.long(), weight=label_weights, reduction="none")
+    if class_weights is not None:
+        class_weights = class_weights.to(device=logits.device, dtype=torch.float32)
+    ce = F.cross_entropy(logits.float(), labels.long(), weight=class_weights, reduction="none")
     return ((1.0 + target_mask[:, 0].float()) * ce).mean()
 
 
