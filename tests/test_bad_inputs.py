@@ -443,6 +443,7 @@ EVALUATION_CLI = [
     ("--pairs 0", ["--pairs", "0"], "--pairs must be >= 1"),
     ("--out names a file", ["--out", __file__], "is a file; give a folder"),
     ("--device bogus", ["--device", "bogus"], "--device bogus: not a device name"),
+    ("--split with photos", ["--split", "validation", "--photos", "."], "--split validation is SyntheticPeople's"),
     ("--device cuda:7", ["--device", "cuda:7"], "--device cuda:7: (no CUDA device|this machine has)"),
 ]
 

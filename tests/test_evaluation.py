@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from spt.evaluation.metrics import mask_ssim, mean_iou, pckh, person_overlap, pixel_accuracy, psnr, ssim
-from spt.evaluation.runner import main
+from spt.evaluation.runner import main, synthetic_pairs
 from spt.models import AppearanceGenerator
 from spt.pipeline import SPTPipeline
 
@@ -105,6 +105,31 @@ def test_true_target_parsing_feeds_h_a_and_drops_the_parsing_scores(tmp_path):
     assert truth["parsing_miou"] is None and predicted["parsing_miou"] is not None
     assert truth["ssim"] != predicted["ssim"]
     assert "true target parsing" in (tmp_path / "gt" / "metrics.md").read_text()
+
+
+def test_validation_split_scores_other_people_than_the_benchmark(tmp_path):
+    test_pairs, validation_pairs = (synthetic_pairs((32, 32), 2, split=s) for s in ("test", "validation"))
+    for a, b in zip(test_pairs, validation_pairs):
+        assert not np.array_equal(a.source["image"], b.source["image"])
+        assert not np.array_equal(a.target["parsing"], b.target["parsing"])
+    SPTPipeline.from_preset("tiny", image_size=(32, 32)).save_pretrained(tmp_path / "model")
+    common = [
+        "--model",
+        str(tmp_path / "model"),
+        "--pairs",
+        "2",
+        "--batch_size",
+        "2",
+        "--fid",
+        "off",
+        "--checks",
+        "off",
+    ]
+    on_test = main(common + ["--out", str(tmp_path / "test")])
+    on_validation = main(common + ["--out", str(tmp_path / "val"), "--split", "validation"])
+    assert [p["ssim"] for p in on_test["per_pair"]] != [p["ssim"] for p in on_validation["per_pair"]]
+    assert "validation split" in (tmp_path / "val" / "metrics.md").read_text()
+    assert "validation split" not in (tmp_path / "test" / "metrics.md").read_text()
 
 
 def test_parsing_free_baseline_is_scored_without_parsing_scores(tmp_path):

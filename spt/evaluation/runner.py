@@ -48,9 +48,12 @@ class Pair:
     target: dict  # keypoints always; image and parsing when the truth is known
 
 
-def synthetic_pairs(size: tuple[int, int], num_pairs: int, seed: int = 0, world: str = "2d") -> list[Pair]:
-    """The SyntheticPeople benchmark of ``world``: test person i, pose 2i -> pose 2i+1."""
-    people = make_people(world, size, seed=seed, split="test")
+def synthetic_pairs(
+    size: tuple[int, int], num_pairs: int, seed: int = 0, world: str = "2d", split: str = "test"
+) -> list[Pair]:
+    """The SyntheticPeople benchmark of ``world``: person i of ``split``, pose 2i -> pose 2i+1. The test split
+    is the published benchmark; the validation split is for choosing settings without looking at it."""
+    people = make_people(world, size, seed=seed, split=split)
     return [Pair(f"{i:05d}", *people.pair(i)) for i in range(num_pairs)]
 
 
@@ -436,6 +439,13 @@ def main(argv: list[str] | None = None) -> dict:
         choices=list(WORLDS),
         help="SyntheticPeople's world of the pairs: 2d (the first benchmark), 3d or mixed",
     )
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "validation"],
+        help="SyntheticPeople's split of the pairs: test (the published benchmark) or validation (for choosing "
+        "settings; neither is trained on)",
+    )
     parser.add_argument("--photos", help="a folder of photos without ground truth: the truth-free checks")
     parser.add_argument(
         "--targets",
@@ -479,6 +489,8 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--pairs must be >= 1 (or a PATN pairs CSV), got {args.pairs}")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f"--out {args.out} is a file; give a folder for the images and tables")
+    if args.split != "test" and (args.photos or args.dataset != "synthetic"):
+        parser.error(f"--split {args.split} is SyntheticPeople's; photos and --dataset {args.dataset} have no split")
     problem = device_problem(args.device)
     if problem:
         parser.error(f"--device {args.device}: {problem}")
@@ -498,7 +510,7 @@ def main(argv: list[str] | None = None) -> dict:
     elif args.dataset == "synthetic":
         if not args.pairs.isdigit():
             raise SystemExit("--pairs for the synthetic benchmark is a number of pairs")
-        pairs = synthetic_pairs(size, int(args.pairs), args.seed, args.world)
+        pairs = synthetic_pairs(size, int(args.pairs), args.seed, args.world, args.split)
         if args.fid == "on":
             real_images = synthetic_training_images(size, len(pairs), args.seed, args.world)
             real_set = f"SyntheticPeople ({args.world} world) training-split people"
@@ -558,6 +570,8 @@ def main(argv: list[str] | None = None) -> dict:
         if args.photos
         else f"{args.dataset} ({result['pairs']} pairs{parsing})"
     )
+    if args.split != "test":
+        what += f", {args.split} split"
     table = markdown_table(result, f"{args.model} on {what}")
     if skipped:
         table += "\nPhotos without a usable person: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + "\n"
