@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> dict:
         default="test",
         choices=["test", "validation"],
         help="SyntheticPeople's split of the pairs: test (the published benchmark) or validation (for choosing "
-        "settings; neither is trained on)",
+        "settings; training fits on neither)",
     )
     parser.add_argument("--photos", help="a folder of photos without ground truth: the truth-free checks")
     parser.add_argument(
