@@ -43,6 +43,7 @@ from .processor import (
     as_list,
     broadcast,
     image_to_tensor,
+    keep_grayscale,
     person_centre,
     postprocess,
     read_keypoints,
@@ -452,6 +453,7 @@ class SPTPipeline(DiffusionPipeline):
         ``precision``: "auto" (bf16 where the hardware runs it natively, the fast path), "bf16" or "fp32"
         (``precision_context``).
         ``output_type``: ``"pil"``, ``"np"`` ((B, H, W, 3) in [0, 1]) or ``"pt"`` ((B, 3, H, W) in [-1, 1]).
+        A gray source (a black-and-white photo) gives a gray output (``keep_grayscale``).
         """
         if output_type not in ("pil", "np", "pt"):
             raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
@@ -471,7 +473,7 @@ class SPTPipeline(DiffusionPipeline):
                 )
                 outputs.append(generated.float().clamp(-1, 1))
                 layouts.append(layout)
-        generated = torch.cat(outputs)
+        generated = keep_grayscale(torch.cat(outputs), image)
         labels_t = torch.cat(layouts) if self.uses_parsing else None
         labels_np = labels_t.cpu().numpy().astype(np.uint8) if labels_t is not None else None
         previews = [Image.fromarray(PALETTE[m]) for m in labels_np] if labels_np is not None else None

@@ -30,6 +30,30 @@ def tensor_to_uint8(images: torch.Tensor) -> np.ndarray:
     return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().movedim(-3, -1).cpu().numpy()
 
 
+# A gray photo saved as JPEG (or resampled) keeps its channels within a few levels of R = G = B.
+GRAYSCALE_TOLERANCE = 3 / 255
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as PIL's "L" conversion
+
+
+def is_grayscale(images: torch.Tensor, tolerance: float = GRAYSCALE_TOLERANCE) -> torch.Tensor:
+    """(B,) bool: which of (B, 3, H, W) images in [-1, 1] have every pixel's channels within ``tolerance``
+    (in [0, 1] units) of each other."""
+    spread = images.float().amax(-3) - images.float().amin(-3)  # (B, H, W), in [-1, 1] units
+    return (spread <= 2 * tolerance).flatten(1).all(1)
+
+
+def keep_grayscale(generated: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+    """``generated`` (B, 3, H, W) with the samples whose source is gray (``is_grayscale``) replaced by their
+    luma in all three channels: a gray photo holds no colour, so any colour in its output is invented (the
+    networks only ever saw colour people, and invent green and purple there)."""
+    gray = is_grayscale(sources)
+    if not gray.any():
+        return generated
+    weights = torch.tensor(LUMA, device=generated.device, dtype=generated.dtype).view(1, 3, 1, 1)
+    luma = (generated * weights).sum(1, keepdim=True).expand_as(generated)
+    return torch.where(gray.view(-1, 1, 1, 1).to(generated.device), luma, generated)
+
+
 def postprocess(generated: torch.Tensor, output_type: str):
     """Generated (B, 3, H, W) in [-1, 1] as ``output_type``: "pt" (as is), "np" ((B, H, W, 3) float in [0, 1])
     or "pil" (a list of images)."""

@@ -19,6 +19,7 @@ from spt.models.vgg import load_vgg
 from spt.parsing import to_onehot
 from spt.pipeline import SPTPipeline
 from spt.pose import pose_condition, pose_heatmaps, rescale_keypoints
+from spt.processor import is_grayscale, keep_grayscale
 
 SIZE = (64, 64)
 
@@ -140,6 +141,30 @@ def test_h_a_renders_the_feathered_layout_and_a_given_layout_exactly(pipe, pair,
     torch.testing.assert_close(layout.sum(1), torch.ones_like(layout[:, 0]), atol=1e-2, rtol=0)
     run(pipe, a, b, target_parsing=b["parsing"])
     torch.testing.assert_close(seen[-1][0], to_onehot(torch.from_numpy(b["parsing"]).long()).float())
+
+
+def test_keep_grayscale_turns_only_gray_sources_outputs_to_their_luma():
+    generated = torch.zeros(3, 3, 4, 4)
+    generated[:, 0] = 1.0  # pure red in [-1, 1]: R 1, G and B 0 in [0, 1] units
+    generated[:, 1:] = -1.0
+    gray = torch.full((1, 3, 4, 4), 0.2)
+    jpeg_gray = gray + torch.tensor([0.0, 2.0, -2.0]).view(1, 3, 1, 1) / 255  # 2 levels apart in 0..255
+    colour = gray.clone()
+    colour[:, 0, 0, 0] += 8 / 127.5  # one pixel 8 levels off
+    out = keep_grayscale(generated, torch.cat([gray, jpeg_gray, colour]))
+    expected = 2 * 0.299 - 1  # the luma of pure red, in [-1, 1]
+    assert torch.allclose(out[:2], torch.full_like(out[:2], expected), atol=1e-6)
+    assert torch.equal(out[2], generated[2])
+    assert is_grayscale(torch.cat([gray, jpeg_gray, colour])).tolist() == [True, True, False]
+
+
+def test_a_gray_photo_gives_a_gray_output_and_a_colour_one_keeps_its_colour(pipe, pair):
+    a, b = pair
+    gray = np.asarray(Image.fromarray(a["image"]).convert("L").convert("RGB"))
+    colour = run(pipe, a, b, output_type="np").images[0]
+    out = pipe(gray, b["keypoints"], source_pose=a["keypoints"], source_parsing=a["parsing"], output_type="np")
+    assert np.ptp(colour, axis=-1).max() > 0.05
+    assert np.ptp(out.images[0], axis=-1).max() < 1e-6
 
 
 def test_parsing_free_baseline_needs_no_parsing_and_runs_no_semantic_network(pair, tmp_path, monkeypatch):
