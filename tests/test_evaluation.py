@@ -86,20 +86,14 @@ def test_cli_runs_end_to_end_and_writes_both_tables(tmp_path):
     assert result["pairs"] == 3
 
 
-def test_true_target_parsing_feeds_h_a_and_drops_the_parsing_scores(tmp_path):
+def quick_cli(tmp_path) -> list[str]:
+    """The CLI's arguments for a tiny model saved under tmp_path, on 2 pairs without FID and the photo checks."""
     SPTPipeline.from_preset("tiny", image_size=(32, 32)).save_pretrained(tmp_path / "model")
-    common = [
-        "--model",
-        str(tmp_path / "model"),
-        "--pairs",
-        "2",
-        "--batch_size",
-        "2",
-        "--fid",
-        "off",
-        "--checks",
-        "off",
-    ]
+    return ["--model", str(tmp_path / "model"), "--pairs", "2", "--batch_size", "2", "--fid", "off", "--checks", "off"]
+
+
+def test_true_target_parsing_feeds_h_a_and_drops_the_parsing_scores(tmp_path):
+    common = quick_cli(tmp_path)
     predicted = main(common + ["--out", str(tmp_path / "pred")])
     truth = main(common + ["--out", str(tmp_path / "gt"), "--target_parsing", "truth"])
     assert truth["parsing_miou"] is None and predicted["parsing_miou"] is not None
@@ -112,19 +106,7 @@ def test_validation_split_scores_other_people_than_the_benchmark(tmp_path):
     for a, b in zip(test_pairs, validation_pairs):
         assert not np.array_equal(a.source["image"], b.source["image"])
         assert not np.array_equal(a.target["parsing"], b.target["parsing"])
-    SPTPipeline.from_preset("tiny", image_size=(32, 32)).save_pretrained(tmp_path / "model")
-    common = [
-        "--model",
-        str(tmp_path / "model"),
-        "--pairs",
-        "2",
-        "--batch_size",
-        "2",
-        "--fid",
-        "off",
-        "--checks",
-        "off",
-    ]
+    common = quick_cli(tmp_path)
     on_test = main(common + ["--out", str(tmp_path / "test")])
     on_validation = main(common + ["--out", str(tmp_path / "val"), "--split", "validation"])
     assert [p["ssim"] for p in on_test["per_pair"]] != [p["ssim"] for p in on_validation["per_pair"]]
