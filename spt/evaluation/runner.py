@@ -167,6 +167,7 @@ def evaluate(
     pipeline's (the published figures are fp32, the reference).
 
     Returns the model's summary at the top level, with ``per_pair``, and ``methods`` (every method's summary),
+    ``margins`` (on known targets: the model minus each baseline, paired, with bootstrap intervals),
     ``correlations`` (on known targets, with checks) and ``networks`` (what produced each figure)."""
     paired = all(p.target.get("image") is not None and p.target.get("parsing") is not None for p in pairs)
     methods = ("model", *baselines, *(("truth",) if paired and not true_parsing else ()))
@@ -218,6 +219,8 @@ def evaluate(
     result = summaries["model"] | {"per_pair": scores["model"].rows, "methods": summaries, "networks": networks}
     if paired and isinstance(checks, PhotoChecks):
         result["correlations"] = correlations({m: scores[m].rows for m in methods if m != "truth"})
+    if paired and len(pairs) > 1:
+        result["margins"] = margins({m: scores[m].rows for m in methods})
     return result
 
 
@@ -292,6 +295,42 @@ def correlations(rows_by_method: dict[str, list[dict]]) -> dict:
                     continue
                 table[check][truth] = float(spearmanr(*zip(*both)).statistic)
         out[scope] = table
+    return out
+
+
+MARGINS = (("ssim", "SSIM", 1), ("mask_ssim", "mask-SSIM", 1), ("lpips", "LPIPS", -1))  # key, label, better
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def margins(rows_by_method: dict[str, list[dict]], resamples: int = 10_000, seed: int = 0) -> dict:
+    """The model minus each baseline, paired over pairs, for SSIM, mask-SSIM and LPIPS: the mean difference, its
+    95% bootstrap interval (``resamples`` resamples of the pairs, seeded) and ``ahead``, the share of pairs where
+    the model is better (higher, or lower for LPIPS). Pairs where either side lacks a metric are left out of it."""
+    model = rows_by_method["model"]
+    rng = np.random.default_rng(seed)
+    out = {}
+    for method, rows in rows_by_method.items():
+        if method in ("model", "truth"):
+            continue
+        if [r["pair"] for r in rows] != [r["pair"] for r in model]:
+            raise ValueError(f"{method}'s pairs are not the model's: paired margins need the same pairs in order")
+        out[method] = {}
+        for key, _, better in MARGINS:
+            both = [(a[key], b[key]) for a, b in zip(model, rows) if _number(a.get(key)) and _number(b.get(key))]
+            if len(both) < 2:
+                continue
+            diff = np.array([a - b for a, b in both])
+            means = diff[rng.integers(0, len(diff), (resamples, len(diff)))].mean(1)
+            low, high = np.percentile(means, [2.5, 97.5])
+            out[method][key] = {
+                "mean": float(diff.mean()),
+                "low": float(low),
+                "high": float(high),
+                "ahead": float(np.mean(better * diff > 0)),
+            }
     return out
 
 
@@ -376,6 +415,21 @@ def markdown_table(result: dict, title: str) -> str:
         text += "\n" + "\n".join(f"- {k}: {v}" for k, v in result["networks"].items()) + "\n"
     if reasons:
         text += "\n" + "\n".join(f"- {label} not computed: {why}" for label, why in reasons.items()) + "\n"
+    if any(result.get("margins", {}).values()):
+        text += (
+            f"\nThe model minus each baseline, paired over the {result['pairs']} pairs: mean [95% bootstrap interval, "
+            "10,000 resamples], and the share of pairs where the model is ahead:\n\n| baseline | "
+            + " | ".join(label for _, label, _ in MARGINS)
+            + " |\n"
+            + "|---" * (len(MARGINS) + 1)
+            + "|\n"
+        )
+        for method, table in result["margins"].items():
+            cells = [
+                "{mean:+.4f} [{low:+.4f}, {high:+.4f}], ahead {ahead:.0%}".format(**table[k]) if k in table else "n/a"
+                for k, _, _ in MARGINS
+            ]
+            text += f"| {method} | " + " | ".join(cells) + " |\n"
     if result.get("correlations"):
         text += (
             "\nSpearman rank correlation over pairs of each truth-free check with SSIM / LPIPS to the truth "
