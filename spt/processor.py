@@ -45,7 +45,7 @@ def is_grayscale(images: torch.Tensor, tolerance: float = GRAYSCALE_TOLERANCE) -
 def keep_grayscale(generated: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
     """``generated`` (B, 3, H, W) with the samples whose source is gray (``is_grayscale``) replaced by their
     luma in all three channels: a gray photo holds no colour, so any colour in its output is invented (the
-    networks only ever saw colour people, and invent green and purple there)."""
+    networks invent green and purple there, though the 3D world shoots some of its people in black and white)."""
     gray = is_grayscale(sources)
     if not gray.any():
         return generated
