@@ -299,13 +299,14 @@ def correlations(rows_by_method: dict[str, list[dict]]) -> dict:
 
 
 MARGINS = (("ssim", "SSIM", 1), ("mask_ssim", "mask-SSIM", 1), ("lpips", "LPIPS", -1))  # key, label, better
+MARGIN_RESAMPLES = 10_000
 
 
 def _number(value) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
 
 
-def margins(rows_by_method: dict[str, list[dict]], resamples: int = 10_000, seed: int = 0) -> dict:
+def margins(rows_by_method: dict[str, list[dict]], resamples: int = MARGIN_RESAMPLES, seed: int = 0) -> dict:
     """The model minus each baseline, paired over pairs, for SSIM, mask-SSIM and LPIPS: the mean difference, its
     95% bootstrap interval (``resamples`` resamples of the pairs, seeded) and ``ahead``, the share of pairs where
     the model is better (higher, or lower for LPIPS). Pairs where either side lacks a metric are left out of it."""
@@ -418,7 +419,7 @@ def markdown_table(result: dict, title: str) -> str:
     if any(result.get("margins", {}).values()):
         text += (
             f"\nThe model minus each baseline, paired over the {result['pairs']} pairs: mean [95% bootstrap interval, "
-            "10,000 resamples], and the share of pairs where the model is ahead:\n\n| baseline | "
+            f"{MARGIN_RESAMPLES:,} resamples], and the share of pairs where the model is ahead:\n\n| baseline | "
             + " | ".join(label for _, label, _ in MARGINS)
             + " |\n"
             + "|---" * (len(MARGINS) + 1)
