@@ -232,6 +232,16 @@ def _nearest_side(merged: np.ndarray, where: np.ndarray, pair: tuple[int, int]) 
     return np.where(d_left <= d_right, left, right).astype(np.uint8)
 
 
+MIRROR_LABELS = (BACKGROUND, FACE, HAIR, UPPER_CLOTHES, PANTS, SKIRT, RIGHT_ARM, LEFT_ARM, RIGHT_LEG, LEFT_LEG)
+
+
+def mirror_parsing(labels: torch.Tensor) -> torch.Tensor:
+    """SPT-10 label maps (..., H, W) flipped horizontally, the left and right arms and legs swapped (the
+    person's left arm seen in a mirror is a right arm): the parsing of the mirrored image."""
+    table = torch.tensor(MIRROR_LABELS, device=labels.device, dtype=torch.long)
+    return table[labels.long().flip(-1)].to(labels.dtype)
+
+
 def to_onehot(labels, num_labels: int = NUM_LABELS) -> torch.Tensor:
     """Label maps (B, H, W) or (H, W) -> float one-hot (B, L, H, W) or (L, H, W), on the input's device."""
     if not isinstance(labels, torch.Tensor):

