@@ -19,6 +19,7 @@ from spt.parsing import SPT10_LABELS, legend
 from spt.pose import KEYPOINT_NAMES
 from spt.space.callbacks import (
     BROWSE_WORLDS,
+    FIT_BY_DEFAULT,
     SIZES,
     BrowseViews,
     Generation,
@@ -134,6 +135,12 @@ def build_demo() -> gr.Blocks:
                             use_pasted = gr.Button("Use pasted keypoints")
                     with gr.Column():
                         gr.Markdown("**3. Generate**")
+                        fit_photo = gr.Checkbox(
+                            value=FIT_BY_DEFAULT,
+                            label="Fit the model to an uploaded photo first",
+                            info="A few seconds of SPT's own unpaired training on your photo alone, so the person "
+                            "keeps their build and clothes; never on the test people (docs/adapt.md).",
+                        )
                         go = gr.Button("Generate", variant="primary")
                         timing = gr.Markdown()
                         out_parsing = gr.AnnotatedImage(
@@ -230,7 +237,7 @@ def build_demo() -> gr.Blocks:
                 out_image=lambda _: None,
                 timing=lambda message: f"**Not generated:** {message}",
             ),
-            [source, target],
+            [source, target, fit_photo],
             to(Generation),
             api_name=False,
         ).then(to_editor, [last_parsing], [editor], api_name=False)
@@ -239,13 +246,16 @@ def build_demo() -> gr.Blocks:
         regenerate.click(
             on_page(regenerate_from_layout, LayoutUpdate), [source, target, editor], to(LayoutUpdate), api_name=False
         )
-        render.click(on_page(animate), [source, target, motion, frames, sequence], [animation], api_name=False)
+        render.click(
+            on_page(animate), [source, target, motion, frames, sequence, fit_photo], [animation], api_name=False
+        )
         browse_inputs = [split, size_name, seed, identity_id, b_pose_id, world_name]
         show.click(browse, browse_inputs, to(BrowseViews), api_name="browse")
         # API-only endpoint (gradio_client): generation from uploaded files.
         api_in = [UploadedFile(visible=False, type="filepath") for _ in range(3)] + [
             gr.Textbox("spt10", visible=False),
             gr.Textbox(visible=False),
+            gr.Checkbox(FIT_BY_DEFAULT, visible=False),
         ]
         api_out = gr.Image(visible=False, type="filepath", format="png")  # lossless, as before
         gr.Button(visible=False).click(generate_api, api_in, [api_out], api_name="generate")

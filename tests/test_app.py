@@ -218,6 +218,38 @@ def test_animations_are_gifs_with_every_frame(tmp_path):
         app.animate(source, None, "uploaded keypoint sequence", 2, str(sequence), progress=_Progress())
 
 
+def test_an_uploaded_photo_is_fitted_when_asked_and_a_test_person_never():
+    photo, keypoints, parsing = example(0)
+    source, _ = sources.uploaded_person(photo, keypoints, parsing, "spt10")
+    target = app.gallery_pose(1, SIZE)
+    _, fitted, _, timing = app.generate(source, target, True, progress=_Progress())
+    assert "fitted to the photo in" in timing and f"({model.DEFAULT_ADAPT_STEPS} steps)" in timing
+    _, plain, _, plain_timing = app.generate(source, target, False, progress=_Progress())
+    assert "fitted" not in plain_timing and not np.array_equal(fitted, plain)
+    person = sources.synthetic_person(3, 0, SIZE)
+    assert "fitted" not in app.generate(person, target, True, progress=_Progress())[3]
+    # The API fits by default, and not when told.
+    by_default = app.generate_api(photo, keypoints, parsing, "spt10", "1")
+    assert not np.array_equal(by_default, app.generate_api(photo, keypoints, parsing, "spt10", "1", False))
+
+
+def test_an_animation_of_an_uploaded_photo_is_fitted_once_for_all_its_frames(monkeypatch):
+    from spt.space import callbacks
+
+    calls = []
+
+    def counted(source, poses, progress=None):
+        calls.append(len(poses))
+        return model.fit_to_photo(source, poses, progress)
+
+    monkeypatch.setattr(callbacks, "fit_to_photo", counted)
+    photo, keypoints, parsing = example(0)
+    source, _ = sources.uploaded_person(photo, keypoints, parsing, "spt10")
+    with Image.open(app.animate(source, None, "walking cycle", 5, None, True, progress=_Progress())) as gif:
+        assert gif.n_frames == 5
+    assert calls == [5]
+
+
 # -- over HTTP --------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from ..data.synthetic import SPLITS
 from ..parsing import PALETTE
 from ..pose import mirror_keypoints
 from .errors import user_errors
-from .model import model_size, run_pipeline
+from .model import fit_to_photo, model_size, run_pipeline
 from .motions import motion_poses, render_animation
 from .sources import (
     Person,
@@ -103,27 +103,54 @@ SIZES = {
 }
 
 
+# Uploaded photos are fitted by default: on real photos the fitted model keeps the person's build (docs/adapt.md).
+FIT_BY_DEFAULT = True
+
+
+def fitted_for(source: Person, target_poses: list, fit_photo: bool, progress=None):
+    """The pipeline fitted to ``source`` when it is an uploaded photo and ``fit_photo`` is on (``fit_to_photo``),
+    with a note of the time it took; (None, "") otherwise (SyntheticPeople's test people are what the model
+    was trained on: nothing to fit)."""
+    if not fit_photo or source.person_id is not None:
+        return None, ""
+    fitted, seconds = fit_to_photo(source, target_poses, progress)
+    if fitted.adapt_fell_back:
+        return None, "; fitting to the photo failed (a loss turned non-finite): unfitted model"
+    return fitted, f"; fitted to the photo in {seconds:.1f} s ({len(fitted.adapt_losses)} steps)"
+
+
 @user_errors
-def generate(source: Person, target_keypoints):
-    """Pose transfer for the page: the predicted parsing (annotated), the generated image, the timing."""
+def generate(source: Person, target_keypoints, fit_photo: bool = FIT_BY_DEFAULT, progress=gr.Progress()):
+    """Pose transfer for the page: the predicted parsing (annotated), the generated image, the timing. An
+    uploaded photo is fitted first when ``fit_photo`` is on (``fitted_for``)."""
     if source is None:
         raise gr.Error("Choose a source person first")
     if target_keypoints is None:
         raise gr.Error("Choose a target pose first (click one in the pose gallery)")
+    target = np.asarray(target_keypoints, np.float32)
+    fitted, note = fitted_for(source, [target], fit_photo, progress)
     start = time.perf_counter()
-    image, parsing = run_pipeline(source, np.asarray(target_keypoints, np.float32))
+    image, parsing = run_pipeline(source, target, pipe=fitted)
     seconds = time.perf_counter() - start
-    return Generation(parsing_view(parsing), enlarge(image), parsing, f"generated in {seconds * 1000:.0f} ms")
+    return Generation(parsing_view(parsing), enlarge(image), parsing, f"generated in {seconds * 1000:.0f} ms{note}")
 
 
 @user_errors
-def generate_api(photo: str, keypoints: str | None, parsing: str | None, scheme: str, target_pose: str) -> np.ndarray:
+def generate_api(
+    photo: str,
+    keypoints: str | None,
+    parsing: str | None,
+    scheme: str,
+    target_pose: str,
+    fit_to_photo: bool = FIT_BY_DEFAULT,
+) -> np.ndarray:
     """API (``/generate``): the person of an uploaded photo (keypoints and parsing optional, estimated when
-    absent) in ``target_pose`` (keypoints JSON, a PATN CSV row, or a pose-gallery index 0-11); returns the
-    generated image (a PNG file to the client)."""
+    absent) in ``target_pose`` (keypoints JSON, a PATN CSV row, or a pose-gallery index 0-11), the model fitted
+    to the photo first unless ``fit_to_photo`` is False; returns the generated image (a PNG file to the client)."""
     target = target_from_text(target_pose, model_size())  # cheap checks first: a bad pose costs no photo estimation
     source, _ = uploaded_person(photo, keypoints, parsing, scheme or "spt10")
-    image, _ = run_pipeline(source, target)
+    fitted, _ = fitted_for(source, [target], fit_to_photo is not False)
+    image, _ = run_pipeline(source, target, pipe=fitted)
     return image  # Gradio writes it to its own cache, which delete_cache empties
 
 
@@ -146,14 +173,25 @@ def regenerate_from_layout(source: Person, target_keypoints, editor_value):
 
 
 @user_errors
-def animate(source: Person, target_keypoints, motion: str, frames: int, sequence_path=None, progress=gr.Progress()):
-    """An animated GIF of the source person following a motion, one pipeline call per frame."""
+def animate(
+    source: Person,
+    target_keypoints,
+    motion: str,
+    frames: int,
+    sequence_path=None,
+    fit_photo: bool = FIT_BY_DEFAULT,
+    progress=gr.Progress(),
+):
+    """An animated GIF of the source person following a motion, one pipeline call per frame; an uploaded photo
+    is fitted once for all the frames when ``fit_photo`` is on."""
     if source is None:
         raise gr.Error("Choose a source person in the Pose transfer tab first")
     frames = int(frames)
     if not 2 <= frames <= 48:
         raise gr.Error("Frames must be between 2 and 48")
-    return render_animation(source, motion_poses(motion, source, target_keypoints, frames, sequence_path), progress)
+    poses = motion_poses(motion, source, target_keypoints, frames, sequence_path)
+    fitted, _ = fitted_for(source, poses, fit_photo, progress)
+    return render_animation(source, poses, progress, fitted)
 
 
 @user_errors

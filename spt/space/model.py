@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import gradio as gr
 import numpy as np
 
+from ..adapt import DEFAULT_ADAPT_STEPS
+
 if TYPE_CHECKING:
     from .sources import Person
 
@@ -91,11 +93,37 @@ def synthetic_model_note() -> str:
     )
 
 
-def run_pipeline(source: Person, target_keypoints: np.ndarray, target_parsing: np.ndarray | None = None):
+def fit_to_photo(source: Person, target_poses: list[np.ndarray], progress=None):
+    """The served pipeline fitted to an uploaded photo (``SPTPipeline.adapt``, ``DEFAULT_ADAPT_STEPS`` steps, the H_S
+    cycle on ``target_poses``), and the seconds the fitting took. ``progress`` (a ``gr.Progress``) shows the steps."""
+    import time
+
     problem = source.problem()
     if problem:
         raise gr.Error(problem)
-    pipe = load_pipeline()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fitted = load_pipeline().adapt(
+                source.image,
+                [np.asarray(p, np.float32) for p in target_poses],
+                source_pose=source.keypoints,
+                source_parsing=source.parsing,
+                steps=DEFAULT_ADAPT_STEPS,
+                progress=(lambda steps: progress.tqdm(steps, desc="fitting to the photo")) if progress else None,
+            )
+        except ValueError as err:
+            raise gr.Error(str(err)) from None
+    return fitted, time.perf_counter() - start
+
+
+def run_pipeline(source: Person, target_keypoints: np.ndarray, target_parsing: np.ndarray | None = None, pipe=None):
+    """One generation with the served pipeline, or with ``pipe`` (one fitted to the photo by ``fit_to_photo``)."""
+    problem = source.problem()
+    if problem:
+        raise gr.Error(problem)
+    pipe = pipe or load_pipeline()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

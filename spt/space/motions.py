@@ -66,10 +66,12 @@ def motion_poses(motion: str, source: Person, target_keypoints, frames: int, seq
     return poses
 
 
-def render_animation(source: Person, poses: list[np.ndarray], progress) -> str:
-    """One generation per pose, saved as an animated GIF (in the Space's output folder); returns its path."""
+def render_animation(source: Person, poses: list[np.ndarray], progress, pipe=None) -> str:
+    """One generation per pose (with ``pipe``, a pipeline fitted to the photo, when given), saved as an animated GIF
+    (in the Space's output folder); returns its path."""
     images = [
-        Image.fromarray(enlarge(run_pipeline(source, pose)[0])) for pose in progress.tqdm(poses, desc="rendering")
+        Image.fromarray(enlarge(run_pipeline(source, pose, pipe=pipe)[0]))
+        for pose in progress.tqdm(poses, desc="rendering")
     ]
     path = output_path("animation.gif")
     images[0].save(path, save_all=True, append_images=images[1:], duration=90, loop=0)
