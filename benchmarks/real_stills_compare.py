@@ -2,6 +2,7 @@
 
     python benchmarks/real_stills_compare.py OLD_MODEL NEW_MODEL [--stills /tmp/spt-stills]
         [--targets benchmarks/real_stills_targets.json] [--per_photo 2] [--out docs/images/real_stills_compare.png]
+        [--adapt_steps K]
 
 ``real_stills_targets.json`` holds six target poses at 128x64, the 2D world's pose-gallery poses 1, 0, 5, 7, 10 and
 8 (standing front, walking three-quarter, walking seen from the back, arms raised, standing side view, arms bent
@@ -36,6 +37,12 @@ def main():
     parser.add_argument("--targets", default=os.path.join(HERE, "real_stills_targets.json"))
     parser.add_argument("--per_photo", type=int, default=2, help="target poses per photo (the first ones of --targets)")
     parser.add_argument("--out", default=os.path.join(HERE, "..", "docs", "images", "real_stills_compare.png"))
+    parser.add_argument(
+        "--adapt_steps",
+        type=int,
+        default=0,
+        help="also a column per model fitted to each photo for this many steps (spt.adapt; 0: none)",
+    )
     args = parser.parse_args()
     pipes = [SPTPipeline.from_pretrained(m) for m in args.models]
     sizes = {tuple(p.image_size) for p in pipes}
@@ -49,7 +56,11 @@ def main():
     columns = [("part-warp", answer("part-warp", None, pairs, False, "fp32")[0])]
     names = args.names or [os.path.basename(os.path.normpath(m)) for m in args.models]
     for name, pipe in zip(names, pipes):
+        pipe.set_progress_bar_config(disable=True)
         columns.append((name, answer("model", pipe, pairs, False, "fp32")[0]))
+        if args.adapt_steps:
+            fitted = answer("model", pipe, pairs, False, "fp32", adapt_steps=args.adapt_steps)[0]
+            columns.append((f"{name}, fitted", fitted))
     h, w = size
     scale = 2
     titles = ["source", "target pose"] + [name for name, _ in columns]
