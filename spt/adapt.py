@@ -27,7 +27,6 @@ A loss that turns NaN or inf stops the fitting; the caller falls back to the unf
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import json
@@ -265,14 +264,14 @@ def fit_to_source(
     semantic_size: tuple[int, int],
     config: AdaptConfig | None = None,
     vgg: torch.nn.Module | None = None,
-    autocast: Callable[[], object] | None = None,
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> Fit:
     """Copies of H_S and H_A fitted to one source for ``steps`` Adam steps (module docstring).
 
     ``image`` (1, 3, H, W) in [-1, 1], ``keypoints`` (1, 18, 2) and ``labels`` (1, H, W) SPT-10, all in the model's
-    frame; ``targets`` (T, 18, 2) the poses it will be asked for. ``autocast`` gives the numeric context of each
-    step (the pipeline's ``precision_context``); ``progress`` wraps the step range (a progress bar). The given
+    frame; ``targets`` (T, 18, 2) the poses it will be asked for. ``progress`` wraps the step range (a progress
+    bar). The fitting runs in fp32 whatever the rendering's precision: bf16 weight gradients on the CPU (oneDNN)
+    differ with the threads a call gets, so two visitors fitting at once would not get what each gets alone. The given
     networks are only read. When a loss turns NaN or inf the fitting stops with a warning and the result holds
     the given networks, ``fell_back`` True."""
     config = config or AdaptConfig()
@@ -307,9 +306,8 @@ def fit_to_source(
         plate, valid = scene_plate(image, 1.0 - onehot_s[:, :1])
         scene = fill_holes(plate, valid)  # the scene behind the whole person, once: it is data
         narrowed = {r: narrowed_person(image, labels, scene, r) for r in sorted(set(radii))}
-    autocast = autocast or contextlib.nullcontext
     for step in progress(range(steps)) if progress else range(steps):
-        with torch.enable_grad(), autocast():
+        with torch.enable_grad():
             loss = torch.zeros((), device=image.device)
             if config.fit_semantic:
                 loss = loss + _semantic_loss(h_s, source, mirror, poses, semantic_size, weights, config)

