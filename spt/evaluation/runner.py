@@ -610,6 +610,7 @@ def main(argv: list[str] | None = None) -> dict:
     if problem:
         parser.error(f"--device {args.device}: {problem}")
     pipe = SPTPipeline.from_pretrained(args.model).to(args.device)
+    pipe.set_progress_bar_config(disable=True)  # the fitting's bar inside the evaluation's own
     size = tuple(pipe.image_size)
     real_images, real_set, skipped = None, "", {}
     if args.photos:
