@@ -590,7 +590,7 @@ def test_a_photo_gives_the_same_pixels_through_the_python_api_and_the_space(tmp_
 
     name = write_examples(str(tmp_path), SyntheticPeople((96, 128), seed=0, split="test"), [2], 1)[0]
     photo, keypoints_file, parsing_file = (str(tmp_path / f"{name}{ext}") for ext in (".png", ".json", "_parsing.png"))
-    space = app.generate_api(photo, keypoints_file, parsing_file, "spt10", "3")
+    space = app.generate_api(photo, keypoints_file, parsing_file, "spt10", "3", False)  # unfitted, as the call below
 
     pipe = model.load_pipeline()
     image, keypoints = Image.open(photo), load_keypoints_json(keypoints_file)
