@@ -20,7 +20,7 @@ trained on them for a few steps (``fit_to_source``); the loaded weights are neve
   give the photo: L1 over the person and the VGG relu2_1 content term. Where a predicted layout is wider than the
   source person moved part by part, H_A's own rendering fills the margin; this is the one unpaired task with an
   exact answer there, so H_A learns to fill it with this person's clothes. The paper's cycle, content and style
-  terms never ask that of it (docs/adapt.md measures them).
+  terms never ask that of it (fitted on real photos in an earlier trial, they added almost nothing).
 
 A loss that turns NaN or inf stops the fitting; the caller falls back to the unfitted networks with a warning.
 """
