@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from . import losses as L
 from .models.appearance import fill_holes, render_appearance, scene_plate
 from .models.semantic import predict_parsing_logits
-from .parsing import mirror_parsing, to_onehot
+from .parsing import mirror_parsing, straight_through_onehot, to_onehot
 from .pose import mirror_keypoints, pose_condition
 
 MAX_ADAPT_STEPS = 1000
@@ -206,11 +206,8 @@ def _semantic_loss(h_s, source, mirror, poses, semantic_size, weights, config) -
     _, m_s = pose_condition(kp_s, tuple(labels_s.shape[-2:]))
     loss = torch.zeros((), device=logits.device)
     if config.cycle > 0:
-        forward = logits[:n].float().softmax(1)
-        hard = to_onehot(forward.argmax(1), forward.shape[1]).to(forward.dtype)
-        back = predict_parsing_logits(
-            h_s, (hard + forward - forward.detach()).to(source.onehot.dtype), poses, kp_from[:n], semantic_size
-        )
+        forward = straight_through_onehot(logits[:n].float().softmax(1))
+        back = predict_parsing_logits(h_s, forward.to(source.onehot.dtype), poses, kp_from[:n], semantic_size)
         truth = labels_s.expand(n, -1, -1)
         loss = loss + config.cycle * L.weighted_cross_entropy(back, truth, m_s.expand(n, -1, -1, -1), weights)
     if config.identity > 0:

@@ -257,6 +257,12 @@ def from_onehot(onehot: torch.Tensor) -> torch.Tensor:
     return onehot.argmax(-3)
 
 
+def straight_through_onehot(parsing: torch.Tensor) -> torch.Tensor:
+    """The one-hot of ``parsing.argmax(1)`` in the forward pass, the gradient of ``parsing`` in the backward one."""
+    hard = to_onehot(from_onehot(parsing), parsing.shape[1]).to(parsing.dtype)
+    return hard + parsing - parsing.detach()
+
+
 def colorize(labels) -> np.ndarray:
     """SPT-10 label map (H, W) -> RGB uint8 (H, W, 3) in the palette."""
     return PALETTE[validate_labels(labels)]

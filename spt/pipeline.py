@@ -593,7 +593,8 @@ class SPTPipeline(DiffusionPipeline):
             self.config.semantic_size,
         )
         fitted.__dict__["_estimators"] = self.__dict__.setdefault("_estimators", {})
-        fitted.__dict__["_adapt_vgg"] = vgg
+        if vgg is not None:  # a copy fitted again loads no second VGG (None would stand for "no VGG there")
+            fitted.__dict__["_adapt_vgg"] = vgg
         fitted.set_progress_bar_config(**getattr(self, "_progress_bar_config", {}))
         fitted.adapt_losses = fit.losses
         fitted.adapt_fell_back = fit.fell_back

@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,8 +110,6 @@ def synthetic_model_note() -> str:
 def fit_to_photo(source: Person, target_poses: list[np.ndarray], progress=None):
     """The served pipeline fitted to an uploaded photo (``SPTPipeline.adapt``, ``DEFAULT_ADAPT_STEPS`` steps, the H_S
     cycle on ``target_poses``), and the seconds the fitting took. ``progress`` (a ``gr.Progress``) shows the steps."""
-    import time
-
     problem = source.problem()
     if problem:
         raise gr.Error(problem)

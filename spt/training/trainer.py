@@ -23,7 +23,7 @@ from ..models import AppearanceGenerator, PatchDiscriminator
 from ..models.appearance import render_appearance
 from ..models.semantic import predict_parsing_logits
 from ..models.vgg import load_vgg
-from ..parsing import NUM_LABELS, PALETTE, from_onehot, to_onehot
+from ..parsing import NUM_LABELS, PALETTE, straight_through_onehot, to_onehot
 from ..pipeline import SPTPipeline
 from ..pose import NUM_KEYPOINTS, draw_skeleton, pose_condition, pose_heatmaps, pose_mask
 from .config import TrainConfig
@@ -33,12 +33,6 @@ from .detector_check import DetectorReport
 logger = logging.getLogger(__name__)
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 DISCRIMINATORS = "discriminators"  # beside the pipeline in a stage's output folder; not part of the pipeline
-
-
-def straight_through_onehot(parsing: torch.Tensor) -> torch.Tensor:
-    """The one-hot of ``parsing.argmax(1)`` in the forward pass, the gradient of ``parsing`` in the backward one."""
-    hard = to_onehot(from_onehot(parsing), parsing.shape[1]).to(parsing.dtype)
-    return hard + parsing - parsing.detach()
 
 
 class NonFiniteLossError(FloatingPointError):
