@@ -9,6 +9,8 @@ trained on them for a few steps (``fit_to_source``); the loaded weights are neve
   ``AdaptConfig.poses``, the source and target poses mirrored; and S_s asked in its own pose P_s must give S_s.
   Both have the true answer, this person's own parsing, so H_S keeps their widths, hair and garment lengths
   instead of the synthetic body it learned. CE weighted by (1 + M_s), thin parts weighted as in training.
+  H_S is fitted only when that loss, before any step, is above ``AdaptConfig.semantic_gate``: a person like the
+  ones it learned (its own world's) it already parses; fitted there, it drifts from its training and loses.
 * **The mirror pair, for both.** The photo flipped left to right is the same person seen in a mirror: asked back
   in the photo's own pose P_s, a left-right symmetric person gives the photo again. So (mirrored photo -> P_s)
   is a pair with a known answer and a real change of pose (legs and arms swapped, a side view turned round), the
@@ -81,6 +83,10 @@ class AdaptConfig:
     content: float = 0.03  # VGG relu2_1 content term of H_A's self-reconstruction, beside its L1 at 1
     fit_semantic: bool = True
     fit_appearance: bool = True
+    # H_S is fitted only when its loss on the photo before any step is above this: where it already rebuilds this
+    # person's parsing (a body like the ones it learned), fitting it only moved it away from its own training
+    # (docs/adapt.md). 0 fits it always.
+    semantic_gate: float = 1.0
     seed: int = 0
 
     def __post_init__(self):
@@ -93,6 +99,7 @@ class AdaptConfig:
             "thin_parts",
             "max_erosion",
             "content",
+            "semantic_gate",
         ):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
@@ -138,6 +145,7 @@ class Fit:
     appearance_generator: torch.nn.Module
     losses: list[float] = field(default_factory=list)
     fell_back: bool = False
+    semantic_fitted: bool = False  # H_S was trained (AdaptConfig.fit_semantic and its gate)
 
 
 def cycle_poses(source: torch.Tensor, targets: torch.Tensor, count: int, width: int) -> torch.Tensor:
@@ -303,11 +311,18 @@ def fit_to_source(
         plate, valid = scene_plate(image, 1.0 - onehot_s[:, :1])
         scene = fill_holes(plate, valid)  # the scene behind the whole person, once: it is data
         narrowed = {r: narrowed_person(image, labels, scene, r) for r in sorted(set(radii))}
+    fit_semantic = config.fit_semantic
     for step in progress(range(steps)) if progress else range(steps):
         with torch.enable_grad():
             loss = torch.zeros((), device=image.device)
-            if config.fit_semantic:
-                loss = loss + _semantic_loss(h_s, source, mirror, poses, semantic_size, weights, config)
+            if fit_semantic:
+                semantic = _semantic_loss(h_s, source, mirror, poses, semantic_size, weights, config)
+                if step == 0 and torch.isfinite(semantic.detach()) and semantic.item() <= config.semantic_gate:
+                    fit_semantic = False  # its gradients stay None: Adam leaves H_S as it was
+                    if not config.fit_appearance:
+                        break
+                else:
+                    loss = loss + semantic
             if config.fit_appearance:
                 loss = loss + _appearance_loss(h_a, vgg, source, mirror, narrowed[radii[step]], config)
         if not torch.isfinite(loss.detach()):
@@ -321,6 +336,7 @@ def fit_to_source(
         loss.backward()
         optimizer.step()
         fit.losses.append(float(loss.detach()))
+    fit.semantic_fitted = fit_semantic
     for network in (h_s, h_a):
         network.requires_grad_(False)
     if not all(torch.isfinite(p).all() for network in (h_s, h_a) for p in network.parameters()):

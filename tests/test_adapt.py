@@ -150,11 +150,33 @@ def test_the_fitting_loss_falls_on_a_tiny_case(pipe, people):
     assert np.mean(fit.losses[-3:]) < 0.7 * fit.losses[0], fit.losses
 
 
+@pytest.mark.parametrize("gate, fitted", [(0.0, True), (1e9, False)])
+def test_h_s_is_fitted_only_when_its_loss_is_above_the_gate(pipe, people, gate, fitted):
+    source, target = people[0]
+    fit = fit_to_source(
+        pipe.semantic_generator,
+        pipe.appearance_generator,
+        uint8_to_tensor(source["image"][None]),
+        torch.from_numpy(source["keypoints"][None]),
+        torch.from_numpy(source["parsing"][None].astype(np.int64)),
+        torch.from_numpy(target["keypoints"][None]),
+        STEPS,
+        semantic_size=pipe.semantic_size,
+        config=AdaptConfig(semantic_gate=gate, content=0.0),
+    )
+    assert fit.semantic_fitted is fitted and len(fit.losses) == STEPS
+    same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))  # noqa: E731
+    assert same(fit.semantic_generator, pipe.semantic_generator) is not fitted
+    assert not same(fit.appearance_generator, pipe.appearance_generator)  # H_A is fitted either way
+
+
 def test_a_non_finite_loss_falls_back_to_the_unfitted_output_with_a_warning(pipe, people):
     source, target = people[0]
     unfitted = run(pipe, source, target)
     with pytest.warns(UserWarning, match="fitting to the photo stopped"):
-        out = run(pipe, source, target, adapt_steps=STEPS, adapt_config=AdaptConfig(semantic_lr=1e30))
+        out = run(
+            pipe, source, target, adapt_steps=STEPS, adapt_config=AdaptConfig(semantic_lr=1e30, semantic_gate=0.0)
+        )
     assert torch.equal(out.images, unfitted.images)
 
 
