@@ -16,7 +16,7 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 import argparse  # noqa: E402
 import time  # noqa: E402
 
-from spt.data.synthetic import make_people  # noqa: E402
+from spt.data.synthetic import WORLDS, make_people  # noqa: E402
 
 
 def measure(world: str, size, samples: int) -> float:
@@ -35,7 +35,7 @@ def measure(world: str, size, samples: int) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=500)
-    parser.add_argument("--world", nargs="+", default=["2d", "3d"], choices=["2d", "3d"])
+    parser.add_argument("--world", nargs="+", default=["2d", "3d"], choices=WORLDS)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})

@@ -4,7 +4,8 @@
 
 * ``world3d_samples.png``: 3D-world training people at 256x176 (DeepFashion's size), each in four poses as
   image | COCO-18 skeleton | SPT-10 parsing, then a row at 128x64 (Market-1501's size);
-* ``world2d_samples.png``: the same ids in the 2D world, for the comparison;
+* ``world3d-v1_samples.png``: the same ids in the first 3D world (clothes painted on the skin), for the comparison;
+* ``world2d_samples.png``: the same ids in the 2D world;
 * ``real_stills.png``: the real stills of ``benchmarks/real_stills.sh`` (gather them first), at one height.
 """
 
@@ -52,7 +53,7 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     ids, small_ids = [3, 4, 8], [1, 2]
-    for world in ("3d", "2d"):
+    for world in ("3d", "3d-v1", "2d"):
         path = os.path.join(args.out, f"world{world}_samples.png")
         world_grid(world, ids, small_ids).save(path)
         print(f"wrote {path}")

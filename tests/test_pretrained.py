@@ -30,7 +30,7 @@ def test_embedded_checkpoint_beats_the_part_warp_baseline_on_held_out_pairs(pipe
     """Against the true target, in the world it was trained on: above moving the source part by part with the f_j
     (the strongest model-free answer), on images, on the person alone, and on the predicted parsing."""
     world = TrainConfig.from_file(os.path.join(MODEL, "train_config.json")).world
-    assert world == "3d"
+    assert world == "3d-v1"  # the 3D world before clothes stood off the body, where it was trained
     pairs = synthetic_pairs(pipe.image_size, 48, world=world)
     scores = evaluate(pipe, pairs, batch_size=48, progress=False)
     warps = [part_warp_baseline(p.source, p.target["keypoints"]) for p in pairs]
@@ -52,7 +52,7 @@ def test_texture_transfer_dresses_b_in_as_clothes(pipe):
     from spt.data.synthetic import make_people
     from spt.parsing import UPPER_CLOTHES
 
-    people = make_people("3d", pipe.image_size, split="test")
+    people = make_people("3d-v1", pipe.image_size, split="test")  # its own world
     ratios = []
     for k in range(10):
         a, b = people.render(2 * k, 2 * k), people.render(2 * k + 1, 2 * k + 1)

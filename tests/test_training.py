@@ -214,7 +214,7 @@ def test_the_3d_world_trains_and_keeps_its_own_pool(tmp_path, detector):
     out = Trainer(cfg).train()
     assert TrainConfig.from_file(os.path.join(out, "train_config.json")).world == "3d"
     pools = os.listdir(tmp_path / "cache")
-    assert any(name.startswith("pool-v2-synthetic-3d-") for name in pools), pools
+    assert any(name.startswith("pool-v3-synthetic-3d-") for name in pools), pools
     flat = load_pool(config(tmp_path, "semantic", world="2d"), progress=False)
     solid = load_pool(cfg, progress=False)
     assert flat.images.shape == solid.images.shape and not np.array_equal(flat.images, solid.images)

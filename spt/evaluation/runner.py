@@ -533,7 +533,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--world",
         default="2d",
         choices=list(WORLDS),
-        help="SyntheticPeople's world of the pairs: 2d (the first benchmark), 3d or mixed",
+        help="SyntheticPeople's world of the pairs: 2d (the first benchmark), 3d, mixed or 3d-v1 (the first 3D world)",
     )
     parser.add_argument(
         "--split",

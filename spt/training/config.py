@@ -305,8 +305,8 @@ HELP = {
     "preset": "network sizes: tiny (tests), small (the embedded checkpoint) or paper",
     "dataset": "synthetic (SyntheticPeople, rendered here), deepfashion or market (PATN folders, --data_dir)",
     "data_dir": "the PATN-layout folder or a datasets Hub id of a real dataset",
-    "world": "SyntheticPeople's world: 2d (flat painted people), 3d (clothed Anny bodies in perspective, light, "
-    "real-photo textures and backgrounds) or mixed (half each)",
+    "world": "SyntheticPeople's world: 2d (flat painted people), 3d (Anny bodies in perspective in clothes with "
+    "volume, light, real-photo textures and backgrounds), mixed (half each) or 3d-v1 (the first 3D world)",
     "image_size": "(height, width) H_A and the pose detector work at",
     "semantic_size": "(height, width) H_S works at (default: image_size; the paper uses half)",
     "num_identities": "SyntheticPeople: people in the training pool",

@@ -79,7 +79,7 @@ def pool_cache_path(config: TrainConfig) -> str | None:
     )
     h, w = config.image_size
     sh, sw = config.search_size
-    return os.path.join(config.cache_dir, f"pool-v2-{config.dataset}-{source}-{h}x{w}-search{sh}x{sw}.npz")
+    return os.path.join(config.cache_dir, f"pool-v3-{config.dataset}-{source}-{h}x{w}-search{sh}x{sw}.npz")
 
 
 def paired_targets(identity_ids: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ def main(argv=None) -> None:
         "--world",
         default="2d",
         choices=WORLDS,
-        help="2d (flat painted people), 3d (clothed Anny bodies in perspective) or mixed",
+        help="2d (flat painted people), 3d (clothed Anny bodies in perspective), mixed or 3d-v1 (the first 3D world)",
     )
     parser.add_argument("--grid", help="also write a PNG grid of samples (image | skeleton | parsing)")
     parser.add_argument("--examples", help="also write example files (image, keypoints JSON, parsing PNG) here")

@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 from ...parsing import merge_to_spt10
 from .body3d import PARTS, RestBody, body_model, pose_targets
+from .clothes3d import L_SCARF, S_ACCESSORY, S_INNER, Outfit, curls, inflate, ring_tube, sample_outfit
 from .identity import SPLITS, _clip, _color, _rng, _texture
 from .kinematics import Pose, _rot_z
 from .photos import SCENE_PHOTOS, TEXTURE_PHOTOS, PhotoTexture, load_photo
@@ -41,6 +43,7 @@ from .render import (
     L_COAT,
     L_FACE,
     L_HAIR,
+    L_HAT,
     L_LARM,
     L_LLEG,
     L_LSHOE,
@@ -56,6 +59,7 @@ from .render import (
 )
 
 L_DRESS = 6
+WORLD_VERSION = 2  # the 3D world's current version; "3d-v1" names the first (worlds.py)
 _IDENTITY_3D = 21
 UPPER_KINDS = ("shirt", "coat", "dress")
 LOWER_KINDS_3D = ("long_pants", "shorts", "skirt")
@@ -96,7 +100,13 @@ class Person3D:
     blur: float
     noise: float
     jpeg: int
+    # From the world's second version: clothes and hair that stand off the body, and more of a real camera.
+    outfit: Outfit | None = None
+    defocus: float = 0.0  # a disc blur's radius, pixels at 128 rows
+    motion: tuple[float, float] = (0.0, 0.0)  # a motion blur's length (pixels at 128 rows) and angle (radians)
+    resample: float = 1.0  # shot at this share of the size, then scaled up (a small or digitally zoomed crop)
     rest: RestBody | None = field(default=None, repr=False)
+    dressed: torch.Tensor | None = field(default=None, repr=False)  # rest vertices with the outfit's standoff
 
 
 def _photo_texture(rng: np.random.Generator, names=TEXTURE_PHOTOS, scale=(150.0, 600.0)) -> PhotoTexture:
@@ -117,14 +127,25 @@ def _cloth(rng: np.random.Generator):
     return _texture(rng, ("solid",))
 
 
-def sample_person(rng: np.random.Generator, identity_id: int = 0) -> Person3D:
+# Per world version: the spread of build, and how often each garment is drawn (women, men). Version 2 widens
+# weight and muscle to Anny's whole range and dresses more people in coats.
+_BUILD = {1: ((0.2, 0.8), (0.25, 0.75)), 2: ((0.0, 1.0), (0.0, 1.0))}
+_UPPER_P = {1: ([0.72, 0.16, 0.12], [0.8, 0.2, 0.0]), 2: ([0.5, 0.35, 0.15], [0.6, 0.4, 0.0])}
+
+
+def sample_person(rng: np.random.Generator, identity_id: int = 0, version: int = WORLD_VERSION) -> Person3D:
+    """Person ``identity_id`` of the world's ``version`` (1: clothes painted on the skin; 2: ``clothes3d``'s
+    outfits and camera effects, drawn after everything version 1 draws)."""
+    if version not in _BUILD:
+        raise ValueError(f"the 3D world has versions {sorted(_BUILD)}, got {version!r}")
+    weight, muscle = _BUILD[version]
     gender = float(rng.uniform(0, 1))
     phenotype = {
         "gender": gender,
         "age": float(rng.uniform(0.5, 0.85)),
         "height": float(rng.uniform(0.25, 0.8)),
-        "weight": float(rng.uniform(0.2, 0.8)),
-        "muscle": float(rng.uniform(0.25, 0.75)),
+        "weight": float(rng.uniform(*weight)),
+        "muscle": float(rng.uniform(*muscle)),
         "proportions": float(rng.uniform(0.3, 0.7)),
     }
     tone = rng.uniform(0.0, 1.0)  # dark .. light
@@ -144,7 +165,7 @@ def sample_person(rng: np.random.Generator, identity_id: int = 0) -> Person3D:
         ),
         dtype=np.float32,
     ) * rng.uniform(0.8, 1.2)
-    upper_kind = str(rng.choice(UPPER_KINDS, p=[0.72, 0.16, 0.12] if gender < 0.5 else [0.8, 0.2, 0.0]))
+    upper_kind = str(rng.choice(UPPER_KINDS, p=_UPPER_P[version][0] if gender < 0.5 else _UPPER_P[version][1]))
     lower_kind = (
         "skirt"
         if upper_kind == "dress"
@@ -172,7 +193,7 @@ def sample_person(rng: np.random.Generator, identity_id: int = 0) -> Person3D:
             math.cos(math.radians(azimuth)) * math.cos(math.radians(elevation)),
         ]
     )
-    return Person3D(
+    person = Person3D(
         identity_id=int(identity_id),
         phenotype=phenotype,
         skin=skin,
@@ -202,6 +223,12 @@ def sample_person(rng: np.random.Generator, identity_id: int = 0) -> Person3D:
         noise=float(rng.uniform(0.0, 0.025)),
         jpeg=int(rng.integers(60, 96)),
     )
+    if version >= 2:
+        person.outfit = sample_outfit(rng, upper_kind, lower_kind, style)
+        person.defocus = float(rng.choice([0.0, rng.uniform(0.5, 1.6)], p=[0.7, 0.3]))
+        person.motion = (float(rng.choice([0.0, rng.uniform(1.0, 4.0)], p=[0.8, 0.2])), float(rng.uniform(0, np.pi)))
+        person.resample = float(rng.choice([1.0, rng.uniform(0.35, 0.8)], p=[0.65, 0.35]))
+    return person
 
 
 @dataclass
@@ -264,6 +291,8 @@ class _Template:
         mouth = kp[0] + np.array([0, 0.004, -0.045])
         rel = (centre - mouth) / np.array([0.024, 0.03, 0.008])
         self.lips = front & (np.sqrt((rel**2).sum(1)) < 1.0)
+        torso = self.face_part == PARTS.index("torso")
+        self.front_strip = torso & (np.abs(centre[:, 0]) < 0.05) & (centre[:, 1] < centre[torso, 1].mean())
 
 
 def _along(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -312,7 +341,136 @@ def _body_labels(person: Person3D) -> tuple[np.ndarray, np.ndarray]:
         labels[hair], surface[hair] = L_HAIR, S_HAIR
     face = labels == L_FACE
     surface[face & t.eye], surface[face & t.brow], surface[face & t.lips] = S_EYE, S_BROW, S_LIPS
+    outfit = person.outfit
+    if outfit is not None and outfit.open_front:
+        shirt = top & t.front_strip
+        labels[shirt], surface[shirt] = L_UPPER, S_INNER
+    if outfit is not None and outfit.hat:
+        hat = head & (t.head_h > max(person.hairline, 0.5))
+        labels[hat], surface[hat] = L_HAT, S_ACCESSORY
     return labels, surface
+
+
+def _standoff(person: Person3D, labels: np.ndarray, surface: np.ndarray) -> np.ndarray:
+    """How far each body face (F,) stands off the skin in this person's outfit (``clothes3d``)."""
+    t, outfit = _template(), person.outfit
+    thickness = np.zeros(len(labels))
+    thickness[surface == S_UPPER] = outfit.upper
+    trousers = labels == L_PANTS
+    thickness[trousers] = outfit.lower + outfit.flare * np.clip(t.leg_t[trousers], 0.0, 1.0)
+    hair = labels == L_HAIR
+    thickness[hair] = outfit.hair * (curls(len(labels), outfit.seed)[hair] if outfit.curly else 1.0)
+    thickness[labels == L_HAT] = outfit.hair + 0.012
+    return thickness
+
+
+def _flared_tube(
+    rest: RestBody,
+    transforms: torch.Tensor,
+    length: float,
+    flare: float,
+    label: int,
+    surface: int,
+    pad: float = 0.0,
+    rise: float = 0.0,
+    gap: float = 0.0,
+):
+    """A tube from the waist down ``length`` of the waist-to-ankle height, widening by ``0.35 * flare`` to its
+    hem, skinned to the pelvis (top) and the thighs (bottom): a skirt, or a coat's hem ``pad`` metres off the
+    hips, starting ``rise`` above the waist, open at the front by ``gap`` radians."""
+    body = body_model()
+    b = body.bone
+    heads = rest.heads.numpy()
+    verts = rest.vertices.numpy()
+    hip_z = heads[[b["upperleg01.L"], b["upperleg01.R"]], 2].mean()
+    neck_z = heads[b["neck01"], 2]
+    ankle_z = heads[[b["foot.L"], b["foot.R"]], 2].mean()
+    waist_z = hip_z + 0.12 * (neck_z - hip_z)
+    band = verts[np.abs(verts[:, 2] - (hip_z - 0.05)) < 0.03]
+    band = band[np.abs(band[:, 0]) < np.abs(heads[b["upperleg01.L"], 0]) * 2.2]
+    cx, cy = band[:, 0].mean(), band[:, 1].mean()
+    rx = np.abs(band[:, 0] - cx).max() * 1.06 + pad
+    ry = np.abs(band[:, 1] - cy).max() * 1.12 + pad
+    top = waist_z + rise
+    length = length * (waist_z - ankle_z) + rise
+    if gap > 0:  # theta runs round the back from one side of the opening to the other
+        theta = np.linspace(np.pi + gap, 3 * np.pi - gap, _SKIRT_SEGMENTS)
+    else:
+        theta = np.linspace(0, 2 * np.pi, _SKIRT_SEGMENTS, endpoint=False)
+    rings = []
+    weights = []
+    for k in range(_SKIRT_RINGS):
+        f = k / (_SKIRT_RINGS - 1)
+        spread = 1.0 + 0.35 * f * flare
+        z = top - f * length
+        top_shrink = 0.9 + 0.1 * min(1.0, f * 4)
+        rings.append(
+            np.stack(
+                [
+                    cx + rx * spread * top_shrink * np.sin(theta),
+                    cy + ry * spread * top_shrink * np.cos(theta),
+                    np.full_like(theta, z),
+                ],
+                1,
+            )
+        )
+        s = np.clip(0.5 + 0.5 * np.sin(theta) / 0.8, 0, 1)  # left share
+        follow = min(1.0, f * 1.6) * 0.85
+        weights.append(np.stack([np.full_like(s, 1 - follow), follow * s, follow * (1 - s)], 1))
+    return _skinned_tube(
+        np.stack(rings),
+        np.concatenate(weights),
+        [b["spine05"], b["upperleg01.L"], b["upperleg01.R"]],
+        transforms,
+        label,
+        surface,
+        closed=gap <= 0,
+    )
+
+
+def _outfit_parts(person: Person3D, rest: RestBody, transforms: torch.Tensor) -> list:
+    """The shapes of the outfit that leave the body (``clothes3d``): a coat's hem, a hood, a scarf, a bun."""
+    outfit: Outfit = person.outfit
+    body = body_model()
+    b = body.bone
+    heads = rest.heads.numpy()
+    verts = rest.vertices.numpy()
+    parts = []
+    if outfit.hem > 0:
+        gap = 0.22 if outfit.open_front else 0.0
+        pad = outfit.upper + 0.012
+        parts.append(_flared_tube(rest, transforms, outfit.hem, 0.6, L_COAT, S_UPPER, pad=pad, rise=0.06, gap=gap))
+    neck = heads[b["neck01"]]
+    if outfit.hood:  # a hood lying on the upper back, below the neck
+        theta = np.linspace(-0.42 * np.pi, 0.42 * np.pi, 16)
+        f = np.linspace(0.0, 1.0, 5)
+        radius = 0.08 + outfit.upper + 0.04 * np.sin(np.pi * f)
+        rings = ring_tube(
+            neck[:2] + np.array([0.0, 0.02]), np.stack([radius, radius * 1.25], 1), neck[2] + 0.03 - 0.2 * f, theta
+        )
+        weights = np.repeat(np.stack([1 - f, f], 1), len(theta), axis=0)
+        parts.append(
+            _skinned_tube(rings, weights, [b["neck01"], b["spine01"]], transforms, L_COAT, S_UPPER, closed=False)
+        )
+    if outfit.scarf:
+        ring = verts[(body.vertex_part == PARTS.index("neck")) & (np.abs(verts[:, 2] - neck[2]) < 0.02)]
+        r = np.abs(ring[:, :2] - ring[:, :2].mean(0)).max(0) + 0.025
+        theta = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        rings = ring_tube(ring[:, :2].mean(0), [r, r * 1.08, r], neck[2] + np.array([0.045, 0.01, -0.03]), theta)
+        weights = np.ones((rings.shape[0] * rings.shape[1], 1))
+        parts.append(_skinned_tube(rings, weights, [b["neck01"]], transforms, L_SCARF, S_ACCESSORY))
+    if outfit.bun:
+        head = verts[body.vertex_part == PARTS.index("head")]
+        centre = head.mean(0)
+        size = 0.5 * (head[:, 0].max() - head[:, 0].min())
+        bun = centre + np.array([0.0, size * 0.95, size * 0.45])
+        phi = np.linspace(0.1 * np.pi, 0.9 * np.pi, 6)
+        radius = 0.045 * np.sin(phi)
+        theta = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+        rings = ring_tube(bun[:2], np.stack([radius, radius], 1), bun[2] + 0.045 * np.cos(phi), theta)
+        weights = np.ones((rings.shape[0] * rings.shape[1], 1))
+        parts.append(_skinned_tube(rings, weights, [b["head"]], transforms, L_HAIR, S_HAIR))
+    return parts
 
 
 def _skinned_tube(rings, weights, bone_ids, transforms, label: int, surface: int, closed: bool = True):
@@ -354,15 +512,21 @@ class SyntheticPeople3D(PeopleWorld):
         seed: the dataset's seed; people and poses are functions of (seed, split, id). Pose ``i`` is the 2D
             world's pose ``i``.
         split: "train", "validation" or "test"; each split has its own people and poses.
+        version: the world's version (``sample_person``); 1 is the world before clothes stood off the body,
+            kept so that figures measured on it can be measured again.
     """
 
-    world = "3d"
-
-    def __init__(self, size: tuple[int, int] = (128, 64), seed: int = 0, split: str = "train"):
+    def __init__(
+        self, size: tuple[int, int] = (128, 64), seed: int = 0, split: str = "train", version: int = WORLD_VERSION
+    ):
         super().__init__(size, seed, split)
+        if version not in _BUILD:
+            raise ValueError(f"the 3D world has versions {sorted(_BUILD)}, got {version!r}")
+        self.version = version
+        self.world = "3d" if version == WORLD_VERSION else f"3d-v{version}"
 
     def identity(self, identity_id: int) -> Person3D:
-        return sample_person(_rng(self.seed, self.split, _IDENTITY_3D, identity_id), identity_id)
+        return sample_person(_rng(self.seed, self.split, _IDENTITY_3D, identity_id), identity_id, self.version)
 
     def render(self, identity: int | Person3D, pose: int | Pose) -> dict:
         """One sample, as ``SyntheticPeople.render``: ``image``, ``keypoints`` (18, 2; -1 missing), ``parsing``
@@ -416,13 +580,20 @@ class SyntheticPeople3D(PeopleWorld):
         rotations, targets = pose_targets(pose)
         transforms = body.bone_transforms(rest, targets, rotations)
         vertices = body.skin(rest.vertices, transforms)
-        keypoints = body.keypoints(vertices[None])[0].numpy()
+        keypoints = body.keypoints(vertices[None])[0].numpy()  # the body's joints, whatever it wears
         labels, surface = _body_labels(person)
+        outfit = person.outfit
+        if outfit is not None:
+            if person.dressed is None:
+                person.dressed = inflate(rest, body.faces, _standoff(person, labels, surface))
+            vertices = body.skin(person.dressed, transforms)
         parts = [(vertices, torch.from_numpy(body.faces), body.face_uv, labels, surface)]
         if person.lower_kind == "skirt":
             parts.append(self._skirt(person, rest, transforms))
         if person.hair_style == "long":
             parts.append(self._long_hair(person, rest, transforms))
+        if outfit is not None:
+            parts.extend(_outfit_parts(person, rest, transforms))
         geometry = _join(parts)
         yaw = _rot_z(pose.yaw)
         # The person turns in place and stands somewhere else on the floor in each pose: across the view by up
@@ -436,47 +607,12 @@ class SyntheticPeople3D(PeopleWorld):
 
     def _skirt(self, person: Person3D, rest: RestBody, transforms: torch.Tensor):
         """A flared tube from the waist, skinned to the pelvis (top) and the thighs (bottom)."""
-        body = body_model()
-        b = body.bone
-        heads = rest.heads.numpy()
-        verts = rest.vertices.numpy()
-        hip_z = heads[[b["upperleg01.L"], b["upperleg01.R"]], 2].mean()
-        neck_z = heads[b["neck01"], 2]
-        ankle_z = heads[[b["foot.L"], b["foot.R"]], 2].mean()
-        waist_z = hip_z + 0.12 * (neck_z - hip_z)
-        band = verts[np.abs(verts[:, 2] - (hip_z - 0.05)) < 0.03]
-        band = band[np.abs(band[:, 0]) < np.abs(heads[b["upperleg01.L"], 0]) * 2.2]
-        cx, cy = band[:, 0].mean(), band[:, 1].mean()
-        rx = np.abs(band[:, 0] - cx).max() * 1.06
-        ry = np.abs(band[:, 1] - cy).max() * 1.12
-        length = person.lower_length * (waist_z - ankle_z)
-        theta = np.linspace(0, 2 * np.pi, _SKIRT_SEGMENTS, endpoint=False)
-        rings = []
-        weights = []
-        for k in range(_SKIRT_RINGS):
-            f = k / (_SKIRT_RINGS - 1)
-            flare = 1.0 + 0.35 * f * (0.5 + person.lower_length)
-            z = waist_z - f * length
-            top_shrink = 0.9 + 0.1 * min(1.0, f * 4)
-            rings.append(
-                np.stack(
-                    [
-                        cx + rx * flare * top_shrink * np.sin(theta),
-                        cy + ry * flare * top_shrink * np.cos(theta),
-                        np.full_like(theta, z),
-                    ],
-                    1,
-                )
-            )
-            s = np.clip(0.5 + 0.5 * np.sin(theta) / 0.8, 0, 1)  # left share
-            follow = min(1.0, f * 1.6) * 0.85
-            weights.append(np.stack([np.full_like(s, 1 - follow), follow * s, follow * (1 - s)], 1))
         dress = person.upper_kind == "dress"
-        return _skinned_tube(
-            np.stack(rings),
-            np.concatenate(weights),
-            [b["spine05"], b["upperleg01.L"], b["upperleg01.R"]],
+        return _flared_tube(
+            rest,
             transforms,
+            person.lower_length,
+            0.5 + person.lower_length,
             L_DRESS if dress else L_SKIRT,
             S_UPPER if dress else S_LOWER,
         )
@@ -592,6 +728,7 @@ class SyntheticPeople3D(PeopleWorld):
 
     def _surfaces(self, person: Person3D):
         hair = person.hair_color
+        outfit = person.outfit
         return (
             person.skin,
             hair,
@@ -601,10 +738,14 @@ class SyntheticPeople3D(PeopleWorld):
             np.array([0.08, 0.06, 0.06], np.float32),
             hair * 0.8,
             person.skin * np.array([0.85, 0.55, 0.55]),
+            outfit.inner if outfit is not None else person.skin,
+            outfit.accessory if outfit is not None else person.skin,
         )
 
     def _camera_effects(self, person: Person3D, pose: Pose, image: np.ndarray) -> np.ndarray:
         rng = np.random.default_rng([self.seed, SPLITS[self.split], 23, person.identity_id, pose.pose_id])
+        if self.version >= 2:
+            return camera_effects(image, person, rng)
         if person.grey:
             image = np.repeat((image @ np.array([0.299, 0.587, 0.114], np.float32))[..., None], 3, axis=-1)
         image = image + rng.normal(0, person.noise, image.shape)
@@ -621,6 +762,52 @@ class SyntheticPeople3D(PeopleWorld):
         normals = points[FACE_JOINTS] - centre
         normals /= np.linalg.norm(normals, axis=1, keepdims=True)
         return seen_keypoints(kp, normals @ (-centre / np.linalg.norm(centre)), self.size)
+
+
+def camera_effects(image: np.ndarray, person: Person3D, rng: np.random.Generator) -> np.ndarray:
+    """A real camera's losses on a rendered float image (H, W, 3) in [0, 1], in the order they happen: defocus
+    and motion blur through the lens, a sensor of fewer pixels (scaled back up), sensor noise, JPEG. A black and
+    white photo is one channel from the sensor on, so its noise and its JPEG are the same in all three."""
+    height, width = image.shape[:2]
+    scale = height / 128  # the blurs are drawn in pixels at 128 rows
+    pixels = np.asarray(image, np.float32)
+    length, angle = person.motion
+    for kernel in (_disc(person.defocus * scale), _line(length * scale, angle)):
+        if kernel is not None:
+            pixels = ndimage.convolve(pixels, kernel[..., None], mode="nearest")
+    if person.resample < 1:
+        out = Image.fromarray(_clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8))
+        small = (max(1, round(width * person.resample)), max(1, round(height * person.resample)))
+        out = out.resize(small, Image.Resampling.BILINEAR).resize((width, height), Image.Resampling.BICUBIC)
+        pixels = np.asarray(out, np.float32) / 255
+    if person.grey:
+        pixels = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+    pixels = pixels + rng.normal(0, person.noise, pixels.shape)
+    out = Image.fromarray(_clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8))
+    buffer = io.BytesIO()
+    out.save(buffer, format="JPEG", quality=person.jpeg)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def _disc(radius: float) -> np.ndarray | None:
+    """A lens's defocus: a disc of ``radius`` pixels (its rim area-weighted), summing to 1; None below 0.3."""
+    if radius < 0.3:
+        return None
+    r = int(math.ceil(radius))
+    ys, xs = np.mgrid[-r : r + 1, -r : r + 1]
+    kernel = np.clip(radius + 0.5 - np.sqrt(xs**2 + ys**2), 0, 1)
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def _line(length: float, angle: float) -> np.ndarray | None:
+    """A motion blur: a line of ``length`` pixels at ``angle`` (radians), summing to 1; None below 1 pixel."""
+    if length < 1:
+        return None
+    r = int(math.ceil(length / 2))
+    kernel = np.zeros((2 * r + 1, 2 * r + 1), np.float32)
+    for t in np.linspace(-length / 2, length / 2, 4 * r + 1):
+        kernel[round(r + t * math.sin(angle)), round(r + t * math.cos(angle))] += 1
+    return kernel / kernel.sum()
 
 
 def _join(parts) -> _Geometry:

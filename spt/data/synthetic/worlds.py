@@ -1,19 +1,22 @@
 """The worlds of SyntheticPeople by name: "2d" (flat painted people, fast, the first benchmark), "3d"
-(clothed Anny bodies in perspective with light and real-photo textures, ``world3d``) and "mixed" (even
-identities from the 2D world, odd ones from the 3D world)."""
+(clothed Anny bodies in perspective with light and real-photo textures, ``world3d``; its clothes and hair stand
+off the body, ``clothes3d``), "mixed" (even identities from the 2D world, odd ones from the 3D world) and
+"3d-v1" (the 3D world before its clothes stood off the body, kept to measure again what was measured on it)."""
 
 from __future__ import annotations
 
 from .identity import Identity
 from .render import SyntheticPeople
 
-WORLDS = ("2d", "3d", "mixed")
+WORLDS = ("2d", "3d", "mixed", "3d-v1")
 # What a model trained on each world learned from (model cards, the Space's notes).
 WORLD_DESCRIPTIONS = {
     "2d": "SyntheticPeople's 2D world (flat painted people)",
-    "3d": "SyntheticPeople's 3D world (clothed 3D bodies in perspective with light, textures cut from real photos, "
-    "photo backgrounds)",
+    "3d": "SyntheticPeople's 3D world (3D bodies in perspective with light, in clothes and hair that stand off the "
+    "body, textures cut from real photos, photo backgrounds, real-camera blur and noise)",
     "mixed": "SyntheticPeople's 2D and 3D worlds (half each)",
+    "3d-v1": "SyntheticPeople's first 3D world (clothed 3D bodies, every garment painted on the skin, textures "
+    "cut from real photos, photo backgrounds)",
 }
 
 
@@ -54,13 +57,13 @@ class MixedPeople:
 
 
 def make_people(world: str = "2d", size: tuple[int, int] = (128, 128), seed: int = 0, split: str = "train"):
-    """The generator of ``world`` ("2d", "3d" or "mixed") with SyntheticPeople's interface."""
+    """The generator of ``world`` (``WORLDS``) with SyntheticPeople's interface."""
     if world == "2d":
         return SyntheticPeople(size, seed, split)
-    if world == "3d":
-        from .world3d import SyntheticPeople3D
+    if world in ("3d", "3d-v1"):
+        from .world3d import WORLD_VERSION, SyntheticPeople3D
 
-        return SyntheticPeople3D(size, seed, split)
+        return SyntheticPeople3D(size, seed, split, version=1 if world == "3d-v1" else WORLD_VERSION)
     if world == "mixed":
         return MixedPeople(size, seed, split)
     raise ValueError(f"world must be one of {WORLDS}, got {world!r}")
