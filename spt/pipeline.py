@@ -291,7 +291,13 @@ class SPTPipeline(DiffusionPipeline):
                     "read as a local path, not as a Hub repo id)"
                 )
             download_keys = ("cache_dir", "revision", "token", "local_files_only", "force_download", "proxies")
-            path = cls.download(path, **{k: kwargs[k] for k in download_keys if k in kwargs})
+            try:
+                path = cls.download(path, **{k: kwargs[k] for k in download_keys if k in kwargs})
+            except OSError as err:  # the Hub's own words talk of caches and snapshots, never of the folder
+                raise OSError(
+                    f"no such folder: {path}, and no Hub repo {path!r} could be fetched or found in the cache "
+                    f"({type(err).__name__}: {str(err).splitlines()[0][:200]})"
+                ) from err
         _check_pipeline_folder(path, cls.__name__)
         return super().from_pretrained(path, **kwargs)
 

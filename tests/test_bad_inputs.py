@@ -365,6 +365,12 @@ def test_a_missing_local_model_folder_is_named_as_such(tmp_path, monkeypatch):
         SPTPipeline.from_pretrained("runs/does-not-exist")
 
 
+def test_a_missing_folder_that_reads_as_a_repo_id_is_named_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./runs: 'runs/does-not-exist' could be a Hub repo, and none is cached or found
+    with pytest.raises(OSError, match="no such folder: runs/does-not-exist, and no Hub repo"):
+        SPTPipeline.from_pretrained("runs/does-not-exist", local_files_only=True, cache_dir=str(tmp_path / "hub"))
+
+
 @pytest.mark.parametrize("option", [dict(variant="fp16"), dict(use_safetensors=False)])
 def test_from_pretrained_reads_safetensors_only(world, option):
     folder = broken_copy(
