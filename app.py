@@ -150,10 +150,10 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Texture transfer", id="texture"):
                 gr.Markdown("Paper Fig. 9: the clothes of person A on the pose and layout of person B.")
                 with gr.Row():
-                    a_id = gr.Number(value=5, precision=0, label="Person A (appearance)")
-                    a_pose = gr.Number(value=0, precision=0, label="A's pose")
-                    b_id = gr.Number(value=8, precision=0, label="Person B (layout)")
-                    b_pose = gr.Number(value=3, precision=0, label="B's pose")
+                    a_id = gr.Number(value=5, step=1, label="Person A (appearance)")
+                    a_pose = gr.Number(value=0, step=1, label="A's pose")
+                    b_id = gr.Number(value=8, step=1, label="Person B (layout)")
+                    b_pose = gr.Number(value=3, step=1, label="B's pose")
                     swap = gr.Button("Transfer", variant="primary")
                 with gr.Row():
                     a_view = gr.Image(label="A", **IMAGE_VIEW)
@@ -199,9 +199,9 @@ def build_demo() -> gr.Blocks:
                     world_name = gr.Dropdown(list(BROWSE_WORLDS), value=default_world, label="World")
                     split = gr.Dropdown(list(SPLITS), value="test", label="Split")
                     size_name = gr.Dropdown(list(SIZES), value=next(iter(SIZES)), label="Image size")
-                    seed = gr.Number(value=0, precision=0, label="Dataset seed")
-                    identity_id = gr.Number(value=0, precision=0, label="Person id", minimum=0, maximum=MAX_ID - 1)
-                    b_pose_id = gr.Number(value=0, precision=0, label="Pose id", minimum=0, maximum=MAX_ID - 1)
+                    seed = gr.Number(value=0, step=1, label="Dataset seed")
+                    identity_id = gr.Number(value=0, step=1, label="Person id", minimum=0, maximum=MAX_ID - 1)
+                    b_pose_id = gr.Number(value=0, step=1, label="Pose id", minimum=0, maximum=MAX_ID - 1)
                 show = gr.Button("Show")
                 info = gr.Markdown()
                 with gr.Row():

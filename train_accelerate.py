@@ -4,6 +4,7 @@ Stages: pose_detector, semantic, appearance, e2e (see spt/training/config.py for
 FILE.json|yaml` sets many at once). Multi-GPU: `accelerate launch --multi_gpu train_accelerate.py ...`.
 """
 
+from spt.cli import run
 from spt.training import parse_args, train
 
 
@@ -12,4 +13,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main, prog="train_accelerate.py")

@@ -67,4 +67,6 @@ SPTPipeline.from_pretrained(sys.argv[1]).save_pretrained(sys.argv[2])
 cp "$LAST/train_config.json" "$LAST/pose_detector_eval.json" "$OUT/"  # the card states both
 # The held-out benchmark, then the model card with its table.
 python -m spt.evaluation --model "$OUT" --pairs 300 --world "$WORLD" --out "$RUNS/eval"
-python pretrained/write_card.py "$OUT" "$RUNS/eval"
+FIGURE=()  # the README's figure is the embedded model's only
+[ "$OUT" = pretrained/spt-synthetic ] && FIGURE=(--figure docs/images/embedded_eval_grid.png)
+python pretrained/write_card.py "$OUT" "$RUNS/eval" "${FIGURE[@]}"

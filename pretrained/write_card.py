@@ -1,21 +1,25 @@
 """The embedded checkpoint's model card from its evaluation (the model beside the model-free baselines, on the
 same pairs), and the README's figure of its first held-out pairs.
 
-    python pretrained/write_card.py pretrained/spt-synthetic runs/embedded/eval
+    python pretrained/write_card.py pretrained/spt-synthetic runs/embedded/eval \
+        [--figure docs/images/embedded_eval_grid.png]
 
-The training configuration is the folder's ``train_config.json`` (written by the training's last stage).
+The training configuration is the folder's ``train_config.json`` (written by the training's last stage). The
+evaluation must be the published benchmark: 300 pairs of the test split of the world the model was trained on
+(``metrics.json`` records what was measured). The card is written into the model's folder; the figure only
+where ``--figure`` says.
 """
 
 import json
 import os
-import sys
 
 from PIL import Image
 
+from spt.cli import ArgumentParser, run
 from spt.training.config import TrainConfig
 from spt.training.hub import write_model_card
 
-FIGURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "images", "embedded_eval_grid.png")
+PUBLISHED_PAIRS = 300
 VERDICT = (
     ("ssim", "SSIM", 1),
     ("mask_ssim", "mask-SSIM", 1),
@@ -25,7 +29,7 @@ VERDICT = (
 )
 
 
-def save_figure(grid_path: str, path: str = FIGURE) -> None:
+def save_figure(grid_path: str, path: str) -> None:
     """The evaluation's grid (8 rows: source | predicted parsing | generated | truth | true parsing) in two
     columns of four pairs, enlarged 2x."""
     grid = Image.open(grid_path)
@@ -48,13 +52,45 @@ def verdict(metrics: dict) -> str:
     return "; ".join(parts)
 
 
-def main(out: str, eval_dir: str) -> None:
+def read_evaluation(eval_dir: str, config: TrainConfig) -> tuple[dict, str]:
+    """The evaluation's metrics and table, or a ValueError unless it is the published benchmark of ``config``."""
+    for name in ("metrics.json", "metrics.md"):
+        if not os.path.isfile(os.path.join(eval_dir, name)):
+            raise FileNotFoundError(f"{eval_dir} has no {name}: give the --out folder of python -m spt.evaluation")
+    with open(os.path.join(eval_dir, "metrics.json"), encoding="utf-8") as handle:
+        try:
+            metrics = json.load(handle)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{eval_dir}/metrics.json is not valid JSON ({err}); run the evaluation again") from None
+    published = {"dataset": "synthetic", "pairs": PUBLISHED_PAIRS, "world": config.world, "split": "test"}
+    measured = metrics.get("benchmark") if isinstance(metrics, dict) else None
+    if not isinstance(measured, dict) or any(measured.get(k) != v for k, v in published.items()):
+        raise ValueError(
+            f"{eval_dir} measured {measured or 'an unrecorded benchmark'}, not the published one {published}: run "
+            f"python -m spt.evaluation --model <model> --pairs {PUBLISHED_PAIRS} --world {config.world} --out <folder>"
+        )
+    if measured.get("adapt") or metrics.get("adapt"):
+        raise ValueError(f"{eval_dir} is a fitted evaluation (--adapt_steps); the card states the unfitted model")
+    with open(os.path.join(eval_dir, "metrics.md"), encoding="utf-8") as handle:
+        table = handle.read().split("\n", 2)[2]
+    return metrics, table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = ArgumentParser(prog="pretrained/write_card.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", help="the model's folder (its train_config.json; the card is written there)")
+    parser.add_argument("eval_dir", help="the --out folder of its python -m spt.evaluation run")
+    parser.add_argument("--figure", help="also write the figure of its first held-out pairs here (a PNG path)")
+    args = parser.parse_args(argv)
+    out, eval_dir = args.out, args.eval_dir
+    if not os.path.isfile(os.path.join(out, "train_config.json")):
+        raise FileNotFoundError(f"{out} has no train_config.json: give the folder the training wrote")
     config = TrainConfig.from_file(f"{out}/train_config.json")
-    metrics = json.load(open(f"{eval_dir}/metrics.json", encoding="utf-8"))
-    table = open(f"{eval_dir}/metrics.md", encoding="utf-8").read().split("\n", 2)[2]
+    metrics, table = read_evaluation(eval_dir, config)
     h, w = config.image_size
-    evaluation = f"""300 held-out SyntheticPeople pairs of the {config.world.upper()} world (test people never seen in
-training, true target known), `python -m spt.evaluation --model {out} --pairs 300 --world {config.world}`,
+    n = PUBLISHED_PAIRS
+    evaluation = f"""{n} held-out SyntheticPeople pairs of the {config.world.upper()} world (test people never seen in
+training, true target known), `python -m spt.evaluation --model {out} --pairs {n} --world {config.world}`,
 beside the answers without a model (copy the source; move it part by part with the affines f_j) and the true
 target itself (each metric's ceiling, and the error of the truth-free checks):
 
@@ -72,10 +108,11 @@ measured with this version of the code.
         command="bash pretrained/train_spt_synthetic.sh",
         evaluation=evaluation,
         metrics=metrics,
-        benchmark=f"SyntheticPeople ({config.world} world), 300 held-out pairs at {h}x{w}",
+        benchmark=f"SyntheticPeople ({config.world} world), {PUBLISHED_PAIRS} held-out pairs at {h}x{w}",
     )
-    save_figure(f"{eval_dir}/grid.png")
+    if args.figure:
+        save_figure(f"{eval_dir}/grid.png", args.figure)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    run(main, prog="pretrained/write_card.py")

@@ -23,35 +23,14 @@ import shutil
 import torch
 from PIL import Image
 
+from .cli import ArgumentParser, device_problem, run
 from .estimation import POSE_FRONT_ENDS, FrontEndUnavailable, PersonEstimator, detector_of, mediapipe_available
+from .files import list_images
 from .parsing import save_parsing
 from .pose import write_patn_csv
 from .processor import open_photo
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 logger = logging.getLogger(__name__)
-
-
-def list_images(folder: str) -> tuple[list[str], dict[str, str]]:
-    """The photos of ``folder`` that can be annotated, and the others with why: only regular files (a FIFO or
-    a device named ``*.jpg`` would block the read), and only names the PATN CSV can hold (its fields are
-    separated by ``:`` and its rows by newlines)."""
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"image folder not found: {folder}")
-    names, skipped = [], {}
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if not entry.name.lower().endswith(IMAGE_EXTENSIONS):
-            continue
-        if not entry.is_file():
-            skipped[entry.name] = "not a regular file"
-        elif any(c in entry.name for c in ":\n\r"):
-            skipped[entry.name] = "a name with ':' or a line break cannot go into the PATN annotation CSV; rename it"
-        else:
-            names.append(entry.name)
-    if not names:
-        reasons = f" (skipped: {skipped})" if skipped else ""
-        raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {folder}{reasons}")
-    return names, skipped
 
 
 def annotate(
@@ -73,6 +52,11 @@ def annotate(
     """
     from tqdm.auto import tqdm
 
+    if not split or split in (".", "..") or any(c in split for c in "/\\:") or split != split.strip():
+        raise ValueError(
+            f"--split must be a plain folder name (like test or train), got {split!r}: it names a folder and a CSV "
+            f"inside --out, and a path there would write outside it"
+        )
     names, unusable = list_images(images_dir)
     for name, why in unusable.items():
         logger.warning("skipped %s: %s", os.path.join(images_dir, name), why)
@@ -122,7 +106,7 @@ def annotate(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m spt.annotate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("images_dir", help="folder of photos (png, jpg, jpeg, bmp, webp)")
@@ -152,6 +136,9 @@ def main(argv: list[str] | None = None) -> None:
         help="device of the detector front-end and of a hub parser",
     )
     args = parser.parse_args(argv)
+    problem = device_problem(args.device)
+    if problem:
+        parser.error(f"--device {args.device}: {problem}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
         summary = annotate(
@@ -180,4 +167,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main, prog="python -m spt.annotate")

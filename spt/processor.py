@@ -64,7 +64,29 @@ def postprocess(generated: torch.Tensor, output_type: str):
     return [Image.fromarray(pixels) for pixels in tensor_to_uint8(generated)]
 
 
-_CONVERTIBLE_MODES = {"L", "LA", "P", "RGBA", "CMYK", "YCbCr"}
+_CONVERTIBLE_MODES = {"L", "LA", "P", "PA", "RGBA", "CMYK", "YCbCr", "I", "I;16", "I;16B", "I;16L", "F"}
+NEUTRAL = (128, 128, 128)  # what a transparent pixel of a cut-out shows: no colour the person could take
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """An image of any mode PIL opens as 8-bit RGB, as it is meant to be seen: 16- and 32-bit greys scaled to 8
+    bits (PIL's own conversion clips them, so a 16-bit photo opened pure white), and transparent pixels
+    composited onto a neutral grey (PIL's conversion drops alpha and shows the colour they hide)."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        pixels = np.asarray(image, dtype=np.float64)
+        if image.mode == "F":
+            top = 1.0 if np.nanmax(pixels, initial=0) <= 1 else 255.0
+        else:
+            top = 65535.0 if image.mode.startswith("I;16") or np.max(pixels, initial=0) > 255 else 255.0
+        grey = np.clip(np.nan_to_num(pixels) / top * 255 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, NEUTRAL + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
 MAX_PHOTO_PIXELS = 16_000_000  # larger photos are downscaled on opening, before any model sees them
 
 
@@ -91,7 +113,7 @@ def open_photo(path, max_pixels: int = MAX_PHOTO_PIXELS) -> np.ndarray:
         im = upright(im)  # before resizing, which would drop the EXIF tag
         if im.width * im.height > max_pixels:
             im = im.resize(within(im), Image.BILINEAR)
-        return np.asarray(im.convert("RGB"))
+        return np.asarray(to_rgb(im))
 
 
 MIN_IMAGE_SIDE = 16  # below this an image holds no person to speak of
@@ -115,7 +137,7 @@ def _any_to_tensor(image, name: str) -> torch.Tensor:
             if image.mode not in _CONVERTIBLE_MODES:
                 raise ValueError(f"{name}: image mode {image.mode!r} is not supported; give an RGB image")
             warnings.warn(f"{name}: converting a {image.mode!r} image to RGB", stacklevel=4)
-            image = image.convert("RGB")
+            image = to_rgb(image)
         image = np.asarray(image)
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[-1] != 3:
@@ -205,6 +227,27 @@ def read_keypoints(value, name: str, frame: tuple[int, int] | None = None) -> np
     if not (kp[..., 0] >= 0).any():
         raise ValueError(f"{name} has no joint: all 18 are missing (-1, -1), so there is no pose to use")
     return kp
+
+
+NECK, RIGHT_HIP, LEFT_HIP = 1, 8, 11
+
+
+def check_pose_spread(kp: np.ndarray, name: str, frame: tuple[int, int]) -> None:
+    """Refuse a pose (18, 2) that draws no body: its joints all within a few pixels (4% of the frame's height), or
+    its hips on its neck (a torso of no height, in any view). Each joint on its own can be valid and still say
+    nothing, and the networks would draw a picture from it anyway."""
+    present = kp[(kp >= 0).all(1)]
+    if len(present) >= 2:
+        span = float((present.max(0) - present.min(0)).max())
+        if span < max(2.0, 0.04 * frame[0]):
+            raise ValueError(
+                f"{name}: its {len(present)} joints all lie within {span:.1f} pixels of each other in a "
+                f"{frame[0]}x{frame[1]} image; a pose must spread over the body (check the keypoints' scale)"
+            )
+    if all(kp[j, 0] >= 0 for j in (NECK, RIGHT_HIP, LEFT_HIP)):
+        height = max(float(np.linalg.norm(kp[h] - kp[NECK])) for h in (RIGHT_HIP, LEFT_HIP))
+        if height < 1.0:
+            raise ValueError(f"{name}: its hips lie on its neck (a torso of no height); give a pose with a body")
 
 
 def read_labels(value, name: str, scheme: str) -> np.ndarray:

@@ -184,12 +184,58 @@ DEGENERATE = {
 }
 
 
-@pytest.mark.parametrize("role", ["target_pose", "source_pose"])
-@pytest.mark.parametrize("what", list(DEGENERATE))
+# A target with every joint on one point draws no body at all and is refused (test_a_target_pose_that_draws_no_body).
+DRAWN = [(what, role) for what in DEGENERATE for role in ("target_pose", "source_pose")]
+DRAWN.remove(("every joint at one point", "target_pose"))
+
+
+@pytest.mark.parametrize("what, role", DRAWN)
 def test_degenerate_poses_give_an_image_not_a_singular_matrix(world, what, role):
     """Parts whose joints collapse have no invertible affine: they are dropped like missing parts."""
     out = call(world, **{role: DEGENERATE[what]}, output_type="np")
     assert out.images.shape == (1, *SIZE, 3) and np.isfinite(out.images).all()
+
+
+def hips_on_neck(world):
+    kp = world["b"]["keypoints"].copy()
+    kp[[2, 5, 8, 11]] = kp[1]  # shoulders and hips on the neck
+    return kp
+
+
+NO_BODY = [
+    ("all 18 joints on one point", lambda w: np.full((18, 2), 10.0), "all lie within 0.0 pixels"),
+    ("all joints within two pixels", lambda w: 10 + np.random.default_rng(0).uniform(0, 2, (18, 2)), "all lie within"),
+    ("shoulders and hips on the neck", hips_on_neck, "its hips lie on its neck"),
+]
+
+
+@pytest.mark.parametrize("what, pose, message", NO_BODY, ids=[row[0] for row in NO_BODY])
+def test_a_target_pose_that_draws_no_body_is_refused(world, what, pose, message):
+    with pytest.raises(ValueError, match="target_pose: .*" + message):
+        call(world, target_pose=pose(world))
+
+
+def test_front_end_and_scheme_are_checked_even_when_nothing_is_estimated(world):
+    with pytest.raises(ValueError, match="pose_front_end must be one of .* got 'bogus'"):
+        call(world, pose_front_end="bogus")
+    with pytest.raises(ValueError, match="unknown parsing scheme 'bogus'"):
+        call(world, source_parsing=None, parsing_scheme="bogus")
+
+
+def test_16_bit_and_transparent_photos_are_seen_as_meant(tmp_path):
+    from spt.processor import NEUTRAL, open_photo
+
+    ramp = np.linspace(0, 65535, 64 * 32).reshape(64, 32).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "grey16.png")
+    assert Image.open(tmp_path / "grey16.png").mode == "I;16"
+    pixels = open_photo(tmp_path / "grey16.png")
+    assert pixels.shape == (64, 32, 3) and pixels.min() == 0 and pixels.max() == 255 and 120 < pixels.mean() < 135
+    cutout = np.zeros((32, 32, 4), np.uint8)
+    cutout[..., 0] = 255  # red hidden under full transparency
+    cutout[8:24, 8:24] = (0, 0, 255, 255)  # the person: opaque blue
+    Image.fromarray(cutout).save(tmp_path / "cutout.png")
+    pixels = open_photo(tmp_path / "cutout.png")
+    assert tuple(pixels[0, 0]) == NEUTRAL and tuple(pixels[16, 16]) == (0, 0, 255)
 
 
 def test_an_exif_rotated_photo_is_read_upright(world, tmp_path):
@@ -446,7 +492,9 @@ def test_missing_files_are_named(tmp_path):
 EVALUATION_CLI = [
     ("--batch_size 0", ["--batch_size", "0"], "--batch_size must be >= 1, got 0"),
     ("--batch_size -1", ["--batch_size", "-1"], "--batch_size must be >= 1, got -1"),
-    ("--pairs 0", ["--pairs", "0"], "--pairs must be >= 1"),
+    ("--pairs 0", ["--pairs", "0"], "--pairs must be between 1 and 10,000"),
+    ("--pairs 100000000", ["--pairs", "100000000"], "--pairs must be between 1 and 10,000"),
+    ("--seed -1", ["--seed", "-1"], "--seed must be a whole number >= 0, got -1"),
     ("--out names a file", ["--out", __file__], "is a file; give a folder"),
     ("--device bogus", ["--device", "bogus"], "--device bogus: not a device name"),
     ("--split with photos", ["--split", "validation", "--photos", "."], "--split validation is SyntheticPeople's"),
@@ -672,3 +720,201 @@ def test_the_space_refuses_a_decompression_bomb_and_other_handler_errors(space, 
     bad_sequence = write(tmp_path, "walk.json", '{"frames": [[1, 2]]}')
     with pytest.raises(space.gr.Error, match="2 to 64 poses"):
         space.animate(space_sources.synthetic_person(0, 0, SIZE), None, "uploaded keypoint sequence", 4, bad_sequence)
+
+
+# -- nothing lost: folders of photos, the CSV, the evaluation's files, the model card ---------------------------
+
+
+def photo(path):
+    Image.fromarray(np.full((32, 16, 3), 90, np.uint8)).save(path)
+
+
+def test_two_photos_with_one_name_are_refused_naming_both(tmp_path):
+    from spt.files import list_images
+
+    photo(tmp_path / "cam.jpg")
+    photo(tmp_path / "cam.png")
+    with pytest.raises(ValueError, match="cam.jpg and cam.png .* share the name 'cam'.*rename one"):
+        list_images(tmp_path)
+
+
+def test_only_regular_files_with_storable_names_are_read(tmp_path):
+    from spt.files import list_images
+
+    photo(tmp_path / "ok.png")
+    os.mkfifo(tmp_path / "pipe.jpg")  # reading it would block forever
+    os.symlink(tmp_path / "loop.png", tmp_path / "loop.png")  # a symlink loop
+    os.symlink(tmp_path / "gone.png", tmp_path / "dangling.png")
+    photo(os.path.join(os.fsencode(tmp_path), b"caf\xe9.png"))  # Latin-1, not UTF-8
+    names, skipped = list_images(tmp_path)
+    assert names == ["ok.png"]
+    assert skipped["pipe.jpg"] == "not a regular file"
+    assert "cannot be read" in skipped["loop.png"] and "cannot be read" in skipped["dangling.png"]
+    assert [why for name, why in skipped.items() if name.startswith("caf")] == [
+        "its name is not valid UTF-8; rename it"
+    ]
+
+
+def test_a_failed_csv_write_keeps_the_last_good_file(tmp_path):
+    from spt.pose import write_patn_csv
+
+    path = tmp_path / "annotations.csv"
+    write_patn_csv(path, {"a.jpg": np.full((18, 2), 3.0)})
+    good = path.read_text()
+    with pytest.raises(ValueError, match="not valid UTF-8.*rename"):
+        write_patn_csv(path, {"a.jpg": np.full((18, 2), 3.0), "caf\udce9.jpg": np.full((18, 2), 4.0)})
+    assert path.read_text() == good and os.listdir(tmp_path) == ["annotations.csv"]
+
+
+@pytest.mark.parametrize("split", ["../escaped", "", "a/b", ".."])
+def test_annotate_refuses_a_split_that_is_a_path(tmp_path, split):
+    from spt.annotate import annotate
+
+    (tmp_path / "photos").mkdir()
+    photo(tmp_path / "photos" / "one.png")
+    with pytest.raises(ValueError, match="--split must be a plain folder name"):
+        annotate(str(tmp_path / "photos"), str(tmp_path / "out"), split=split, parsing="none", pose="detector")
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "out").exists()
+
+
+def write_evaluation(folder, benchmark, adapt=None):
+    folder.mkdir(parents=True)
+    metrics = {"ssim": 0.7, "methods": {"part-warp": {"ssim": 0.6}}, "benchmark": benchmark}
+    if adapt:
+        metrics["adapt"] = adapt
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "metrics.md").write_text("# title\n\n| metric | model |\n")
+
+
+PUBLISHED = {"dataset": "synthetic", "pairs": 300, "world": "3d", "split": "test"}
+CARDS = [
+    ("2 validation pairs", PUBLISHED | {"pairs": 2, "split": "validation"}, None, "not the published one"),
+    ("another world", PUBLISHED | {"world": "2d"}, None, "not the published one"),
+    ("no record", None, None, "an unrecorded benchmark"),
+    ("a fitted evaluation", PUBLISHED, {"steps": 30}, "fitted evaluation"),
+]
+
+
+@pytest.mark.parametrize("what, benchmark, adapt, message", CARDS, ids=[row[0] for row in CARDS])
+def test_the_model_card_states_only_the_published_benchmark(tmp_path, what, benchmark, adapt, message):
+    import runpy
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "train_config.json").write_text(json.dumps({"stage": "e2e", "world": "3d", "log_with": None}))
+    write_evaluation(tmp_path / "eval", benchmark, adapt)
+    card = runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "pretrained", "write_card.py"))
+    with pytest.raises(ValueError, match=message):
+        card["main"]([str(model), str(tmp_path / "eval")])
+    assert sorted(os.listdir(model)) == ["train_config.json"]  # nothing written, here or anywhere else
+
+
+# -- bounds and refusals of the other command lines and configs --------------------------------------------
+
+SYNTHETIC_CLI = [
+    ("--size 20000 20000", ["--size", "20000", "20000"], "--size must be H W between 16 and 1024"),
+    ("--identities 0", ["--identities", "0"], "--identities must be between 1 and"),
+    ("--seed -1", ["--seed", "-1"], "--seed must be a whole number >= 0, got -1"),
+    ("--poses 0", ["--poses", "0"], "--poses must be between 1 and 64"),
+]
+
+
+@pytest.mark.parametrize("what, flags, message", SYNTHETIC_CLI, ids=[row[0] for row in SYNTHETIC_CLI])
+def test_the_synthetic_cli_bounds_its_work(tmp_path, capsys, what, flags, message):
+    from spt.data.synthetic.cli import main as synthetic_main
+
+    with pytest.raises(SystemExit) as exit_:
+        synthetic_main(["--grid", str(tmp_path / "grid.png"), *flags])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and re.search(message, err) and err.count("\n") == 1
+    assert not (tmp_path / "grid.png").exists()
+
+
+MORE_TRAINING = [
+    ("no validation pairs", dict(num_validation_pairs=0), "num_validation_pairs must be >= 1"),
+    ("negative validation pairs", dict(num_validation_pairs=-3), "num_validation_pairs must be >= 1"),
+    ("Adam beta 5", dict(adam_beta1=5.0), "adam_beta1 must be in \\[0, 1\\), got 5.0"),
+    ("empty output_dir", dict(output_dir=""), "output_dir is empty"),
+    ("weights: 5", dict(weights=5), "weights must be a mapping of loss names"),
+    ("weights: null", dict(weights=None), "weights must be a mapping of loss names"),
+]
+
+
+@pytest.mark.parametrize("what, change, message", MORE_TRAINING, ids=[row[0] for row in MORE_TRAINING])
+def test_more_training_configs_are_refused_before_any_work(what, change, message):
+    values = {"stage": "semantic", "log_with": None} | change
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_dict(values).validate()
+
+
+@pytest.mark.parametrize("text, message", [("- 1\n- 2\n", "got a list"), ("5\n", "got a int")])
+def test_a_yaml_config_that_is_not_a_mapping_is_named(tmp_path, text, message):
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ValueError, match=f"c.yaml: bad training config: expected a mapping .*{message}"):
+        TrainConfig.from_file(str(tmp_path / "c.yaml"))
+
+
+def test_a_truncated_pool_cache_says_to_delete_it(tmp_path):
+    from spt.training.data import load_pool, pool_cache_path
+
+    config = TrainConfig(stage="semantic", log_with=None, cache_dir=str(tmp_path), num_identities=2)
+    os.makedirs(tmp_path, exist_ok=True)
+    with open(pool_cache_path(config), "wb") as handle:
+        handle.write(b"PK\x03\x04 cut short")
+    with pytest.raises(ValueError, match="cached pool .* is truncated or corrupt .*delete it"):
+        load_pool(config)
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_resuming_without_whole_random_states_says_so(saved_run, tmp_path, capsys, damage):
+    run, trainer = resumed(saved_run, tmp_path)
+    states = run / "checkpoint-2" / "random_states_0.pkl"
+    if damage == "missing":
+        states.unlink()
+    else:
+        states.write_bytes(states.read_bytes()[:20])
+    trainer.resume()
+    assert trainer.global_step == 2
+    assert f"random_states_0.pkl is {damage}" in capsys.readouterr().err
+
+
+def test_a_planted_pickle_is_refused_without_torchs_advice_to_load_it(saved_run, tmp_path):
+    run, trainer = resumed(saved_run, tmp_path)
+    torch.save({"x": object()}, run / "checkpoint-2" / "optimizer.bin")  # a pickle of an arbitrary object
+    with pytest.raises(ValueError) as err:
+        trainer.resume()
+    assert "pickled objects" in str(err.value) and "weights_only=False" not in str(err.value)
+
+
+# -- metrics that have nothing to say say so -----------------------------------------------------------------
+
+
+def test_metrics_refuse_to_score_nothing():
+    from spt.evaluation.metrics import mask_ssim
+    from spt.evaluation.runner import margins
+
+    image = np.zeros((16, 16, 3), np.uint8)
+    assert mask_ssim(image, image, np.zeros((16, 16), bool)) is None  # an empty mask scores nothing, not 1.0
+    model = [{"pair": str(k), "ssim": 0.5 + 0.01 * k} for k in range(12)]
+    other = [{"pair": str(k), "ssim": float("nan") if k < 6 else 0.4} for k in range(12)]
+    out = margins({"model": model, "b": other})["b"]["ssim"]
+    assert out["ahead"] == 1.0 and out["low"] is None  # the NaN pairs left out, 6 pairs left: no interval
+    out = margins({"model": model, "b": [{"pair": str(k), "ssim": 0.4} for k in range(12)]})["b"]["ssim"]
+    assert out["low"] is not None and out["low"] <= out["mean"] <= out["high"]
+
+
+def test_pairs_that_are_not_a_number_name_the_flag(world, tmp_path):
+    from spt.evaluation.runner import main as evaluate_main
+
+    with pytest.raises(SystemExit, match="--pairs for the synthetic benchmark is a number of pairs, got '²'"):
+        evaluate_main(["--model", str(world["root"] / "model"), "--pairs", "²", "--out", str(tmp_path / "e")])
+
+
+def test_one_pair_writes_every_figure_and_says_what_it_cannot_compute(world, tmp_path):
+    from spt.evaluation.runner import main as evaluate_main
+
+    evaluate_main(["--model", str(world["root"] / "model"), "--pairs", "1", "--checks", "off", "--out", str(tmp_path)])
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert isinstance(metrics["ssim"], float) and metrics["fid"].startswith("not computed: FID and KID need at least 2")
+    assert metrics["benchmark"] == {"dataset": "synthetic", "pairs": 1, "world": "2d", "split": "test"}
+    assert sorted(os.listdir(tmp_path)) == ["grid.png", "images", "metrics.json", "metrics.md"]  # no .partial left

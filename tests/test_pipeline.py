@@ -278,7 +278,7 @@ def test_bad_inputs_name_the_problem(pipe, pair):
     a, b = pair
     img, kp_a, kp_b, parsing = a["image"], a["keypoints"], b["keypoints"], a["parsing"]
     cases = [
-        (dict(source_image=Image.fromarray(img).convert("I")), "mode 'I'"),
+        (dict(source_image=Image.fromarray(img).convert("HSV")), "mode 'HSV'"),
         (dict(source_image=img[..., :2]), r"\(H, W, 3\)"),
         (dict(source_image=img.astype(np.float32)), r"float in \[0, 1\]"),
         (dict(source_image=torch.ones(3, *SIZE) * 3), r"\[-1, 1\]"),

@@ -1,4 +1,5 @@
+from ..cli import run
 from .runner import main
 
 if __name__ == "__main__":
-    main()
+    run(main, prog="python -m spt.evaluation")

@@ -35,9 +35,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
-def mask_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
-    """SSIM with both images set to 0 outside ``mask`` (H, W) (the true target person)."""
+def mask_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float | None:
+    """SSIM with both images set to 0 outside ``mask`` (H, W) (the true target person); None for an empty mask
+    (two black images would score a perfect 1.0 on nothing)."""
     m = np.asarray(mask, dtype=bool)[..., None]
+    if not m.any():
+        return None
     return ssim(a * m, b * m)
 
 

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
+import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,8 +32,10 @@ from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
 from ..adapt import AdaptConfig, adapt_config_from_json, check_adapt_steps
+from ..cli import ArgumentParser, device_problem
 from ..data.synthetic import WORLDS, make_people
 from ..estimation import PersonEstimator, detector_of, mediapipe_available
+from ..files import atomic_write, list_images
 from ..parsing import PALETTE
 from ..processor import SPTImageProcessor, open_photo, tensor_to_uint8, uint8_to_tensor
 from .baselines import part_warp_baseline
@@ -50,13 +55,38 @@ class Pair:
     target: dict  # keypoints always; image and parsing when the truth is known
 
 
+MAX_PAIRS = 10_000  # the SyntheticPeople benchmark publishes 300; DeepFashion's test set is 8,570
+
+
+class SyntheticPairs(Sequence):
+    """The SyntheticPeople benchmark's pairs, rendered when read (the evaluation reads a batch at a time), so a
+    long run holds one batch of images, not all of them. Every pair has its true target (``paired``)."""
+
+    paired = True
+
+    def __init__(self, people, count: int):
+        self.people, self.count = people, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.count))]
+        index = index + self.count if index < 0 else index
+        if not 0 <= index < self.count:
+            raise IndexError(f"pair {index} of {self.count}")
+        return Pair(f"{index:05d}", *self.people.pair(index))
+
+
 def synthetic_pairs(
     size: tuple[int, int], num_pairs: int, seed: int = 0, world: str = "2d", split: str = "test"
-) -> list[Pair]:
+) -> SyntheticPairs:
     """The SyntheticPeople benchmark of ``world``: person i of ``split``, pose 2i -> pose 2i+1. The test split
     is the published benchmark; the validation split is for choosing settings without looking at it."""
-    people = make_people(world, size, seed=seed, split=split)
-    return [Pair(f"{i:05d}", *people.pair(i)) for i in range(num_pairs)]
+    if not 1 <= num_pairs <= MAX_PAIRS:
+        raise ValueError(f"--pairs must be between 1 and {MAX_PAIRS:,}, got {num_pairs:,}")
+    return SyntheticPairs(make_people(world, size, seed=seed, split=split), num_pairs)
 
 
 def synthetic_training_images(size: tuple[int, int], count: int, seed: int = 0, world: str = "2d") -> np.ndarray:
@@ -72,10 +102,8 @@ def photo_pairs(
     """Every photo of ``folder`` (pose, person mask and rough parsing estimated, cut to the model's aspect around
     the person and resized, as the Space does) with each target pose. Returns the pairs and, per photo that
     could not be used, why."""
-    pairs, skipped = [], {}
-    names = sorted(f for f in os.listdir(folder) if f.lower().endswith((".png", ".jpg", ".jpeg", ".webp", ".bmp")))
-    if not names:
-        raise FileNotFoundError(f"no photos (png, jpg, webp, bmp) in {folder}")
+    names, skipped = list_images(folder)
+    pairs = []
     for name in tqdm(names, desc="estimating photos", disable=not progress):
         try:
             photo = open_photo(os.path.join(folder, name))
@@ -186,13 +214,17 @@ def evaluate(
     Returns the model's summary at the top level, with ``per_pair``, and ``methods`` (every method's summary),
     ``margins`` (on known targets: the model minus each baseline, paired, with bootstrap intervals),
     ``correlations`` (on known targets, with checks) and ``networks`` (what produced each figure)."""
-    paired = all(p.target.get("image") is not None and p.target.get("parsing") is not None for p in pairs)
+    paired = getattr(pairs, "paired", None)  # known without rendering every pair (SyntheticPairs)
+    if paired is None:
+        paired = all(p.target.get("image") is not None and p.target.get("parsing") is not None for p in pairs)
     fitted = ("unfitted",) if adapt_steps else ()
     methods = ("model", *fitted, *baselines, *(("truth",) if paired and not true_parsing else ()))
-    if isinstance(features, FeatureSets) and real_images is None:
-        real_images = np.stack([p.target["image"] if paired else p.source["image"] for p in pairs])
+    own_real = isinstance(features, FeatureSets) and real_images is None  # the pairs' own images, chunk by chunk
+    if own_real:
         real_set = real_set or ("the true target images" if paired else "the source images")
+    real_count = 0 if own_real else len(real_images) if real_images is not None else 0
     scores = {m: Scores() for m in methods}
+    seen: set[bytes] = set()
     if out_dir:
         os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
     for start in tqdm(range(0, len(pairs), batch_size), desc="evaluating", disable=not progress):
@@ -207,12 +239,21 @@ def evaluate(
                     Image.fromarray(images[k]).save(os.path.join(out_dir, "images", f"{pair.name}.png"))
                 if start == 0:
                     _grid(chunk, images, parsing).save(os.path.join(out_dir, "grid.png"))
+        if own_real:  # each source photo once, not once per target pose
+            real = [p.target["image"] if paired else p.source["image"] for p in chunk]
+            real = [im for im in real if paired or _first_sight(im, seen)]
+            if real:
+                features.add("real", np.stack(real))
+                real_count += len(real)
     summaries = {m: s.summary() for m, s in scores.items()}
     networks = {}
+    if isinstance(features, FeatureSets) and min(len(pairs), real_count) < 2:
+        features = f"FID and KID need at least 2 images per set, got {len(pairs)} pairs and {real_count} real images"
     if isinstance(features, FeatureSets):
-        for chunk in np.array_split(real_images, max(1, len(real_images) // batch_size)):
-            features.add("real", chunk)
-        networks["fid"] = f"{features.network_name}; real set: {real_set} ({len(real_images)})"
+        if not own_real:
+            for chunk in np.array_split(real_images, max(1, len(real_images) // batch_size)):
+                features.add("real", chunk)
+        networks["fid"] = f"{features.network_name}; real set: {real_set} ({real_count})"
         for method, summary in summaries.items():
             summary["fid"] = features.fid(method, "real")
             summary["kid"], summary["kid_std"] = features.kid(method, "real")
@@ -240,6 +281,14 @@ def evaluate(
     if len(pairs) > 1:
         result["margins"] = margins({m: scores[m].rows for m in methods})
     return result
+
+
+def _first_sight(image: np.ndarray, seen: set[bytes]) -> bool:
+    key = hashlib.sha1(image.tobytes()).digest()
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def _score_chunk(scores: Scores, method: str, pipe, chunk, images, parsing, paired, true_parsing, lpips, checks):
@@ -329,6 +378,13 @@ MARGINS = (
 MARGIN_RESAMPLES = 10_000
 
 
+MIN_INTERVAL_PAIRS = 10  # below this a margin is stated without its bootstrap interval
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float, np.floating)) and math.isfinite(value)
+
+
 def margins(rows_by_method: dict[str, list[dict]], resamples: int = MARGIN_RESAMPLES, seed: int = 0) -> dict:
     """The model minus each baseline, paired over pairs, for each of ``MARGINS`` that both report (SSIM, mask-SSIM
     and LPIPS against a known target; pose kept, shape IoU and person LPIPS of the truth-free checks, pose kept
@@ -345,10 +401,22 @@ def margins(rows_by_method: dict[str, list[dict]], resamples: int = MARGIN_RESAM
             raise ValueError(f"{method}'s pairs are not the model's: paired margins need the same pairs in order")
         out[method] = {}
         for key, _, better in MARGINS:
-            both = [(a[key], b[key]) for a, b in zip(model, rows) if a.get(key) is not None and b.get(key) is not None]
+            both = [
+                (a[key], b[key])
+                for a, b in zip(model, rows)
+                if _finite(a.get(key)) and _finite(b.get(key))  # a NaN would count as "not ahead" on either side
+            ]
             if len(both) < 2:
                 continue
             diff = np.array([a - b for a, b in both])
+            if len(diff) < MIN_INTERVAL_PAIRS:  # a bootstrap of a handful of pairs bounds nothing
+                out[method][key] = {
+                    "mean": float(diff.mean()),
+                    "low": None,
+                    "high": None,
+                    "ahead": float(np.mean(better * diff > 0)),
+                }
+                continue
             # Resampled in chunks of at most ~4M indices, so DeepFashion's 8,570 pairs do not hold 10,000 x 8,570.
             chunk = max(1, 4_000_000 // len(diff))
             means = np.concatenate(
@@ -365,6 +433,12 @@ def margins(rows_by_method: dict[str, list[dict]], resamples: int = MARGIN_RESAM
                 "ahead": float(np.mean(better * diff > 0)),
             }
     return out
+
+
+def _margin_cell(margin: dict) -> str:
+    if margin["low"] is None:
+        return f"{margin['mean']:+.4f} [no interval: under {MIN_INTERVAL_PAIRS} pairs], ahead {margin['ahead']:.0%}"
+    return "{mean:+.4f} [{low:+.4f}, {high:+.4f}], ahead {ahead:.0%}".format(**margin)
 
 
 def _grid(pairs: list[Pair], generated: np.ndarray, parsing: np.ndarray | None) -> Image.Image:
@@ -459,10 +533,7 @@ def markdown_table(result: dict, title: str) -> str:
             + "|\n"
         )
         for method, table in result["margins"].items():
-            cells = [
-                "{mean:+.4f} [{low:+.4f}, {high:+.4f}], ahead {ahead:.0%}".format(**table[k]) if k in table else "n/a"
-                for k, _ in shown
-            ]
+            cells = [_margin_cell(table[k]) if k in table else "n/a" for k, _ in shown]
             text += f"| {method} | " + " | ".join(cells) + " |\n"
     if result.get("correlations"):
         text += (
@@ -503,32 +574,18 @@ def _whole_or_text(text: str):
         return text
 
 
-def device_problem(device: str) -> str | None:
-    """Why torch cannot run on ``device`` here (None when it can)."""
-    try:
-        parsed = torch.device(device)
-    except RuntimeError as err:
-        return f"not a device name ({err})"
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            return "no CUDA device on this machine"
-        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
-            return f"this machine has {torch.cuda.device_count()} CUDA device(s)"
-    elif parsed.type not in ("cpu", "mps"):
-        return f"{parsed.type!r} is not supported (cpu or cuda)"
-    return None
-
-
 def main(argv: list[str] | None = None) -> dict:
     from ..pipeline import PRECISIONS, SPTPipeline
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m spt.evaluation", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", required=True, help="a pipeline folder or a Hub repo id")
     parser.add_argument("--dataset", default="synthetic", choices=["synthetic", "deepfashion", "market"])
     parser.add_argument("--data_dir", help="the PATN-layout folder (deepfashion/market)")
-    parser.add_argument("--pairs", default="500", help="number of SyntheticPeople pairs, or a PATN pairs CSV")
+    parser.add_argument(
+        "--pairs", default="500", help=f"number of SyntheticPeople pairs (1 to {MAX_PAIRS:,}), or a PATN pairs CSV"
+    )
     parser.add_argument(
         "--world",
         default="2d",
@@ -600,8 +657,10 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--adapt_config: {err}")
     if args.batch_size < 1:
         parser.error(f"--batch_size must be >= 1, got {args.batch_size}")
-    if args.pairs.isdigit() and int(args.pairs) < 1:
-        parser.error(f"--pairs must be >= 1 (or a PATN pairs CSV), got {args.pairs}")
+    if args.pairs.isascii() and args.pairs.isdigit() and not 1 <= int(args.pairs) <= MAX_PAIRS:
+        parser.error(f"--pairs must be between 1 and {MAX_PAIRS:,} (or a PATN pairs CSV), got {args.pairs}")
+    if args.seed < 0:
+        parser.error(f"--seed must be a whole number >= 0, got {args.seed}")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f"--out {args.out} is a file; give a folder for the images and tables")
     if args.split != "test" and (args.photos or args.dataset != "synthetic"):
@@ -624,8 +683,8 @@ def main(argv: list[str] | None = None) -> dict:
         if args.target_parsing == "truth":
             raise SystemExit("--target_parsing truth needs known targets; photos have none")
     elif args.dataset == "synthetic":
-        if not args.pairs.isdigit():
-            raise SystemExit("--pairs for the synthetic benchmark is a number of pairs")
+        if not (args.pairs.isascii() and args.pairs.isdigit()):
+            raise SystemExit(f"--pairs for the synthetic benchmark is a number of pairs, got {args.pairs!r}")
         pairs = synthetic_pairs(size, int(args.pairs), args.seed, args.world, args.split)
         if args.fid == "on":
             real_images = synthetic_training_images(size, len(pairs), args.seed, args.world)
@@ -677,10 +736,20 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if skipped:
         result["skipped_photos"] = skipped
+    # What was measured, so that a figure is never taken for another benchmark's (write_card.py checks it).
+    result["benchmark"] = (
+        {"photos": args.photos, "targets": args.targets}
+        if args.photos
+        else {"dataset": args.dataset, "pairs": len(pairs), "world": args.world, "split": args.split}
+        if args.dataset == "synthetic"
+        else {"dataset": args.dataset, "data_dir": args.data_dir, "pairs": len(pairs)}
+    )
+    if args.adapt_steps:
+        result["adapt"] = {"steps": args.adapt_steps, "config": dataclasses.asdict(args.adapt_config)}
     os.makedirs(args.out, exist_ok=True)
     if args.photos:
         _photo_grid(pairs, len(targets), args.out).save(os.path.join(args.out, "grid.png"))
-    with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as handle:
+    with atomic_write(os.path.join(args.out, "metrics.json")) as handle:
         json.dump(result, handle, indent=2)
     parsing = ", true target parsing" if args.target_parsing == "truth" else ""
     what = (
@@ -692,11 +761,10 @@ def main(argv: list[str] | None = None) -> dict:
         what += f", {args.split} split"
     if args.adapt_steps:
         what += f", fitted to each source for {args.adapt_steps} steps"
-        result["adapt"] = {"steps": args.adapt_steps, "config": dataclasses.asdict(args.adapt_config)}
     table = markdown_table(result, f"{args.model} on {what}")
     if skipped:
         table += "\nPhotos without a usable person: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + "\n"
-    with open(os.path.join(args.out, "metrics.md"), "w", encoding="utf-8") as handle:
+    with atomic_write(os.path.join(args.out, "metrics.md")) as handle:
         handle.write(table)
     print(table)
     return result

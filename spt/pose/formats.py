@@ -9,6 +9,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from ..files import atomic_write
 from .keypoints import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS, rescale_keypoints, validate_keypoints
 
 PATN_HEADER = "name:keypoints_y:keypoints_x"
@@ -85,8 +86,15 @@ def write_patn_csv(
     """Write ``{name: keypoints}`` in the PATN annotation format (integers stay integers: lossless)."""
     items = annotations.items() if isinstance(annotations, Mapping) else annotations
     rows = [PATN_HEADER] + [format_patn_row(name, kp) for name, kp in items]
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(rows) + "\n")
+    text = "\n".join(rows) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"{path}: a name is not valid UTF-8 ({text[err.start : err.end]!r}); rename the file"
+        ) from None
+    with atomic_write(path) as handle:  # a failure leaves the last good CSV, never an empty one
+        handle.write(text)
 
 
 def keypoints_to_json(keypoints, size: tuple[int, int] | None = None) -> str:

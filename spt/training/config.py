@@ -9,6 +9,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from ..cli import ArgumentParser
 from ..data.synthetic.worlds import WORLDS
 from ..losses import STYLE_KINDS, LossWeights
 from ..models.presets import MODEL_PRESETS
@@ -206,6 +207,15 @@ class TrainConfig:
         for name in ("learning_rate", "discriminator_learning_rate"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("adam_beta1", "adam_beta2"):  # torch refuses them only after the pool is built
+            if not 0 <= getattr(self, name) < 1:
+                problems.append(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.num_validation_pairs < 1:
+            problems.append(
+                f"num_validation_pairs must be >= 1 (the rows of the validation grid), got {self.num_validation_pairs}"
+            )
+        if self.output_dir == "":
+            problems.append("output_dir is empty: give the folder the run writes to")
         for name, value in dataclasses.asdict(self.weights).items():
             if name == "thin_parts":  # a factor on CE, not a term's weight: 0 would drop those labels
                 if not value > 0:
@@ -260,6 +270,10 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
+        if not isinstance(values, dict):
+            raise ValueError(
+                f"bad training config: expected a mapping of field names to values, got a {type(values).__name__}"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
@@ -271,6 +285,11 @@ class TrainConfig:
             if bad:
                 raise ValueError(f"bad training config: unknown loss weights {bad}")
             values["weights"] = LossWeights(**values["weights"])
+        elif "weights" in values:
+            raise ValueError(
+                f"bad training config: weights must be a mapping of loss names to numbers (as "
+                f"{{cycle: 10, pose: 700}}), got {values['weights']!r}"
+            )
         return cls(**values)
 
     @classmethod
@@ -283,10 +302,19 @@ class TrainConfig:
         if path.endswith((".yaml", ".yml")):
             import yaml
 
-            values = yaml.safe_load(text)
+            try:
+                values = yaml.safe_load(text)
+            except yaml.YAMLError as err:
+                raise ValueError(f"{path} does not parse as YAML: {' '.join(str(err).split())}") from None
         else:
-            values = json.loads(text)
-        return cls.from_dict(values or {})
+            try:
+                values = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path} does not parse as JSON: {err}") from None
+        try:
+            return cls.from_dict({} if values is None else values)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
 
 
 def _parse_bool(text: str) -> bool:
@@ -370,7 +398,7 @@ CHOICES = {
 def build_parser() -> argparse.ArgumentParser:
     """One ``--flag`` per field (``--weights.pose 700`` for loss weights), plus ``--config FILE``; each with
     its help text, default and choices."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="train_accelerate.py",
         description="Train SPT: accelerate launch train_accelerate.py --stage ... "
         "(flags override --config, which overrides the defaults)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,9 +102,15 @@ def load_pool(config: TrainConfig, accelerator=None, progress: bool = True) -> P
     """
     cache = pool_cache_path(config)
     if cache and os.path.isfile(cache):
-        with np.load(cache) as saved:
-            pool = Pool(saved["images"], saved["keypoints"], saved["parsings"], saved["pseudo"])
-            identities = saved["identities"]
+        try:
+            with np.load(cache) as saved:
+                pool = Pool(saved["images"], saved["keypoints"], saved["parsings"], saved["pseudo"])
+                identities = saved["identities"]
+        except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError) as err:
+            raise ValueError(
+                f"the cached pool {cache} is truncated or corrupt ({type(err).__name__}: {err}); delete it and run "
+                "again to build it anew"
+            ) from None
     else:
         pool, identities = _build_pool(config, cache, accelerator, progress)
     if config.supervision == "paired":

@@ -5,8 +5,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import pickle
+import pickletools
 import re
 import shutil
+import sys
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +48,21 @@ def checkpoint_is_complete(path: str) -> bool:
     return any(n.startswith("model") and n.endswith(".safetensors") for n in names) and any(
         n.startswith("optimizer") for n in names
     )
+
+
+def random_states_problem(path: str, process: int) -> str | None:
+    """What is wrong with a checkpoint's ``random_states_<process>.pkl`` (missing, or not a whole pickle), or
+    None. The pickle is only parsed (``pickletools``), never loaded: parsing runs none of its code."""
+    name = os.path.join(path, f"random_states_{process}.pkl")
+    if not os.path.isfile(name):
+        return f"random_states_{process}.pkl is missing"
+    try:
+        with open(name, "rb") as handle:
+            for _ in pickletools.genops(handle):
+                pass
+    except (ValueError, EOFError, OSError) as err:
+        return f"random_states_{process}.pkl is truncated or corrupt ({err})"
+    return None
 
 
 def latest_checkpoint(output_dir: str) -> str | None:
@@ -541,16 +559,27 @@ class Trainer:
             )
         try:
             self.accelerator.load_state(path)
-        except (RuntimeError, ValueError, OSError, EOFError) as err:
+        except (RuntimeError, ValueError, OSError, EOFError, pickle.UnpicklingError) as err:
+            detail = " ".join(str(err).split())
+            if "weights_only" in detail or "Weights only load failed" in detail:
+                # torch's own words advise weights_only=False, which would run the pickle's code: never do that
+                detail = "a file holds pickled objects, not plain tensors; they are never loaded"
             hint = (
                 " It was saved by a run with other network sizes (--preset, --image_size, --stage)."
                 if "size mismatch" in str(err) or "Missing key" in str(err) or "Unexpected key" in str(err)
                 else " A file of it is truncated or corrupt; resume from an earlier checkpoint."
             )
             raise ValueError(
-                f"cannot resume from {path}: {type(err).__name__}: {' '.join(str(err).split())[:300]}.{hint}"
+                f"cannot resume from {path}: {type(err).__name__}: {detail[:300]}.{hint}"
             ) from None
         self.global_step = int(match.group(1))
+        problem = random_states_problem(path, self.accelerator.process_index)
+        if problem:  # Accelerate goes on without a word; the batches are the same (sample_rows), the dropout not
+            print(
+                f"warning: {problem} in {path}: resumed with fresh random states, so random draws "
+                "(augmentation, dropout) differ from the uninterrupted run's",
+                file=sys.stderr,
+            )
         self.accelerator.print(f"resumed from {path} at step {self.global_step}")
 
     # -- the run ----------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+from ...cli import run
 from .cli import main
 
-main()
+run(main, prog="python -m spt.data.synthetic")
