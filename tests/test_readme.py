@@ -90,3 +90,19 @@ def test_the_training_quick_start_runs_as_written(tmp_path):
     table = (tmp_path / "quick" / "eval" / "metrics.md").read_text()
     assert "| SSIM (PATN, sigma 1.5) |" in table and (tmp_path / "quick" / "e2e" / "model_index.json").exists()
     print(f"quick start: {time.perf_counter() - start:.0f} s")
+
+
+def test_the_readme_is_a_front_door_whose_links_and_paths_hold():
+    """At most 300 lines; every relative link of the README and of docs/ leads to a file of the repository, and
+    every repository path the README names in backticks exists."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            assert path.exists() and ROOT in path.parents, (page.name, target)
+    for path in re.findall(r"`((?:spt|docs|benchmarks|pretrained|tests|examples)/[\w./-]+|[\w-]+\.py)`", readme):
+        assert (ROOT / path).exists(), path

@@ -569,9 +569,7 @@ class Trainer:
                 if "size mismatch" in str(err) or "Missing key" in str(err) or "Unexpected key" in str(err)
                 else " A file of it is truncated or corrupt; resume from an earlier checkpoint."
             )
-            raise ValueError(
-                f"cannot resume from {path}: {type(err).__name__}: {detail[:300]}.{hint}"
-            ) from None
+            raise ValueError(f"cannot resume from {path}: {type(err).__name__}: {detail[:300]}.{hint}") from None
         self.global_step = int(match.group(1))
         problem = random_states_problem(path, self.accelerator.process_index)
         if problem:  # Accelerate goes on without a word; the batches are the same (sample_rows), the dropout not
