@@ -675,6 +675,8 @@ SPACE = [
         dict(keypoints=np.zeros((8, 8, 3), np.uint8)),
         "pose.json is a binary file \\(an image\\?\\), not keypoints",
     ),
+    ("an 11 MB keypoints file", dict(keypoints=b"[" + b" " * 11_000_000), "pose.json is 10.5 MB; one pose"),
+    ("a keypoints file's bad row", dict(keypoints="a.jpg: [1]: [2]"), "Bad keypoints: pose.json"),
 ]
 
 
@@ -691,6 +693,14 @@ def test_the_space_api_gives_a_readable_error_without_server_paths(space, world,
     with pytest.raises(space.gr.Error, match=message) as err:
         space.generate_api(photo, keypoints, parsing, "spt10", change.get("target", "1"))
     assert str(tmp_path) not in str(err.value.message)
+
+
+def test_a_utf16_keypoints_file_is_read(space, world, tmp_path):
+    from spt.space.sources import read_keypoints_file
+
+    path = tmp_path / "pose.json"
+    path.write_text(json.dumps({"keypoints": world["b"]["keypoints"].tolist()}), encoding="utf-16")
+    np.testing.assert_allclose(read_keypoints_file(str(path), SIZE), world["b"]["keypoints"], atol=1e-4)
 
 
 def test_a_300_pose_request_is_refused_at_once(space, world, tmp_path):

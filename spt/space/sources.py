@@ -102,6 +102,27 @@ def pose_gallery(size: tuple[int, int]) -> list[tuple[np.ndarray, str]]:
     return [(skeleton_view(kp, size), f"pose {k}") for k, kp in enumerate(gallery_keypoints(size))]
 
 
+def read_keypoints_file(path: str, size: tuple[int, int]) -> np.ndarray:
+    """Keypoints from an uploaded file: UTF-8 or UTF-16 text (with its byte-order mark), one pose, named by the
+    file's name in every message."""
+    name = os.path.basename(path)
+    megabytes = os.path.getsize(path) / 2**20
+    if os.path.getsize(path) > 4 * MAX_POSE_TEXT:  # UTF-16 doubles the bytes; more is a batch or junk
+        raise gr.Error(
+            f"{name} is {megabytes:.1f} MB; one pose (18 joints) takes well under {MAX_POSE_TEXT:,} characters: "
+            "upload a file with one pose"
+        )
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw.decode("utf-16", errors="replace")
+    elif b"\0" in raw[:1024] or raw.startswith((b"\x89PNG", b"\xff\xd8", b"GIF8", b"RIFF")):
+        raise gr.Error(f"{name} is a binary file (an image?), not keypoints: upload them as JSON or a PATN CSV row")
+    else:
+        text = raw.decode("utf-8-sig", errors="replace")
+    return read_keypoints_text(text, size, where=name)
+
+
 def gallery_pose(index: int, size: tuple[int, int]) -> np.ndarray:
     return gallery_keypoints(size)[index].copy()
 
@@ -109,18 +130,19 @@ def gallery_pose(index: int, size: tuple[int, int]) -> np.ndarray:
 MAX_POSE_TEXT = 20_000  # characters: one pose is ~500; more is a batch or junk, refused before parsing
 
 
-def read_keypoints_text(text: str, size: tuple[int, int]) -> np.ndarray:
-    """Keypoints from our JSON, OpenPose JSON, an 18x2 list, or one PATN CSV row; checked against the frame."""
+def read_keypoints_text(text: str, size: tuple[int, int], where: str = "pasted row") -> np.ndarray:
+    """Keypoints from our JSON, OpenPose JSON, an 18x2 list, or one PATN CSV row; checked against the frame.
+    ``where`` names the text in messages (the pasted row, or an uploaded file's name)."""
     text = (text or "").strip()
     if not text:
         raise gr.Error('Paste keypoints: JSON ({"keypoints": [[x, y], ...]}) or a PATN CSV row (name: [ys]: [xs])')
     if len(text) > MAX_POSE_TEXT:
         raise gr.Error(
-            f"The pasted pose is {len(text):,} characters; one pose (18 joints) takes well under "
-            f"{MAX_POSE_TEXT:,}. Paste one pose per generation."
+            f"The {where} holds {len(text):,} characters; one pose (18 joints) takes well under "
+            f"{MAX_POSE_TEXT:,}. Give one pose per generation."
         )
     try:
-        kp = keypoints_from_json(text, size) if text[0] in "{[" else parse_patn_row(text, where="pasted row")[1]
+        kp = keypoints_from_json(text, size) if text[0] in "{[" else parse_patn_row(text, where=where)[1]
         kp = validate_keypoints(kp, size, name="keypoints")
     except ValueError as err:
         raise gr.Error(f"Bad keypoints: {err}") from None
@@ -164,14 +186,7 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
         )
     keypoints = parsing = None
     if keypoints_path:
-        with open(keypoints_path, "rb") as handle:
-            raw = handle.read(MAX_POSE_TEXT + 1)
-        if b"\0" in raw[:1024] or raw.startswith((b"\x89PNG", b"\xff\xd8", b"GIF8", b"RIFF")):
-            raise gr.Error(
-                f"{os.path.basename(keypoints_path)} is a binary file (an image?), not keypoints: upload "
-                "them as JSON or a PATN CSV row"
-            )
-        keypoints = read_keypoints_text(raw.decode("utf-8", errors="replace"), image.shape[:2])
+        keypoints = read_keypoints_file(keypoints_path, image.shape[:2])
     if parsing_path:
         try:
             labels = read_label_map(parsing_path)  # read once: merged here, checked against the scheme below
