@@ -657,6 +657,7 @@ SPACE = [
     ("text as a photo", dict(photo="hello"), "photo.png is not an image: upload a PNG or JPEG photo"),
     ("parsing of another size", dict(parsing="small"), "The parsing is 8x8 but the photo is 64x32"),
     ("pose index 99", dict(target="99"), "Pose index must be 0-11"),
+    ("pose index -3", dict(target="-3"), "Pose index must be 0-11, got -3"),
     ("empty pose", dict(target="  "), "Paste keypoints"),
     ("300 poses at once", dict(target=json.dumps([[[10.0, 10.0]] * 18] * 300)), "characters; one pose"),
     (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass
 
 import gradio as gr
@@ -262,7 +263,7 @@ def example_uploads() -> list[list[str]]:
 def target_from_text(text, size: tuple[int, int]) -> np.ndarray:
     """A target pose given as text: a pose-gallery index, keypoints JSON or a PATN CSV row (model pixels)."""
     text = str(text or "").strip()
-    if text.isdigit():
+    if re.fullmatch(r"[+-]?[0-9]+", text):  # an index, also a negative one (not a CSV row gone wrong)
         if not 0 <= int(text) < NUM_POSES:
             raise gr.Error(f"Pose index must be 0-{NUM_POSES - 1}, got {text}")
         return gallery_pose(int(text), size)
