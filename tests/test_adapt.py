@@ -45,6 +45,21 @@ def run(pipe, source, target, **kwargs):
     )
 
 
+def fit(pipe, source, target, steps, config):
+    """``fit_to_source`` called by hand on one SyntheticPeople pair."""
+    return fit_to_source(
+        pipe.semantic_generator,
+        pipe.appearance_generator,
+        uint8_to_tensor(source["image"][None]),
+        torch.from_numpy(source["keypoints"][None]),
+        torch.from_numpy(source["parsing"][None].astype(np.int64)),
+        torch.from_numpy(target["keypoints"][None]),
+        steps,
+        semantic_size=pipe.semantic_size,
+        config=config,
+    )
+
+
 def state(module):
     return {k: v.clone() for k, v in module.state_dict().items()}
 
@@ -134,40 +149,18 @@ def test_adapt_returns_a_fitted_copy_that_answers_as_a_fitted_call(pipe, people)
 
 
 def test_the_fitting_loss_falls_on_a_tiny_case(pipe, people):
-    source, target = people[0]
-    fit = fit_to_source(
-        pipe.semantic_generator,
-        pipe.appearance_generator,
-        uint8_to_tensor(source["image"][None]),
-        torch.from_numpy(source["keypoints"][None]),
-        torch.from_numpy(source["parsing"][None].astype(np.int64)),
-        torch.from_numpy(target["keypoints"][None]),
-        20,
-        semantic_size=pipe.semantic_size,
-        config=AdaptConfig(semantic_lr=1e-3, appearance_lr=1e-3, content=0.0, mirror=1.0),
-    )
-    assert not fit.fell_back and len(fit.losses) == 20
-    assert np.mean(fit.losses[-3:]) < 0.7 * fit.losses[0], fit.losses
+    result = fit(pipe, *people[0], 20, AdaptConfig(semantic_lr=1e-3, appearance_lr=1e-3, content=0.0, mirror=1.0))
+    assert not result.fell_back and len(result.losses) == 20
+    assert np.mean(result.losses[-3:]) < 0.7 * result.losses[0], result.losses
 
 
 @pytest.mark.parametrize("gate, fitted", [(0.0, True), (1e9, False)])
 def test_h_s_is_fitted_only_when_its_loss_is_above_the_gate(pipe, people, gate, fitted):
-    source, target = people[0]
-    fit = fit_to_source(
-        pipe.semantic_generator,
-        pipe.appearance_generator,
-        uint8_to_tensor(source["image"][None]),
-        torch.from_numpy(source["keypoints"][None]),
-        torch.from_numpy(source["parsing"][None].astype(np.int64)),
-        torch.from_numpy(target["keypoints"][None]),
-        STEPS,
-        semantic_size=pipe.semantic_size,
-        config=AdaptConfig(semantic_gate=gate, content=0.0),
-    )
-    assert fit.semantic_fitted is fitted and len(fit.losses) == STEPS
+    result = fit(pipe, *people[0], STEPS, AdaptConfig(semantic_gate=gate, content=0.0))
+    assert result.semantic_fitted is fitted and len(result.losses) == STEPS
     same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))  # noqa: E731
-    assert same(fit.semantic_generator, pipe.semantic_generator) is not fitted
-    assert not same(fit.appearance_generator, pipe.appearance_generator)  # H_A is fitted either way
+    assert same(result.semantic_generator, pipe.semantic_generator) is not fitted
+    assert not same(result.appearance_generator, pipe.appearance_generator)  # H_A is fitted either way
 
 
 def test_a_non_finite_loss_falls_back_to_the_unfitted_output_with_a_warning(pipe, people):
