@@ -929,3 +929,20 @@ def test_one_pair_writes_every_figure_and_says_what_it_cannot_compute(world, tmp
     assert isinstance(metrics["ssim"], float) and metrics["fid"].startswith("not computed: FID and KID need at least 2")
     assert metrics["benchmark"] == {"dataset": "synthetic", "pairs": 1, "world": "2d", "split": "test"}
     assert sorted(os.listdir(tmp_path)) == ["grid.png", "images", "metrics.json", "metrics.md"]  # no .partial left
+
+
+def test_fids_real_set_holds_each_source_photo_once(world):
+    """On photos (no truth) the real set is the sources: a photo asked in three poses counts once, not three times."""
+    from spt.evaluation.distribution import FeatureSets
+    from spt.evaluation.runner import Pair, evaluate
+
+    a, b = world["a"], world["b"]
+    sources = [{k: p[k] for k in ("image", "keypoints", "parsing")} for p in (a, b)]
+    pairs = [
+        Pair(f"p{i}_{k}", source, {"keypoints": target["keypoints"]})
+        for i, source in enumerate(sources)
+        for k, target in enumerate((a, b, a))
+    ]
+    result = evaluate(world["pipe"], pairs, progress=False, baselines=(), features=FeatureSets(), checks=None)
+    assert result["networks"]["fid"].endswith("real set: the source images (2)")
+    assert isinstance(result["fid"], float)
