@@ -1,13 +1,13 @@
 """Fitting to the photo (``adapt_steps``): seconds per photo and the gain against the number of steps, on this machine.
 
-    python benchmarks/adapt.py [--model pretrained/spt-synthetic] [--steps 0 10 30 100] [--pairs 12] [--world 3d]
+    python benchmarks/adapt.py [--model pretrained/spt-synthetic] [--steps 0 10 30 100] [--pairs 12] [--world W]
 
 For each number of fitting steps K (0 is the unfitted generation, timed in the same run), every held-out
-SyntheticPeople test pair of ``--world`` is generated one call at a time, as the Space does: the median seconds
-per photo (fitting and generation), and SSIM, mask-SSIM and LPIPS-alex to the true target, with the change
-against K = 0 on the same pairs. With Debian's opencv-doc installed, the one real same-person pair that ships in a
-package (basketball1 -> basketball2, ``benchmarks/real_pair.py``) is scored too. The process's resident memory
-after each K shows whether repeated fitted calls leave anything behind.
+SyntheticPeople test pair of ``--world`` (default: the world the model was trained on) is generated one call at
+a time, as the Space does: the median seconds per photo (fitting and generation), and SSIM, mask-SSIM and
+LPIPS-alex to the true target, with the change against K = 0 on the same pairs. The process's resident memory
+after each K shows whether repeated fitted calls leave anything behind. The one real same-person pair that ships
+in a package is ``benchmarks/real_pair.py``'s.
 """
 
 import argparse
@@ -23,11 +23,13 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from spt.data.synthetic import WORLDS  # noqa: E402
 from spt.evaluation.lpips import LPIPS  # noqa: E402
 from spt.evaluation.metrics import mask_ssim, ssim  # noqa: E402
 from spt.evaluation.runner import synthetic_pairs  # noqa: E402
 from spt.pipeline import SPTPipeline  # noqa: E402
 from spt.processor import uint8_to_tensor  # noqa: E402
+from spt.training.config import TrainConfig  # noqa: E402
 
 
 def resident_mb() -> float:
@@ -43,11 +45,14 @@ def main():
     parser.add_argument("--model", default="pretrained/spt-synthetic")
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 10, 30, 100])
     parser.add_argument("--pairs", type=int, default=12)
-    parser.add_argument("--world", default="3d")
+    parser.add_argument("--world", choices=WORLDS, help="default: the model's own (its train_config.json), else 3d")
     parser.add_argument("--precision", default="auto", help="the pipeline's precision (auto: bf16 where native)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     pipe = SPTPipeline.from_pretrained(args.model)
+    if args.world is None:
+        trained = os.path.join(args.model, "train_config.json")
+        args.world = TrainConfig.from_file(trained).world if os.path.isfile(trained) else "3d"
     pipe.set_progress_bar_config(disable=True)
     pairs = synthetic_pairs(pipe.image_size, args.pairs, world=args.world)
     lpips = LPIPS.load("alex")
