@@ -89,9 +89,9 @@ PIPELINE = [
         "source_parsing is 32x32 but source_image is 64x32",
     ),
     (
-        "32-bit image",
-        lambda w: call(w, source_image=Image.fromarray(w["a"]["image"]).convert("I")),
-        "source_image: image mode 'I'",
+        "HSV image",
+        lambda w: call(w, source_image=Image.fromarray(w["a"]["image"]).convert("HSV")),
+        "source_image: image mode 'HSV'",
     ),
     (
         "float image above 1",
