@@ -140,7 +140,7 @@ def read_keypoints_text(text: str, size: tuple[int, int], where: str = "pasted r
     if len(text) > MAX_POSE_TEXT:
         raise gr.Error(
             f"The {where} holds {len(text):,} characters; one pose (18 joints) takes well under "
-            f"{MAX_POSE_TEXT:,}. Give one pose per generation."
+            f"{MAX_POSE_TEXT:,}. {'Paste one pose per generation' if where == 'pasted row' else 'Upload one pose'}."
         )
     try:
         kp = keypoints_from_json(text, size) if text[0] in "{[" else parse_patn_row(text, where=where)[1]
