@@ -18,7 +18,8 @@ from spt.pose import KEYPOINT_NAMES  # noqa: E402
 
 WORLDS = {
     "2D (SyntheticPeople)": held_out_people,
-    "3D (SyntheticPeople3D)": lambda size, count: held_out_people(size, count, world="3d"),
+    "3D, first version (3d-v1)": lambda size, count: held_out_people(size, count, world="3d-v1"),
+    "3D (clothes with volume)": lambda size, count: held_out_people(size, count, world="3d"),
 }
 
 
