@@ -87,19 +87,22 @@ def test_300_mixed_calls_leave_memory_and_temp_files_flat(space, tmp_path):
     sideways.write_bytes(buffer.getvalue())
     many_poses = json.dumps([{"keypoints": [[10.0, 10.0]] * 18}] * 300)
 
-    def generate(photo, keypoints, parsing, target):
+    def generate(photo, keypoints, parsing, target, fit=False):
+        # Fitting to the photo (seconds a call) runs in one kind of call of its own, so the soak stays minutes long
         return client.predict(
             handle_file(str(photo)),
             keypoints and handle_file(str(keypoints)),
             parsing and handle_file(str(parsing)),
             "spt10",
             target,
+            fit,
             api_name="/generate",
         )
 
     kinds = [
         *[(f"good {k}", lambda k=k: generate(*rows[k % 3][:3], str(k % 12))) for k in range(6)],
         ("photo only", lambda: generate(rows[1][0], None, None, "4")),
+        ("photo fitted", lambda: generate(rows[2][0], None, None, "5", fit=True)),
         ("sideways photo", lambda: generate(sideways, None, None, "2")),
         ("20 Mpx photo", lambda: generate(large, None, None, "1")),
         (
