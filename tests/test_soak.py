@@ -1,7 +1,7 @@
 """The Space under a long mixed load: ``python app.py`` served in its own process (the embedded model) and
 called 300 times over HTTP with good, bad and heavy input, uploads aborted halfway included. After a
 warm-up that has sent every kind of call once, neither the server's memory nor the number of files in its
-temp folders may keep growing. About 4 minutes, left out of the default run: ``python -m pytest -m soak``;
+temp folders may keep growing. About 7 minutes, left out of the default run: ``python -m pytest -m soak``;
 the figures are printed (``-s``) and written to ``soak.json`` in the test's temp folder."""
 
 import io
