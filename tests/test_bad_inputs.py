@@ -658,6 +658,7 @@ SPACE = [
     ("parsing of another size", dict(parsing="small"), "The parsing is 8x8 but the photo is 64x32"),
     ("pose index 99", dict(target="99"), "Pose index must be 0-11"),
     ("pose index -3", dict(target="-3"), "Pose index must be 0-11, got -3"),
+    ("unknown scheme, no parsing", dict(scheme="bogus"), "Unknown parsing scheme 'bogus': choose one of"),
     ("empty pose", dict(target="  "), "Paste keypoints"),
     ("300 poses at once", dict(target=json.dumps([[[10.0, 10.0]] * 18] * 300)), "characters; one pose"),
     (
@@ -692,7 +693,7 @@ def test_the_space_api_gives_a_readable_error_without_server_paths(space, world,
         parsing = str(tmp_path / "parsing.png")
         Image.fromarray(np.zeros((8, 8), np.uint8)).save(parsing)
     with pytest.raises(space.gr.Error, match=message) as err:
-        space.generate_api(photo, keypoints, parsing, "spt10", change.get("target", "1"))
+        space.generate_api(photo, keypoints, parsing, change.get("scheme", "spt10"), change.get("target", "1"))
     assert str(tmp_path) not in str(err.value.message)
 
 

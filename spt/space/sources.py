@@ -13,7 +13,7 @@ from PIL import Image
 
 from ..data.synthetic import make_people
 from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
-from ..parsing import merge_file_labels, read_label_map, scheme_mismatch
+from ..parsing import SCHEMES, get_scheme, merge_file_labels, read_label_map, scheme_mismatch
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
 from ..processor import MIN_IMAGE_SIDE, open_photo
 from .model import load_pipeline, served_world, serves_embedded_model, space_root, synthetic_model_note
@@ -171,6 +171,10 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
     was estimated; ``Person.problem`` says whether it can be generated from."""
     if not image_path:
         raise gr.Error("Upload a photo (PNG or JPEG) first")
+    try:
+        get_scheme(scheme)  # named even when no parsing is uploaded: the caller's mistake is still a mistake
+    except (ValueError, AttributeError):
+        raise gr.Error(f"Unknown parsing scheme {scheme!r}: choose one of {', '.join(sorted(SCHEMES))}") from None
     try:
         image = open_photo(image_path)
     except OSError:
