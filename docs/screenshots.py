@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     if chromium is None:
         raise SystemExit("error: no chromium on PATH (Debian: apt-get install chromium)")
     try:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise SystemExit("error: pip install playwright (it drives the system chromium)") from None
@@ -89,7 +90,11 @@ def main(argv: list[str] | None = None) -> None:
                 page.get_by_role("button", name="Use the upload").click()
                 page.wait_for_selector("text=Estimated:", timeout=120_000)
                 page.get_by_role("button", name="Generate").click()
-                page.wait_for_timeout(4000)  # a generation, or the error toast of a photo without a usable person
+                try:  # fitted to the photo first (seconds), then generated
+                    page.wait_for_selector("text=fitted to the photo", state="attached", timeout=60_000)
+                    page.wait_for_timeout(1500)  # images fade in
+                except PlaywrightTimeout:  # a photo without a usable person: its error toast is what there is
+                    pass
                 path = os.path.join(args.out, f"space_upload_{name}.png")
                 page.screenshot(path=path, full_page=True)
                 os.remove(photo)
