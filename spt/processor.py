@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageOps
 
 from .parsing import NUM_LABELS, SCHEMES, get_scheme, merge_to_spt10, validate_labels
-from .pose import is_present, keypoints_from_json, rescale_keypoints, validate_keypoints
+from .pose import KEYPOINT_NAMES, is_present, keypoints_from_json, rescale_keypoints, validate_keypoints
 
 
 def uint8_to_tensor(pixels: np.ndarray) -> torch.Tensor:
@@ -229,7 +229,7 @@ def read_keypoints(value, name: str, frame: tuple[int, int] | None = None) -> np
     return kp
 
 
-NECK, RIGHT_HIP, LEFT_HIP = 1, 8, 11
+NECK, RIGHT_HIP, LEFT_HIP = (KEYPOINT_NAMES.index(name) for name in ("neck", "right_hip", "left_hip"))
 
 
 def check_pose_spread(kp: np.ndarray, name: str, frame: tuple[int, int]) -> None:
@@ -250,10 +250,15 @@ def check_pose_spread(kp: np.ndarray, name: str, frame: tuple[int, int]) -> None
             raise ValueError(f"{name}: its hips lie on its neck (a torso of no height); give a pose with a body")
 
 
-def read_labels(value, name: str, scheme: str) -> np.ndarray:
+def check_scheme(scheme) -> str:
+    """The name of the label scheme ``scheme`` (SPT-10, LIP-20, ATR-18), or a ValueError that names it."""
     if not isinstance(scheme, str):
         raise ValueError(f"parsing_scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
-    scheme = get_scheme(scheme).name  # an unknown one is named before the labels are read
+    return get_scheme(scheme).name
+
+
+def read_labels(value, name: str, scheme: str) -> np.ndarray:
+    scheme = check_scheme(scheme)  # an unknown one is named before the labels are read
     if isinstance(value, torch.Tensor):
         if value.is_meta:
             raise ValueError(f"{name} is a meta tensor (no data): pass a real label map")

@@ -409,30 +409,31 @@ def margins(rows_by_method: dict[str, list[dict]], resamples: int = MARGIN_RESAM
             if len(both) < 2:
                 continue
             diff = np.array([a - b for a, b in both])
-            if len(diff) < MIN_INTERVAL_PAIRS:  # a bootstrap of a handful of pairs bounds nothing
-                out[method][key] = {
-                    "mean": float(diff.mean()),
-                    "low": None,
-                    "high": None,
-                    "ahead": float(np.mean(better * diff > 0)),
-                }
-                continue
-            # Resampled in chunks of at most ~4M indices, so DeepFashion's 8,570 pairs do not hold 10,000 x 8,570.
-            chunk = max(1, 4_000_000 // len(diff))
-            means = np.concatenate(
-                [
-                    diff[rng.integers(0, len(diff), (min(chunk, resamples - start), len(diff)))].mean(1)
-                    for start in range(0, resamples, chunk)
-                ]
-            )
-            low, high = np.percentile(means, [2.5, 97.5])
+            low, high = _bootstrap_interval(diff, resamples, rng)
             out[method][key] = {
                 "mean": float(diff.mean()),
-                "low": float(low),
-                "high": float(high),
+                "low": low,
+                "high": high,
                 "ahead": float(np.mean(better * diff > 0)),
             }
     return out
+
+
+def _bootstrap_interval(diff: np.ndarray, resamples: int, rng: np.random.Generator) -> tuple:
+    """The 95% bootstrap interval of ``diff``'s mean, or (None, None) under ``MIN_INTERVAL_PAIRS`` values: a
+    bootstrap of a handful of pairs bounds nothing."""
+    if len(diff) < MIN_INTERVAL_PAIRS:
+        return None, None
+    # Resampled in chunks of at most ~4M indices, so DeepFashion's 8,570 pairs do not hold 10,000 x 8,570.
+    chunk = max(1, 4_000_000 // len(diff))
+    means = np.concatenate(
+        [
+            diff[rng.integers(0, len(diff), (min(chunk, resamples - start), len(diff)))].mean(1)
+            for start in range(0, resamples, chunk)
+        ]
+    )
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def _margin_cell(margin: dict) -> str:

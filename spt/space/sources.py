@@ -13,9 +13,9 @@ from PIL import Image
 
 from ..data.synthetic import make_people
 from ..estimation import FrontEndUnavailable, HubParsing, found_joints, missing_essentials, rough_parsing
-from ..parsing import SCHEMES, get_scheme, merge_file_labels, read_label_map, scheme_mismatch
+from ..parsing import SCHEMES, merge_file_labels, read_label_map, scheme_mismatch
 from ..pose import keypoints_from_json, keypoints_to_json, parse_patn_row, pose_mask, validate_keypoints
-from ..processor import MIN_IMAGE_SIDE, open_photo
+from ..processor import MIN_IMAGE_SIDE, check_scheme, open_photo
 from .model import load_pipeline, served_world, serves_embedded_model, space_root, synthetic_model_note
 from .views import enlarge, parsing_view, skeleton_view
 
@@ -106,12 +106,11 @@ def pose_gallery(size: tuple[int, int]) -> list[tuple[np.ndarray, str]]:
 def read_keypoints_file(path: str, size: tuple[int, int]) -> np.ndarray:
     """Keypoints from an uploaded file: UTF-8 or UTF-16 text (with its byte-order mark), one pose, named by the
     file's name in every message."""
-    name = os.path.basename(path)
-    megabytes = os.path.getsize(path) / 2**20
-    if os.path.getsize(path) > 4 * MAX_POSE_TEXT:  # UTF-16 doubles the bytes; more is a batch or junk
+    name, size_bytes = os.path.basename(path), os.path.getsize(path)
+    if size_bytes > 4 * MAX_POSE_TEXT:  # UTF-16 doubles the bytes; more is a batch or junk
         raise gr.Error(
-            f"{name} is {megabytes:.1f} MB; one pose (18 joints) takes well under {MAX_POSE_TEXT:,} characters: "
-            "upload a file with one pose"
+            f"{name} is {size_bytes / 2**20:.1f} MB; one pose (18 joints) takes well under {MAX_POSE_TEXT:,} "
+            "characters: upload a file with one pose"
         )
     with open(path, "rb") as handle:
         raw = handle.read()
@@ -172,8 +171,8 @@ def uploaded_person(image_path, keypoints_path, parsing_path, scheme: str) -> tu
     if not image_path:
         raise gr.Error("Upload a photo (PNG or JPEG) first")
     try:
-        get_scheme(scheme)  # named even when no parsing is uploaded: the caller's mistake is still a mistake
-    except (ValueError, AttributeError):
+        check_scheme(scheme)  # named even when no parsing is uploaded: the caller's mistake is still a mistake
+    except ValueError:
         raise gr.Error(f"Unknown parsing scheme {scheme!r}: choose one of {', '.join(sorted(SCHEMES))}") from None
     try:
         image = open_photo(image_path)

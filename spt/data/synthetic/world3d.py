@@ -133,12 +133,16 @@ _BUILD = {1: ((0.2, 0.8), (0.25, 0.75)), 2: ((0.0, 1.0), (0.0, 1.0))}
 _UPPER_P = {1: ([0.72, 0.16, 0.12], [0.8, 0.2, 0.0]), 2: ([0.5, 0.35, 0.15], [0.6, 0.4, 0.0])}
 
 
+def _check_version(version) -> int:
+    if version not in _BUILD:
+        raise ValueError(f"the 3D world has versions {sorted(_BUILD)}, got {version!r}")
+    return version
+
+
 def sample_person(rng: np.random.Generator, identity_id: int = 0, version: int = WORLD_VERSION) -> Person3D:
     """Person ``identity_id`` of the world's ``version`` (1: clothes painted on the skin; 2: ``clothes3d``'s
     outfits and camera effects, drawn after everything version 1 draws)."""
-    if version not in _BUILD:
-        raise ValueError(f"the 3D world has versions {sorted(_BUILD)}, got {version!r}")
-    weight, muscle = _BUILD[version]
+    weight, muscle = _BUILD[_check_version(version)]
     gender = float(rng.uniform(0, 1))
     phenotype = {
         "gender": gender,
@@ -520,9 +524,7 @@ class SyntheticPeople3D(PeopleWorld):
         self, size: tuple[int, int] = (128, 64), seed: int = 0, split: str = "train", version: int = WORLD_VERSION
     ):
         super().__init__(size, seed, split)
-        if version not in _BUILD:
-            raise ValueError(f"the 3D world has versions {sorted(_BUILD)}, got {version!r}")
-        self.version = version
+        self.version = _check_version(version)
         self.world = "3d" if version == WORLD_VERSION else f"3d-v{version}"
 
     def identity(self, identity_id: int) -> Person3D:
@@ -562,7 +564,7 @@ class SyntheticPeople3D(PeopleWorld):
         person, _ = self._resolve(identity, None)
         cam = self._camera(person)
         bg = self._scene(person, cam, *self._frame(person, cam), self.size)
-        return _clip(bg * 255 + 0.5, 0, 255).astype(np.uint8)
+        return _to_uint8(bg)
 
     def _resolve(self, identity, pose):
         person = self.identity(identity) if not isinstance(identity, Person3D) else identity
@@ -748,11 +750,7 @@ class SyntheticPeople3D(PeopleWorld):
             return camera_effects(image, person, rng)
         if person.grey:
             image = np.repeat((image @ np.array([0.299, 0.587, 0.114], np.float32))[..., None], 3, axis=-1)
-        image = image + rng.normal(0, person.noise, image.shape)
-        out = _clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
-        buffer = io.BytesIO()
-        Image.fromarray(out).save(buffer, format="JPEG", quality=person.jpeg)
-        return np.asarray(Image.open(buffer).convert("RGB"))
+        return _jpeg(image + rng.normal(0, person.noise, image.shape), person.jpeg)
 
     def _keypoints(self, keypoints3d, head_centre, cam, scale, offset) -> np.ndarray:
         points = keypoints3d @ cam["rotation"].T + cam["translation"]
@@ -776,16 +774,23 @@ def camera_effects(image: np.ndarray, person: Person3D, rng: np.random.Generator
         if kernel is not None:
             pixels = ndimage.convolve(pixels, kernel[..., None], mode="nearest")
     if person.resample < 1:
-        out = Image.fromarray(_clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8))
+        out = Image.fromarray(_to_uint8(pixels))
         small = (max(1, round(width * person.resample)), max(1, round(height * person.resample)))
         out = out.resize(small, Image.Resampling.BILINEAR).resize((width, height), Image.Resampling.BICUBIC)
         pixels = np.asarray(out, np.float32) / 255
     if person.grey:
         pixels = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
-    pixels = pixels + rng.normal(0, person.noise, pixels.shape)
-    out = Image.fromarray(_clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8))
+    return _jpeg(pixels + rng.normal(0, person.noise, pixels.shape), person.jpeg)
+
+
+def _to_uint8(pixels: np.ndarray) -> np.ndarray:
+    return _clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _jpeg(pixels: np.ndarray, quality: int) -> np.ndarray:
+    """Float pixels in [0, 1], (H, W) grey or (H, W, 3), saved as a JPEG of ``quality`` and read back as RGB uint8."""
     buffer = io.BytesIO()
-    out.save(buffer, format="JPEG", quality=person.jpeg)
+    Image.fromarray(_to_uint8(pixels)).save(buffer, format="JPEG", quality=quality)
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
